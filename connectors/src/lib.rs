@@ -1,0 +1,1 @@
+//! The `Connector` trait and the cloud connectors (filled by the connectors issue).

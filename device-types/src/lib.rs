@@ -1,0 +1,39 @@
+//! Device kinds, their Matter device types and clusters, canonical state, validation and the
+//! pure Matter attribute/command mapping. No I/O, no rs-matter dependency.
+//!
+//! # Layout
+//! - `kind.rs`: [`DeviceKind`], the twelve device kinds: their Matter device type, which state
+//!   fields apply, default state.
+//! - `state.rs`: [`State`], the one canonical state/patch struct, and its enums
+//!   ([`ColorMode`], [`SystemMode`], [`LockState`]); merge and diff.
+//! - `json.rs`: [`State::from_json`], a field-by-field parser whose errors name field and value.
+//! - `validate.rs`: [`ValidationError`] and the range / applicability / cross-field rules.
+//! - [`matter`]: the Matter side, still pure data —
+//!   `ids.rs` (cluster, attribute, command, event ids), `spec.rs` ([`ClusterSpec`] per kind),
+//!   `limits.rs` (the fixed values served), `convert.rs` (unit conversions), `read.rs` (state → attribute values), `events.rs`,
+//!   `command.rs` / `color.rs` / `hvac.rs` / `closure.rs` (invoke → state patch), `write.rs`
+//!   (attribute writes → state patch).
+//! - `tests/`: unit tests, one file per concern.
+//!
+//! # Flow
+//! The bridge keeps one [`State`] per device. A Matter read calls [`matter::read_attr`]; an
+//! invoke or write calls [`matter::invoke`] / [`matter::write_attr`], which return a patch that
+//! the registry validates ([`DeviceKind::validate`] on the merged state) and applies; after any
+//! change [`matter::changed_attrs`] and [`matter::events_for_change`] say what to report.
+
+#[macro_use]
+mod strenum;
+
+mod json;
+mod kind;
+pub mod matter;
+mod state;
+mod validate;
+
+pub use kind::{DeviceKind, DeviceTypeInfo};
+pub use matter::spec::ClusterSpec;
+pub use state::{ColorMode, LockState, State, SystemMode};
+pub use validate::ValidationError;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,297 @@
+//! Which server clusters each device kind's endpoint has, with features, attributes and commands.
+//!
+//! Cluster revisions, ids and feature bits are from the Matter 1.4.2 IDL rs-matter is generated
+//! from; the per-feature mandatory elements and the per-device-type cluster requirements are from
+//! the 1.4 / 1.4.2 data model (connectedhomeip `data_model/`). Descriptor and Bridged Device
+//! Basic Information are added by the bridge and are not listed. Scenes Management is not served
+//! (so the light device types are not fully conformant: the 1.4.2 Device Library makes it
+//! mandatory for lights).
+
+use super::ids::{self, cluster};
+use crate::DeviceKind;
+
+/// One server cluster of a bridged endpoint. All id lists are sorted ascending and hold no
+/// global attributes (0xFFF8..=0xFFFD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClusterSpec {
+    /// Cluster id.
+    pub id: u32,
+    /// Cluster name as in the spec.
+    pub name: &'static str,
+    /// ClusterRevision.
+    pub revision: u16,
+    /// FeatureMap.
+    pub feature_map: u32,
+    /// Non-global attribute ids served: the mandatory ones for the chosen features plus the
+    /// optional ones this crate maps. Every one is answered by [`super::read_attr`].
+    pub attributes: &'static [u32],
+    /// The subset of `attributes` a controller may write ([`super::write_attr`]).
+    pub writable: &'static [u32],
+    /// AcceptedCommandList.
+    pub commands: &'static [u32],
+    /// GeneratedCommandList (response commands).
+    pub generated: &'static [u32],
+    /// Event ids the cluster may emit.
+    pub events: &'static [u32],
+}
+
+impl ClusterSpec {
+    /// `attr` is served.
+    pub fn has_attribute(&self, attr: u32) -> bool {
+        self.attributes.contains(&attr)
+    }
+    /// `attr` is served and writable.
+    pub fn is_writable(&self, attr: u32) -> bool {
+        self.writable.contains(&attr)
+    }
+    /// `cmd` is accepted.
+    pub fn accepts(&self, cmd: u32) -> bool {
+        self.commands.contains(&cmd)
+    }
+}
+
+const NONE: &[u32] = &[];
+
+/// Identify rev 5, no features. IdentifyTime is writable; TriggerEffect is mandatory for lights
+/// and plugs and served everywhere.
+pub const IDENTIFY: ClusterSpec = ClusterSpec {
+    id: cluster::IDENTIFY,
+    name: "Identify",
+    revision: 5,
+    feature_map: 0,
+    attributes: &[0x0000, 0x0001],
+    writable: &[0x0000],
+    commands: &[0x00, 0x40],
+    generated: NONE,
+    events: NONE,
+};
+
+/// Groups rev 4 with GroupNames (bit 0), matching rs-matter's `GroupsHandler` so the bridge can
+/// serve it with that handler (group membership is node state, not device state).
+pub const GROUPS: ClusterSpec = ClusterSpec {
+    id: cluster::GROUPS,
+    name: "Groups",
+    revision: 4,
+    feature_map: 0x1,
+    attributes: &[0x0000],
+    writable: NONE,
+    commands: &[0x00, 0x01, 0x02, 0x03, 0x04, 0x05],
+    generated: &[0x00, 0x01, 0x02, 0x03],
+    events: NONE,
+};
+
+/// On/Off rev 6 with Lighting (bit 0): GlobalSceneControl, OnTime, OffWaitTime, StartUpOnOff;
+/// OffWithEffect, OnWithRecallGlobalScene, OnWithTimedOff. The Device Library mandates LT for
+/// lights and for the On/Off Plug-in Unit.
+pub const ON_OFF: ClusterSpec = ClusterSpec {
+    id: cluster::ON_OFF,
+    name: "On/Off",
+    revision: 6,
+    feature_map: 0x1,
+    attributes: &[0x0000, 0x4000, 0x4001, 0x4002, 0x4003],
+    writable: &[0x4001, 0x4002, 0x4003],
+    commands: &[0x00, 0x01, 0x02, 0x40, 0x41, 0x42],
+    generated: NONE,
+    events: NONE,
+};
+
+/// Level Control rev 6 with OnOff (bit 0) + Lighting (bit 1).
+pub const LEVEL_CONTROL: ClusterSpec = ClusterSpec {
+    id: cluster::LEVEL_CONTROL,
+    name: "Level Control",
+    revision: 6,
+    feature_map: 0x3,
+    attributes: &[
+        0x0000, 0x0001, 0x0002, 0x0003, 0x000F, 0x0010, 0x0011, 0x4000,
+    ],
+    writable: &[0x000F, 0x0010, 0x0011, 0x4000],
+    commands: &[0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07],
+    generated: NONE,
+    events: NONE,
+};
+
+/// Feature bits of Color Control.
+pub mod color_feature {
+    /// HueAndSaturation.
+    pub const HS: u32 = 0x01;
+    /// XY.
+    pub const XY: u32 = 0x08;
+    /// ColorTemperature.
+    pub const CT: u32 = 0x10;
+}
+
+/// Color Control rev 7 with ColorTemperature (bit 4) only.
+pub const COLOR_CONTROL_CT: ClusterSpec = ClusterSpec {
+    id: cluster::COLOR_CONTROL,
+    name: "Color Control",
+    revision: 7,
+    feature_map: color_feature::CT,
+    attributes: &[
+        0x0002, 0x0007, 0x0008, 0x000F, 0x0010, 0x4001, 0x400A, 0x400B, 0x400C, 0x400D, 0x4010,
+    ],
+    writable: &[0x000F, 0x4010],
+    commands: &[0x0A, 0x47, 0x4B, 0x4C],
+    generated: NONE,
+    events: NONE,
+};
+
+/// Color Control rev 7 with HueAndSaturation (bit 0) + XY (bit 3) + ColorTemperature (bit 4).
+pub const COLOR_CONTROL_EXTENDED: ClusterSpec = ClusterSpec {
+    id: cluster::COLOR_CONTROL,
+    name: "Color Control",
+    revision: 7,
+    feature_map: color_feature::HS | color_feature::XY | color_feature::CT,
+    attributes: &[
+        0x0000, 0x0001, 0x0002, 0x0003, 0x0004, 0x0007, 0x0008, 0x000F, 0x0010, 0x4001, 0x400A,
+        0x400B, 0x400C, 0x400D, 0x4010,
+    ],
+    writable: &[0x000F, 0x4010],
+    commands: &[
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x47, 0x4B, 0x4C,
+    ],
+    generated: NONE,
+    events: NONE,
+};
+
+/// Boolean State rev 1: StateValue and the (optional) StateChange event.
+pub const BOOLEAN_STATE: ClusterSpec = ClusterSpec {
+    id: cluster::BOOLEAN_STATE,
+    name: "Boolean State",
+    revision: 1,
+    feature_map: 0,
+    attributes: &[0x0000],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: &[ids::boolean_state::event::STATE_CHANGE],
+};
+
+/// Occupancy Sensing rev 5 with PassiveInfrared (bit 1); OccupancyChanged event (optional).
+pub const OCCUPANCY_SENSING: ClusterSpec = ClusterSpec {
+    id: cluster::OCCUPANCY_SENSING,
+    name: "Occupancy Sensing",
+    revision: 5,
+    feature_map: 0x2,
+    attributes: &[0x0000, 0x0001, 0x0002],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: &[ids::occupancy_sensing::event::OCCUPANCY_CHANGED],
+};
+
+/// Temperature Measurement rev 4.
+pub const TEMPERATURE_MEASUREMENT: ClusterSpec = ClusterSpec {
+    id: cluster::TEMPERATURE_MEASUREMENT,
+    name: "Temperature Measurement",
+    revision: 4,
+    feature_map: 0,
+    attributes: &[0x0000, 0x0001, 0x0002],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// Relative Humidity Measurement rev 3.
+pub const RELATIVE_HUMIDITY_MEASUREMENT: ClusterSpec = ClusterSpec {
+    id: cluster::RELATIVE_HUMIDITY_MEASUREMENT,
+    name: "Relative Humidity Measurement",
+    revision: 3,
+    feature_map: 0,
+    attributes: &[0x0000, 0x0001, 0x0002],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// Thermostat rev 7 with Heating (bit 0) + Cooling (bit 1) + AutoMode (bit 5). No events in 1.4.
+pub const THERMOSTAT: ClusterSpec = ClusterSpec {
+    id: cluster::THERMOSTAT,
+    name: "Thermostat",
+    revision: 7,
+    feature_map: 0x01 | 0x02 | 0x20,
+    attributes: &[
+        0x0000, 0x0003, 0x0004, 0x0005, 0x0006, 0x0011, 0x0012, 0x0015, 0x0016, 0x0017, 0x0018,
+        0x0019, 0x001B, 0x001C,
+    ],
+    writable: &[
+        0x0011, 0x0012, 0x0015, 0x0016, 0x0017, 0x0018, 0x001B, 0x001C,
+    ],
+    commands: &[0x00],
+    generated: NONE,
+    events: NONE,
+};
+
+/// Door Lock rev 7 (the IDL's; the 1.4.2 XML says 9), no features: no PIN, no users. Events
+/// DoorLockAlarm, LockOperation and LockOperationError are mandatory without features.
+pub const DOOR_LOCK: ClusterSpec = ClusterSpec {
+    id: cluster::DOOR_LOCK,
+    name: "Door Lock",
+    revision: 7,
+    feature_map: 0,
+    attributes: &[0x0000, 0x0001, 0x0002, 0x0025, 0x0026],
+    writable: &[0x0025],
+    commands: &[0x00, 0x01],
+    generated: NONE,
+    events: &[0x00, 0x02, 0x03],
+};
+
+/// Window Covering rev 5 with Lift (bit 0) + PositionAwareLift (bit 2).
+pub const WINDOW_COVERING: ClusterSpec = ClusterSpec {
+    id: cluster::WINDOW_COVERING,
+    name: "Window Covering",
+    revision: 5,
+    feature_map: 0x1 | 0x4,
+    attributes: &[
+        0x0000, 0x0007, 0x0008, 0x000A, 0x000B, 0x000D, 0x000E, 0x0017,
+    ],
+    writable: &[0x0017],
+    commands: &[0x00, 0x01, 0x02, 0x05],
+    generated: NONE,
+    events: NONE,
+};
+
+/// The clusters of `kind`'s endpoint, sorted by id. Groups is served where the Device Library
+/// makes it mandatory: lights, plug, and (via the "Active" condition, true for an always-on
+/// bridge) thermostat and window covering; it is disallowed on door locks and not listed for
+/// sensors.
+pub fn clusters_for(kind: DeviceKind) -> &'static [ClusterSpec] {
+    match kind {
+        DeviceKind::OnOffLight | DeviceKind::OnOffPlugInUnit => &[IDENTIFY, GROUPS, ON_OFF],
+        DeviceKind::DimmableLight => &[IDENTIFY, GROUPS, ON_OFF, LEVEL_CONTROL],
+        DeviceKind::ColorTemperatureLight => {
+            &[IDENTIFY, GROUPS, ON_OFF, LEVEL_CONTROL, COLOR_CONTROL_CT]
+        }
+        DeviceKind::ExtendedColorLight => &[
+            IDENTIFY,
+            GROUPS,
+            ON_OFF,
+            LEVEL_CONTROL,
+            COLOR_CONTROL_EXTENDED,
+        ],
+        DeviceKind::ContactSensor => &[IDENTIFY, BOOLEAN_STATE],
+        DeviceKind::OccupancySensor => &[IDENTIFY, OCCUPANCY_SENSING],
+        DeviceKind::TemperatureSensor => &[IDENTIFY, TEMPERATURE_MEASUREMENT],
+        DeviceKind::HumiditySensor => &[IDENTIFY, RELATIVE_HUMIDITY_MEASUREMENT],
+        DeviceKind::Thermostat => &[IDENTIFY, GROUPS, THERMOSTAT],
+        DeviceKind::DoorLock => &[IDENTIFY, DOOR_LOCK],
+        DeviceKind::WindowCovering => &[IDENTIFY, GROUPS, WINDOW_COVERING],
+    }
+}
+
+/// The spec of `cluster` on `kind`'s endpoint, if served.
+pub fn cluster_spec(kind: DeviceKind, cluster: u32) -> Option<&'static ClusterSpec> {
+    clusters_for(kind).iter().find(|c| c.id == cluster)
+}
+
+/// Commands the spec marks `timed`: the bridge must reject them with NEEDS_TIMED_INTERACTION
+/// unless they arrive in a timed invoke (Door Lock LockDoor, UnlockDoor, UnlockWithTimeout).
+pub fn requires_timed_invoke(cluster: u32, cmd: u32) -> bool {
+    use ids::door_lock::cmd;
+    cluster == cluster::DOOR_LOCK
+        && matches!(
+            cmd,
+            cmd::LOCK_DOOR | cmd::UNLOCK_DOOR | cmd::UNLOCK_WITH_TIMEOUT
+        )
+}

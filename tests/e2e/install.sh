@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need. Idempotent; a second run takes about a second.
+#
+#   - Debian packages: iproute2 (network namespaces), libnl (the CHIP controller's native library links it),
+#     glib (ditto), util-linux (unshare/mount), mosquitto (MQTT connector tests), python3-venv.
+#   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
+#     pinned in tests/e2e/requirements.txt.
+#   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json).
+#     Skipped with a warning when node is missing or older than 20.19 (set HB_E2E_SKIP_NODE=1 to skip on purpose).
+#
+# Stamps (hash of the pin files) make warm runs fast; delete target/e2e-venv or bench/matterjs/node_modules
+# to force a reinstall.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+VENV="$ROOT/target/e2e-venv"
+REQ="$HERE/requirements.txt"
+MATTERJS="$ROOT/bench/matterjs"
+
+log() { printf '[e2e-install] %s\n' "$*"; }
+
+# One install at a time (two test runs starting together must not rebuild the venv under each other).
+mkdir -p "$ROOT/target"
+exec 9>"$ROOT/target/.e2e-install.lock"
+flock 9
+
+# ---------------------------------------------------------------- Debian packages
+APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto python3-venv ca-certificates)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        log "missing Debian packages: ${missing[*]} (run this script as root)"; exit 1
+    fi
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    # mosquitto's package starts a system broker on :1883; the tests start their own brokers.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+        systemctl disable --now mosquitto >/dev/null 2>&1 || true
+    fi
+else
+    log "Debian packages present"
+fi
+
+# ---------------------------------------------------------------- Python venv
+PY="${HB_E2E_PYTHON:-python3}"
+pyver="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+case "$pyver" in
+    3.9|3.10|3.11|3.12|3.13) ;;
+    *) log "python $pyver is not supported by the pinned set (want 3.11)"; exit 1 ;;
+esac
+stamp_want="$(cat "$REQ" | sha256sum | cut -d' ' -f1)-py$pyver"
+stamp_file="$VENV/.hb-e2e-stamp"
+if [[ -x "$VENV/bin/python" && -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_want" ]]; then
+    log "venv up to date: $VENV"
+else
+    log "creating venv $VENV (python $pyver)"
+    rm -rf "$VENV"
+    mkdir -p "$(dirname "$VENV")"
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$REQ"
+    "$VENV/bin/python" -c 'import chip.ChipDeviceCtrl, chip.clusters, pytest' \
+        || { log "venv import check failed"; exit 1; }
+    echo "$stamp_want" >"$stamp_file"
+fi
+
+# ---------------------------------------------------------------- matter.js stand-in (optional)
+if [[ "${HB_E2E_SKIP_NODE:-0}" == 1 ]]; then
+    log "HB_E2E_SKIP_NODE=1: not installing matter.js"
+elif ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "WARNING: node/npm not found: the matter.js stand-in device is unavailable (its tests will skip)"
+elif ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)'; then
+    log "WARNING: node $(node --version) < 20.19: the matter.js stand-in device is unavailable (its tests will skip)"
+else
+    lock_sum="$(sha256sum "$MATTERJS/package-lock.json" | cut -d' ' -f1)"
+    nstamp="$MATTERJS/node_modules/.hb-e2e-stamp"
+    if [[ -f "$nstamp" && "$(cat "$nstamp")" == "$lock_sum" ]]; then
+        log "matter.js modules up to date"
+    else
+        log "npm ci in $MATTERJS"
+        (cd "$MATTERJS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$lock_sum" >"$nstamp"
+    fi
+fi
+
+log "done"
