@@ -1,0 +1,139 @@
+//! The `/api/devices` routes: list, get, add, remove, read and patch state, set reachability.
+//!
+//! Each handler parses its input, calls one registry method, and encodes the result (the Device as JSON).
+//! Calls that write files (add, remove) run on the blocking pool.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use device_types::{DeviceKind, State as DeviceState};
+use serde::Deserialize;
+
+use super::{ApiError, ApiState, JsonBody, StateBody};
+use crate::config::DeviceConfig;
+use crate::registry::{Device, Origin, Registry, RegistryError};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Body of `PUT /api/devices/{id}/reachable`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachableBody {
+    pub reachable: bool,
+}
+
+fn found(registry: &Registry, id: &str) -> ApiResult<Device> {
+    registry
+        .get(id)
+        .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()).into())
+}
+
+/// Runs a registry call that touches the disk off the async workers.
+async fn blocking<T, F>(f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, RegistryError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("internal error: {e}")))?
+        .map_err(ApiError::from)
+}
+
+pub async fn list(State(state): State<ApiState>) -> Json<Vec<Device>> {
+    Json(state.registry.list())
+}
+
+pub async fn get(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<Device>> {
+    found(&state.registry, &id).map(Json)
+}
+
+pub async fn state(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeviceState>> {
+    found(&state.registry, &id).map(|d| Json(d.state))
+}
+
+/// `PATCH` (and `PUT`) `/api/devices/{id}/state`: merges a partial state; answers the updated device.
+pub async fn apply(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    StateBody(patch): StateBody,
+) -> ApiResult<Json<Device>> {
+    let device = state.registry.apply(&id, &patch, Origin::Api)?;
+    Ok(Json(device))
+}
+
+/// Body of `POST /api/devices`: a [`DeviceConfig`] whose `state` is parsed by `device-types`, so
+/// that a bad initial state names the field and the value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddDeviceBody {
+    pub id: String,
+    pub kind: DeviceKind,
+    pub name: String,
+    #[serde(default)]
+    pub room: Option<String>,
+    #[serde(default)]
+    pub state: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl AddDeviceBody {
+    fn into_spec(self) -> ApiResult<DeviceConfig> {
+        let state = match &self.state {
+            None => None,
+            Some(map) => Some(DeviceState::from_json_object(map).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("device `{}`: invalid initial state: {e}", self.id),
+                )
+            })?),
+        };
+        Ok(DeviceConfig {
+            id: self.id,
+            kind: self.kind,
+            name: self.name,
+            room: self.room,
+            state,
+        })
+    }
+}
+
+/// `POST /api/devices`: adds a device; 201 with the device and its `Location`.
+pub async fn add(
+    State(state): State<ApiState>,
+    JsonBody(body): JsonBody<AddDeviceBody>,
+) -> ApiResult<impl IntoResponse> {
+    let spec = body.into_spec()?;
+    let registry = state.registry.clone();
+    let device = blocking(move || registry.add(spec, Origin::Api)).await?;
+    let location = format!("/api/devices/{}", device.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(device),
+    ))
+}
+
+/// `DELETE /api/devices/{id}`: removes an API-added device; answers the removed device.
+pub async fn remove(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Device>> {
+    let registry = state.registry.clone();
+    blocking(move || registry.remove(&id, Origin::Api))
+        .await
+        .map(Json)
+}
+
+/// `PUT /api/devices/{id}/reachable` with `{"reachable": bool}`; answers the updated device.
+pub async fn reachable(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReachableBody>,
+) -> ApiResult<Json<Device>> {
+    state.registry.set_reachable(&id, body.reachable)?;
+    found(&state.registry, &id).map(Json)
+}

@@ -1,0 +1,162 @@
+//! API errors as `{"error": "..."}` with a fitting status, and the JSON body extractors that turn bad
+//! JSON into a clear 400 naming the field (or 415 without a JSON content type).
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use device_types::State;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::identity::IdentityError;
+use crate::registry::RegistryError;
+
+/// An error answer: a status and a message naming what was wrong.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: String) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this route",
+        )
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), error = %self.message, "API request failed");
+        }
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        let status = match &e {
+            RegistryError::UnknownDevice(_) => StatusCode::NOT_FOUND,
+            RegistryError::Invalid { .. }
+            | RegistryError::InvalidSpec(_)
+            | RegistryError::LabelTooLong { .. } => StatusCode::BAD_REQUEST,
+            RegistryError::DuplicateId(_)
+            | RegistryError::DefinedInConfig(_)
+            | RegistryError::Identity(IdentityError::EndpointsExhausted { .. }) => {
+                StatusCode::CONFLICT
+            }
+            RegistryError::Identity(_) | RegistryError::Persist(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+/// A JSON request body. Unlike `axum::Json`, every rejection is an [`ApiError`] whose message says what
+/// is wrong and where (`at `state.brightness`: invalid type ...`).
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(req, state).await?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// A state patch body, parsed by `device-types` so that every error names the field and the value
+/// (``invalid value 300 for field `brightness`: must be 1..=254``).
+#[derive(Debug)]
+pub struct StateBody(pub State);
+
+impl<S: Send + Sync> FromRequest<S> for StateBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(req, state).await?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid JSON body: not UTF-8"))?;
+        if text.trim().is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid JSON body: the body is empty",
+            ));
+        }
+        State::from_json(text)
+            .map(StateBody)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid state: {e}")))
+    }
+}
+
+/// The raw body of a request that declares JSON; 415 if it does not, 413 if it is too large.
+async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    if !is_json(req.headers()) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected a JSON body with `Content-Type: application/json`",
+        ));
+    }
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::new(e.status(), e.body_text()))
+}
+
+/// Parses a JSON body; the error message names the path of the offending field, if any.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("invalid JSON body: the body is empty".to_owned()));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            bad(format!("invalid JSON body: {}", e.inner()))
+        } else {
+            bad(format!("invalid JSON body: at `{path}`: {}", e.inner()))
+        }
+    })?;
+    de.end()
+        .map_err(|e| bad(format!("invalid JSON body: {e}")))?;
+    Ok(value)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}

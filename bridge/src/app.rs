@@ -1,0 +1,205 @@
+//! The daemon's lifecycle: open the registry, start Matter, the local sources and the API, wait for a
+//! shutdown signal, then stop them in order (inputs first, Matter last).
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, ApiState};
+use crate::config::Config;
+use crate::matter;
+use crate::registry::Registry;
+use crate::sources::{DeviceSource, VirtualSource};
+
+/// How long the API and the sources get to stop before they are abandoned.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_until(config, shutdown_signal()).await
+}
+
+/// Runs the daemon until `shutdown` completes (or the API server fails).
+pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    config.validate().context("invalid configuration")?;
+    let storage = config.bridge.storage_dir.clone();
+    let registry = {
+        let devices = config.devices.clone();
+        tokio::task::spawn_blocking(move || Registry::open(&storage, &devices))
+            .await
+            .context("opening the device registry")?
+            .with_context(|| {
+                format!(
+                    "cannot open the device registry in {}",
+                    config.bridge.storage_dir.display()
+                )
+            })?
+    };
+
+    // Bind before starting anything else, so a busy port fails fast and cleanly.
+    let listener = TcpListener::bind(config.api.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
+
+    let matter = matter::spawn(&config, registry.clone()).context("starting the Matter node")?;
+    print_pairing(&matter.pairing().borrow());
+
+    let stop = CancellationToken::new();
+    let mut sources = JoinSet::new();
+    let local: Vec<Box<dyn DeviceSource>> =
+        vec![Box::new(VirtualSource::from_config(&config.virtual_))];
+    for source in local {
+        let name = source.name().to_owned();
+        let (registry, stop) = (registry.clone(), stop.clone());
+        sources.spawn(async move {
+            match source.run(registry, stop).await {
+                Ok(()) => tracing::debug!(source = %name, "source stopped"),
+                Err(e) => tracing::error!(source = %name, error = %e, "source failed; the rest keeps running"),
+            }
+        });
+    }
+
+    let api_state = ApiState {
+        registry: registry.clone(),
+        pairing: matter.pairing(),
+        shutdown: stop.clone(),
+    };
+    let mut api_task = tokio::spawn(api::serve(listener, api_state));
+
+    tracing::info!(
+        bridge = %config.bridge.name,
+        devices = registry.list().len(),
+        api = %config.api.listen,
+        "hubbridge running"
+    );
+
+    let mut failure = None;
+    tokio::select! {
+        () = shutdown => tracing::info!("shutting down"),
+        result = &mut api_task => {
+            failure = Some(match result {
+                Ok(Ok(())) => anyhow::anyhow!("the local API stopped unexpectedly"),
+                Ok(Err(e)) => anyhow::Error::new(e).context("the local API failed"),
+                Err(e) => anyhow::Error::new(e).context("the local API task failed"),
+            });
+        }
+    }
+
+    // Inputs first: no new API requests or source updates while Matter goes down.
+    stop.cancel();
+    if failure.is_none()
+        && tokio::time::timeout(STOP_GRACE, &mut api_task)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the local API did not stop in time; abandoning open requests");
+        api_task.abort();
+    }
+    let drained = tokio::time::timeout(STOP_GRACE, async {
+        while sources.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!("a source did not stop in time; aborting it");
+        sources.abort_all();
+    }
+
+    tokio::task::spawn_blocking(move || matter.shutdown())
+        .await
+        .context("stopping the Matter node")?
+        .context("stopping the Matter node")?;
+    tracing::info!("stopped");
+
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!(signal = "SIGINT", "signal received"),
+        () = term => tracing::info!(signal = "SIGTERM", "signal received"),
+    }
+}
+
+/// Print what a user needs to pair the bridge: the codes, and the QR code drawn in the terminal.
+/// Pairing info is the one secret-ish thing we print: it is what the user needs, and nothing else is.
+fn print_pairing(status: &matter::PairingStatus) {
+    let mut out = String::new();
+    out.push_str(&status.render());
+    if !status.commissioned {
+        for line in matter::render_qr(&status.qr_payload) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    println!("{out}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(storage: &std::path::Path) -> Config {
+        let mut config = Config::demo();
+        config.bridge.storage_dir = storage.to_owned();
+        config
+    }
+
+    #[tokio::test]
+    async fn busy_api_port_fails_cleanly_before_matter_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut config = config(dir.path());
+        config.api.listen = taken.local_addr().unwrap();
+        let e = run_until(config, std::future::pending()).await.unwrap_err();
+        let message = format!("{e:#}");
+        assert!(
+            message.contains("cannot listen on") && message.contains("api.listen"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn corrupt_identity_map_stops_startup_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("identity.json"), "{\"format\": 1, \"next_").unwrap();
+        let e = run_until(config(dir.path()), std::future::pending())
+            .await
+            .unwrap_err();
+        let message = format!("{e:#}");
+        assert!(
+            message.contains("identity.json") && message.contains("corrupt"),
+            "{message}"
+        );
+        // Never silently reset.
+        let kept = std::fs::read_to_string(dir.path().join("identity.json")).unwrap();
+        assert_eq!(kept, "{\"format\": 1, \"next_");
+    }
+}

@@ -1,0 +1,334 @@
+//! The configuration file: its shape (one TOML file, unknown keys rejected), defaults, and validation.
+//!
+//! Every option is documented in `bridge/hubbridge.example.toml`, which the tests load. The built-in demo
+//! configuration (used when `hubbridge run` is given no `--config`) lives in [`demo`].
+
+mod demo;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use device_types::{DeviceKind, State, ValidationError};
+use serde::{Deserialize, Serialize};
+
+/// Longest name or label Matter accepts (NodeLabel and friends are `string max 32`), in bytes.
+pub const MAX_LABEL_BYTES: usize = 32;
+/// Longest device id: `[a-z0-9][a-z0-9_-]{0,63}`.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Anything wrong with a configuration file or a device specification.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// Not valid TOML, an unknown key, or a value of the wrong type (the message names key and line).
+    #[error("{error}")]
+    Parse { error: Box<toml::de::Error> },
+    /// A file that failed to parse or validate; wraps the reason with the file's path.
+    #[error("config file {path}: {error}")]
+    InFile {
+        path: PathBuf,
+        error: Box<ConfigError>,
+    },
+    /// A bridge-wide setting has a value that is not allowed.
+    #[error("`{key}` = {value}: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A device specification has a field with a value that is not allowed.
+    #[error("device `{id}`: `{field}` = {value}: {reason}")]
+    Device {
+        id: String,
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A device's initial state does not fit its kind.
+    #[error("device `{id}`: invalid initial state: {error}")]
+    DeviceState { id: String, error: ValidationError },
+    /// Two devices share one id.
+    #[error("device id `{0}` is used by more than one device")]
+    DuplicateDevice(String),
+}
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub bridge: BridgeConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default, rename = "virtual")]
+    pub virtual_: VirtualConfig,
+    #[serde(default)]
+    pub devices: Vec<DeviceConfig>,
+}
+
+/// `[bridge]`: the Matter node itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BridgeConfig {
+    /// Node label and the base of the mDNS host name; at most 32 bytes.
+    pub name: String,
+    /// Matter vendor id; 0xFFF1 is a test vendor id.
+    pub vendor_id: u16,
+    /// Matter product id.
+    pub product_id: u16,
+    /// Matter UDP port.
+    pub port: u16,
+    /// Network interfaces for Matter and mDNS; empty means every non-loopback multicast interface.
+    pub interfaces: Vec<String>,
+    /// Where identities, fabrics and API-added devices are kept.
+    pub storage_dir: PathBuf,
+    /// Use the well-known test passcode 20202021 and discriminator 3840 (for tests only).
+    pub test_passcode: bool,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        BridgeConfig {
+            name: "hubbridge".to_owned(),
+            vendor_id: 0xFFF1,
+            product_id: 0x8000,
+            port: 5540,
+            interfaces: Vec::new(),
+            storage_dir: PathBuf::from("/var/lib/hubbridge"),
+            test_passcode: false,
+        }
+    }
+}
+
+/// `[api]`: the local HTTP API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address the API listens on; loopback by default (the API has no authentication).
+    pub listen: SocketAddr,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `[virtual]`: the simulated device source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VirtualConfig {
+    /// Let simulated sensors wander (temperature, humidity, occupancy, contact).
+    pub drift: bool,
+    /// Seconds between two drift steps; 1..=86400.
+    pub drift_interval_secs: u64,
+}
+
+impl Default for VirtualConfig {
+    fn default() -> Self {
+        VirtualConfig {
+            drift: false,
+            drift_interval_secs: 30,
+        }
+    }
+}
+
+/// One `[[devices]]` entry; also the body of `POST /api/devices`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Stable id, `[a-z0-9][a-z0-9_-]{0,63}`; the device keeps its Matter endpoint as long as the id stays.
+    pub id: String,
+    pub kind: DeviceKind,
+    /// Name shown to controllers; at most 32 bytes.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// Initial state, merged over the kind's default state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+}
+
+impl Config {
+    /// Parses and validates a configuration from TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { error: Box::new(e) })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a configuration file; errors name the file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_owned(),
+            error,
+        })?;
+        Config::from_toml_str(&text).map_err(|e| ConfigError::InFile {
+            path: path.to_owned(),
+            error: Box::new(e),
+        })
+    }
+
+    /// The built-in demo: one device of each kind, drifting sensors, storage in `./hubbridge-data`.
+    pub fn demo() -> Config {
+        demo::demo()
+    }
+
+    /// Checks every rule the types cannot express. Call again after changing fields by hand.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.bridge.validate()?;
+        self.virtual_.validate()?;
+        let mut seen = HashSet::new();
+        for device in &self.devices {
+            device.validate()?;
+            if !seen.insert(device.id.as_str()) {
+                return Err(ConfigError::DuplicateDevice(device.id.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BridgeConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        check_label(&self.name)
+            .map_err(|reason| invalid("bridge.name", quoted(&self.name), reason))?;
+        if self.vendor_id == 0 {
+            return Err(invalid("bridge.vendor_id", "0", "must not be 0"));
+        }
+        if self.product_id == 0 {
+            return Err(invalid("bridge.product_id", "0", "must not be 0"));
+        }
+        if self.port == 0 {
+            return Err(invalid("bridge.port", "0", "must not be 0"));
+        }
+        let mut seen = HashSet::new();
+        for interface in &self.interfaces {
+            if interface.trim().is_empty() {
+                return Err(invalid(
+                    "bridge.interfaces",
+                    quoted(interface),
+                    "interface names must not be empty",
+                ));
+            }
+            if !seen.insert(interface) {
+                return Err(invalid(
+                    "bridge.interfaces",
+                    quoted(interface),
+                    "listed twice",
+                ));
+            }
+        }
+        if self.storage_dir.as_os_str().is_empty() {
+            return Err(invalid("bridge.storage_dir", "\"\"", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+impl VirtualConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=86_400).contains(&self.drift_interval_secs) {
+            return Err(invalid(
+                "virtual.drift_interval_secs",
+                self.drift_interval_secs.to_string(),
+                "must be between 1 and 86400",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl DeviceConfig {
+    /// Checks the id, the name, the room and the initial state against the kind.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let device_err = |field, value: &str, reason: &str| ConfigError::Device {
+            id: self.id.clone(),
+            field,
+            value: quoted(value),
+            reason: reason.to_owned(),
+        };
+        check_id(&self.id).map_err(|reason| device_err("id", &self.id, reason))?;
+        check_label(&self.name).map_err(|reason| device_err("name", &self.name, reason))?;
+        if let Some(room) = &self.room {
+            if room.trim().is_empty() {
+                return Err(device_err(
+                    "room",
+                    room,
+                    "must not be empty (leave it out instead)",
+                ));
+            }
+        }
+        self.initial_state()?;
+        Ok(())
+    }
+
+    /// The kind's default state with this device's configured state merged over it, validated.
+    pub fn initial_state(&self) -> Result<State, ConfigError> {
+        let state = match &self.state {
+            Some(patch) => self.kind.default_state().merged(patch),
+            None => self.kind.default_state(),
+        };
+        self.kind
+            .validate(&state)
+            .map_err(|error| ConfigError::DeviceState {
+                id: self.id.clone(),
+                error,
+            })?;
+        Ok(state)
+    }
+}
+
+/// Checks a device id against `[a-z0-9][a-z0-9_-]{0,63}`.
+pub fn check_id(id: &str) -> Result<(), &'static str> {
+    let mut chars = id.chars();
+    match chars.next() {
+        None => return Err("must not be empty"),
+        Some(c) if !(c.is_ascii_lowercase() || c.is_ascii_digit()) => {
+            return Err("must start with a lowercase letter or a digit")
+        }
+        Some(_) => {}
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err("must be at most 64 characters");
+    }
+    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        return Err("may contain only a-z, 0-9, '-' and '_'");
+    }
+    Ok(())
+}
+
+/// Checks a name or label against Matter's limit: not blank, at most 32 bytes of UTF-8.
+pub fn check_label(label: &str) -> Result<(), &'static str> {
+    if label.trim().is_empty() {
+        return Err("must not be empty");
+    }
+    if label.len() > MAX_LABEL_BYTES {
+        return Err("must be at most 32 bytes (the Matter label limit)");
+    }
+    Ok(())
+}
+
+fn invalid(key: &'static str, value: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A value quoted for an error message, with control characters escaped.
+fn quoted(value: &str) -> String {
+    format!("{value:?}")
+}

@@ -1,0 +1,207 @@
+//! Tests of the configuration file: the example file loads, defaults apply, and every error names its key.
+
+use std::path::Path;
+
+use device_types::DeviceKind;
+
+use super::{Config, ConfigError};
+
+fn err(text: &str) -> String {
+    match Config::from_toml_str(text) {
+        Ok(config) => panic!("expected an error, got {config:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const LIGHT: &str = r#"
+[[devices]]
+id = "kitchen-light"
+kind = "dimmable_light"
+name = "Kitchen light"
+"#;
+
+#[test]
+fn example_file_loads_and_documents_every_section() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hubbridge.example.toml");
+    let config = Config::load(&path).expect("example config loads");
+    assert_eq!(config.bridge.name, "Living room hub");
+    assert_eq!(config.bridge.vendor_id, 0xFFF1);
+    assert_eq!(config.bridge.product_id, 0x8000);
+    assert_eq!(config.bridge.port, 5540);
+    assert_eq!(config.api.listen.to_string(), "127.0.0.1:8080");
+    assert!(!config.virtual_.drift);
+    assert_eq!(config.devices.len(), 3);
+    assert_eq!(config.devices[0].kind, DeviceKind::DimmableLight);
+    assert_eq!(config.devices[0].room.as_deref(), Some("Kitchen"));
+    assert!(config.devices[0].state.is_some());
+
+    // Every key of the serialised defaults appears in the example, so no option goes undocumented.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let defaults = toml::to_string(&Config::default()).unwrap();
+    for line in defaults.lines() {
+        if let Some((key, _)) = line.split_once(" = ").filter(|(k, _)| *k != "devices") {
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "example file does not document `{key}`"
+            );
+        }
+    }
+    for key in ["id", "kind", "name", "room", "state"] {
+        assert!(
+            text.contains(&format!("\n{key} = ")),
+            "example lacks device `{key}`"
+        );
+    }
+}
+
+#[test]
+fn empty_file_gives_defaults() {
+    let config = Config::from_toml_str("").unwrap();
+    assert_eq!(config, Config::default());
+    assert_eq!(config.bridge.vendor_id, 0xFFF1);
+    assert_eq!(config.virtual_.drift_interval_secs, 30);
+}
+
+#[test]
+fn demo_has_one_valid_device_of_each_kind() {
+    let demo = Config::demo();
+    demo.validate().expect("demo config is valid");
+    assert_eq!(demo.bridge.name, "hubbridge demo");
+    assert!(demo.virtual_.drift);
+    assert_eq!(demo.bridge.storage_dir, Path::new("./hubbridge-data"));
+    for kind in DeviceKind::ALL {
+        let n = demo.devices.iter().filter(|d| d.kind == *kind).count();
+        assert_eq!(n, 1, "demo should have exactly one {kind}");
+    }
+    assert!(demo.devices.iter().all(|d| d.room.is_some()));
+}
+
+#[test]
+fn unknown_top_level_key_is_named() {
+    let e = err("colour = 1\n");
+    assert!(e.contains("colour"), "{e}");
+}
+
+#[test]
+fn unknown_section_key_is_named() {
+    let e = err("[bridge]\nnmae = \"x\"\n");
+    assert!(e.contains("nmae"), "{e}");
+}
+
+#[test]
+fn unknown_device_key_is_named() {
+    let e = err(&format!("{LIGHT}colour = \"red\"\n"));
+    assert!(e.contains("colour"), "{e}");
+}
+
+#[test]
+fn unknown_state_field_is_named() {
+    let e = err(&format!("{LIGHT}state = {{ brightnes = 3 }}\n"));
+    assert!(e.contains("brightnes"), "{e}");
+}
+
+#[test]
+fn bad_kind_is_named() {
+    let e = err("[[devices]]\nid = \"x\"\nkind = \"toaster\"\nname = \"X\"\n");
+    assert!(e.contains("toaster"), "{e}");
+}
+
+#[test]
+fn bad_state_value_names_device_field_and_value() {
+    let e = err(&format!("{LIGHT}state = {{ brightness = 255 }}\n"));
+    assert!(e.contains("kitchen-light"), "{e}");
+    assert!(e.contains("brightness"), "{e}");
+    assert!(e.contains("255"), "{e}");
+}
+
+#[test]
+fn state_field_foreign_to_the_kind_is_an_error() {
+    let e = err(&format!("{LIGHT}state = {{ lock_state = \"locked\" }}\n"));
+    assert!(
+        e.contains("kitchen-light") && e.contains("lock_state"),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_device_id_is_named() {
+    let e = err(&format!("{LIGHT}{LIGHT}"));
+    assert!(
+        e.contains("kitchen-light") && e.contains("more than one"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_device_ids_are_rejected() {
+    for id in [
+        "",
+        "Kitchen",
+        "-light",
+        "kitchen light",
+        "küche",
+        &"a".repeat(65),
+    ] {
+        let e = err(&format!(
+            "[[devices]]\nid = {id:?}\nkind = \"on_off_light\"\nname = \"X\"\n"
+        ));
+        assert!(e.contains("`id`"), "{id:?}: {e}");
+    }
+    let ok = format!(
+        "[[devices]]\nid = \"{}\"\nkind = \"on_off_light\"\nname = \"X\"\n",
+        "a".repeat(64)
+    );
+    Config::from_toml_str(&ok).unwrap();
+    Config::from_toml_str("[[devices]]\nid = \"0_a-b\"\nkind = \"on_off_light\"\nname = \"X\"\n")
+        .unwrap();
+}
+
+#[test]
+fn zero_ids_and_port_are_rejected() {
+    assert!(err("[bridge]\nvendor_id = 0\n").contains("bridge.vendor_id"));
+    assert!(err("[bridge]\nproduct_id = 0\n").contains("bridge.product_id"));
+    assert!(err("[bridge]\nport = 0\n").contains("bridge.port"));
+}
+
+#[test]
+fn out_of_range_vendor_id_is_named() {
+    let e = err("[bridge]\nvendor_id = 0x10000\n");
+    assert!(e.contains("vendor_id"), "{e}");
+}
+
+#[test]
+fn long_names_are_rejected() {
+    let long = "x".repeat(33);
+    assert!(err(&format!("[bridge]\nname = \"{long}\"\n")).contains("bridge.name"));
+    let e = err(&format!(
+        "[[devices]]\nid = \"a\"\nkind = \"on_off_light\"\nname = \"{long}\"\n"
+    ));
+    assert!(e.contains("`name`") && e.contains("32"), "{e}");
+    // 32 bytes is fine, 11 three-byte characters (33 bytes) are not.
+    Config::from_toml_str(&format!("[bridge]\nname = \"{}\"\n", "x".repeat(32))).unwrap();
+    assert!(err(&format!("[bridge]\nname = \"{}\"\n", "€".repeat(11))).contains("bridge.name"));
+}
+
+#[test]
+fn drift_interval_must_be_positive() {
+    assert!(err("[virtual]\ndrift_interval_secs = 0\n").contains("virtual.drift_interval_secs"));
+}
+
+#[test]
+fn load_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[bridge]\nport = 0\n").unwrap();
+    let e = Config::load(&path).unwrap_err().to_string();
+    assert!(e.contains("bad.toml") && e.contains("bridge.port"), "{e}");
+    let missing = dir.path().join("missing.toml");
+    let e = Config::load(&missing).unwrap_err();
+    assert!(matches!(e, ConfigError::Read { .. }), "{e}");
+    assert!(e.to_string().contains("missing.toml"));
+}
+
+#[test]
+fn toml_syntax_error_names_the_line() {
+    let e = err("[bridge]\nname = \n");
+    assert!(e.contains("line 2") || e.contains("2 |"), "{e}");
+}

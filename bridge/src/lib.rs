@@ -1,0 +1,22 @@
+//! The hubbridge daemon as a library: local devices bridged to Matter controllers and cloud connectors.
+//!
+//! # Layout
+//! - [`config`] — the TOML configuration file, its validation and the built-in demo.
+//! - [`persist`] — crash-safe file writes and strict JSON reads.
+//! - [`identity`] — device id → endpoint and UniqueID, allocated upward, never reused.
+//! - [`registry`] — the single source of truth for devices and their state; every change goes through it.
+//! - [`sources`] — local device sources feeding the registry (the virtual/simulated source).
+//! - [`api`] — the local HTTP API and its Server-Sent Events stream.
+//! - [`matter`] — the Matter node, on its own thread.
+//! - [`app`] — the lifecycle: start everything, wait for a signal, stop in order.
+//!
+//! The binary (`src/main.rs`, `src/cli.rs`) only parses the command line and sets up logging.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod identity;
+pub mod matter;
+pub mod persist;
+pub mod registry;
+pub mod sources;

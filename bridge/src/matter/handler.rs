@@ -1,0 +1,374 @@
+//! The one handler behind every bridged endpoint (2 and up): reads come from the Matter thread's
+//! mirror of the registry; commands and writes become registry changes with origin `matter`,
+//! validated by device-types; the mirror and subscribers are updated as soon as the registry
+//! accepts them. Dispatch is by endpoint, then cluster, from the node metadata.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError};
+use device_types::{DeviceKind, State};
+use rs_matter::dm::clusters::desc::{self, DescHandler};
+use rs_matter::dm::{
+    AttrChangeNotifier, Dataver, Handler, InvokeContext, InvokeReply, MatchContext,
+    NonBlockingHandler, ReadContext, ReadReply, WriteContext,
+};
+use rs_matter::error::{Error, ErrorCode};
+
+use super::node::{bdbi_attr, BridgeNode, BRIDGED_INFO, DESCRIPTOR};
+use super::tlv::{self, Out};
+use crate::registry::{Device, Origin, Registry};
+
+const IDENTIFY: u32 = 0x0003;
+const IDENTIFY_TIME: u32 = 0x0000;
+/// How long notified attributes are remembered for replay to new subscriptions.
+pub const RECENT_WINDOW: Duration = Duration::from_secs(10);
+/// At most this many remembered notifications (oldest dropped first).
+const RECENT_MAX: usize = 4096;
+/// Vendor name reported for bridged devices whose source does not know better.
+pub const VIRTUAL_VENDOR: &str = "hubbridge";
+
+/// What the Matter thread knows of one bridged device.
+#[derive(Debug, Clone)]
+pub struct MirrorDevice {
+    pub id: String,
+    pub kind: DeviceKind,
+    pub name: String,
+    pub label: Option<String>,
+    pub unique_id: String,
+    pub state: State,
+    pub version: u64,
+    pub reachable: bool,
+    pub identify_until: Option<Instant>,
+}
+
+impl MirrorDevice {
+    pub fn from_device(d: &Device) -> Self {
+        Self {
+            id: d.id.clone(),
+            kind: d.kind,
+            name: d.name.clone(),
+            label: d.label.clone(),
+            unique_id: d.unique_id.clone(),
+            state: d.state.clone(),
+            version: d.version,
+            reachable: d.reachable,
+            identify_until: None,
+        }
+    }
+
+    /// NodeLabel: what a controller named it, else the configured name.
+    pub fn node_label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Per-endpoint mirror of the registry, owned by the Matter thread.
+#[derive(Default)]
+pub struct Mirror {
+    pub devices: RefCell<HashMap<u16, MirrorDevice>>,
+}
+
+/// The bridged-endpoint handler.
+pub struct BridgeHandler<'a> {
+    pub(super) node: &'a BridgeNode,
+    pub(super) mirror: &'a Mirror,
+    pub(super) registry: Registry,
+    desc: desc::HandlerAdaptor<DescHandler<'static>>,
+    datavers: RefCell<HashMap<(u16, u32), Dataver>>,
+    pub(super) sync: RefCell<Option<super::sync::SyncState>>,
+    /// Attributes notified in the last few seconds, replayed when a subscription is set up
+    /// (see `sync::replay_for_new_subscriptions`).
+    pub(super) recent: RefCell<VecDeque<(Instant, u16, u32, u32)>>,
+}
+
+impl<'a> BridgeHandler<'a> {
+    pub fn new(
+        node: &'a BridgeNode,
+        mirror: &'a Mirror,
+        registry: Registry,
+        sync: super::sync::SyncState,
+    ) -> Self {
+        Self {
+            node,
+            mirror,
+            registry,
+            desc: DescHandler::new(Dataver::new(rand::random())).adapt(),
+            datavers: RefCell::new(HashMap::new()),
+            sync: RefCell::new(Some(sync)),
+            recent: RefCell::new(VecDeque::new()),
+        }
+    }
+
+    fn dataver(&self, endpoint: u16, cluster: u32) -> u32 {
+        self.datavers
+            .borrow_mut()
+            .entry((endpoint, cluster))
+            .or_insert_with(|| Dataver::new(rand::random()))
+            .get()
+    }
+
+    fn with_device<R>(
+        &self,
+        endpoint: u16,
+        f: impl FnOnce(&MirrorDevice) -> R,
+    ) -> Result<R, Error> {
+        let devices = self.mirror.devices.borrow();
+        let dev = devices
+            .get(&endpoint)
+            .ok_or_else(|| Error::from(ErrorCode::EndpointNotFound))?;
+        Ok(f(dev))
+    }
+
+    /// Tell subscribers an attribute changed, and remember it for a short while.
+    pub(super) fn notify(
+        &self,
+        notify: &dyn AttrChangeNotifier,
+        endpoint: u16,
+        cluster: u32,
+        attr: u32,
+    ) {
+        notify.notify_attr_changed(endpoint, cluster, attr);
+        let now = Instant::now();
+        let mut recent = self.recent.borrow_mut();
+        while recent
+            .front()
+            .is_some_and(|(t, ..)| now.duration_since(*t) > RECENT_WINDOW)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= RECENT_MAX {
+            recent.pop_front();
+        }
+        recent.push_back((now, endpoint, cluster, attr));
+    }
+
+    /// Apply a patch through the registry and, once accepted, update the mirror and tell
+    /// subscribers which attributes changed.
+    pub(super) fn apply_patch(
+        &self,
+        notify: &dyn AttrChangeNotifier,
+        endpoint: u16,
+        id: &str,
+        patch: &State,
+    ) -> Result<(), Error> {
+        if patch.is_empty() {
+            return Ok(());
+        }
+        match self.registry.apply(id, patch, Origin::Matter) {
+            Ok(device) => {
+                self.update_state(notify, endpoint, &device.state, device.version);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(device = id, endpoint, error = %e, "controller change rejected");
+                Err(ErrorCode::ConstraintError.into())
+            }
+        }
+    }
+
+    /// Bring the mirror up to `version` and notify every attribute whose value changed.
+    /// Older versions (a broadcast of a change already applied) are ignored.
+    pub(super) fn update_state(
+        &self,
+        notify: &dyn AttrChangeNotifier,
+        endpoint: u16,
+        new: &State,
+        version: u64,
+    ) -> Option<(DeviceKind, State)> {
+        let (kind, old) = {
+            let mut devices = self.mirror.devices.borrow_mut();
+            let dev = devices.get_mut(&endpoint)?;
+            if dev.version >= version {
+                return None;
+            }
+            let old = std::mem::replace(&mut dev.state, new.clone());
+            dev.version = version;
+            (dev.kind, old)
+        };
+        for (cluster, attr) in dtm::changed_attrs(kind, &old, new) {
+            tracing::debug!(endpoint, cluster, attr, version, "attribute changed");
+            self.notify(notify, endpoint, cluster, attr);
+        }
+        Some((kind, old))
+    }
+
+    fn read_value(&self, endpoint: u16, cluster: u32, attr: u32) -> Result<OwnedOut, Error> {
+        self.with_device(endpoint, |dev| {
+            if cluster == BRIDGED_INFO {
+                return Ok(match attr {
+                    bdbi_attr::VENDOR_NAME => OwnedOut::Str(VIRTUAL_VENDOR.to_string()),
+                    bdbi_attr::PRODUCT_NAME => {
+                        OwnedOut::Str(dev.kind.device_type().name.to_string())
+                    }
+                    bdbi_attr::NODE_LABEL => OwnedOut::Str(truncate(dev.node_label(), 32)),
+                    bdbi_attr::SERIAL_NUMBER => OwnedOut::Str(truncate(&dev.id, 32)),
+                    bdbi_attr::REACHABLE => OwnedOut::Value(AttrValue::Bool(dev.reachable)),
+                    bdbi_attr::UNIQUE_ID => OwnedOut::Str(dev.unique_id.clone()),
+                    _ => return Err(ErrorCode::AttributeNotFound.into()),
+                });
+            }
+            if cluster == IDENTIFY && attr == IDENTIFY_TIME {
+                let left = dev
+                    .identify_until
+                    .map(|t| t.saturating_duration_since(Instant::now()).as_secs())
+                    .unwrap_or(0);
+                return Ok(OwnedOut::Value(AttrValue::U16(
+                    left.min(u16::MAX as u64) as u16
+                )));
+            }
+            dtm::read_attr(dev.kind, &dev.state, cluster, attr)
+                .map(OwnedOut::Value)
+                .ok_or_else(|| ErrorCode::AttributeNotFound.into())
+        })?
+    }
+}
+
+/// Truncate to at most `max` bytes on a char boundary (Matter string limits).
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+enum OwnedOut {
+    Value(AttrValue),
+    Str(String),
+}
+
+fn command_error(e: CommandError) -> Error {
+    match e {
+        CommandError::UnsupportedCommand => ErrorCode::CommandNotFound.into(),
+        CommandError::UnsupportedWrite => ErrorCode::UnsupportedAccess.into(),
+        CommandError::InvalidArgument { .. } => ErrorCode::InvalidCommand.into(),
+        CommandError::ConstraintError { .. } => ErrorCode::ConstraintError.into(),
+    }
+}
+
+impl Handler for BridgeHandler<'_> {
+    fn read(&self, ctx: impl ReadContext, reply: impl ReadReply) -> Result<(), Error> {
+        let attr = ctx.attr();
+        let (endpoint, cluster, attr_id) = (attr.endpoint_id, attr.cluster_id, attr.attr_id);
+        if cluster == DESCRIPTOR {
+            return self.desc.read(ctx, reply);
+        }
+        let meta = self
+            .node
+            .cluster(endpoint, cluster)
+            .ok_or_else(|| Error::from(ErrorCode::ClusterNotFound))?;
+        let Some(writer) = reply.with_dataver(self.dataver(endpoint, cluster))? else {
+            return Ok(());
+        };
+        if attr.is_system() {
+            return meta.read(attr, writer);
+        }
+        match self.read_value(endpoint, cluster, attr_id)? {
+            OwnedOut::Value(v) => tlv::write_reply(writer, Out::Value(v)),
+            OwnedOut::Str(s) => tlv::write_reply(writer, Out::Str(&s)),
+        }
+    }
+
+    fn write(&self, ctx: impl WriteContext) -> Result<(), Error> {
+        let attr = ctx.attr();
+        let (endpoint, cluster, attr_id) = (attr.endpoint_id, attr.cluster_id, attr.attr_id);
+        if cluster == DESCRIPTOR {
+            return Err(ErrorCode::UnsupportedAccess.into());
+        }
+        attr.check_dataver(self.dataver(endpoint, cluster))?;
+        let data = ctx.data();
+        let (id, kind, state) =
+            self.with_device(endpoint, |d| (d.id.clone(), d.kind, d.state.clone()))?;
+
+        if cluster == BRIDGED_INFO && attr_id == bdbi_attr::NODE_LABEL {
+            let label = data
+                .utf8()
+                .map_err(|_| Error::from(ErrorCode::InvalidDataType))?;
+            if label.len() > 32 {
+                return Err(ErrorCode::ConstraintError.into());
+            }
+            let label = (!label.is_empty()).then(|| label.to_string());
+            self.registry
+                .set_label(&id, label.clone(), Origin::Matter)
+                .map_err(|e| {
+                    tracing::warn!(device = %id, error = %e, "NodeLabel write rejected");
+                    Error::from(ErrorCode::ConstraintError)
+                })?;
+            if let Some(dev) = self.mirror.devices.borrow_mut().get_mut(&endpoint) {
+                dev.label = label;
+            }
+            self.notify(&ctx, endpoint, cluster, attr_id);
+            return Ok(());
+        }
+        if cluster == IDENTIFY && attr_id == IDENTIFY_TIME {
+            let secs = data
+                .u16()
+                .map_err(|_| Error::from(ErrorCode::InvalidDataType))?;
+            if let Some(dev) = self.mirror.devices.borrow_mut().get_mut(&endpoint) {
+                dev.identify_until =
+                    (secs > 0).then(|| Instant::now() + Duration::from_secs(secs.into()));
+            }
+            tracing::info!(device = %id, endpoint, seconds = secs, "identify");
+            ctx.notify_attr_changed(endpoint, cluster, attr_id);
+            return Ok(());
+        }
+        let patch = dtm::write_attr(kind, &state, cluster, attr_id, &tlv::arg_value(data))
+            .map_err(command_error)?;
+        self.apply_patch(&ctx, endpoint, &id, &patch)?;
+        // Attributes with no canonical field (e.g. Options) are accepted but not stored: the
+        // dataver still moves so a controller's cache sees the write happened.
+        self.notify(&ctx, endpoint, cluster, attr_id);
+        Ok(())
+    }
+
+    fn invoke(&self, ctx: impl InvokeContext, _reply: impl InvokeReply) -> Result<(), Error> {
+        let cmd = ctx.cmd();
+        let (endpoint, cluster, cmd_id) = (cmd.endpoint_id, cmd.cluster_id, cmd.cmd_id);
+        let (id, kind, state) =
+            self.with_device(endpoint, |d| (d.id.clone(), d.kind, d.state.clone()))?;
+        let args = tlv::command_args(ctx.data())?;
+        match dtm::invoke(kind, &state, cluster, cmd_id, &args).map_err(command_error)? {
+            CommandEffect::Patch(patch) => self.apply_patch(&ctx, endpoint, &id, &patch),
+            CommandEffect::NoChange => Ok(()),
+            CommandEffect::Identify { seconds } => {
+                if let Some(dev) = self.mirror.devices.borrow_mut().get_mut(&endpoint) {
+                    dev.identify_until =
+                        (seconds > 0).then(|| Instant::now() + Duration::from_secs(seconds.into()));
+                }
+                tracing::info!(device = %id, endpoint, seconds, "identify");
+                ctx.notify_attr_changed(endpoint, IDENTIFY, IDENTIFY_TIME);
+                Ok(())
+            }
+        }
+    }
+
+    fn bump_dataver(&self, ctx: impl MatchContext) {
+        match (ctx.endpt(), ctx.cluster()) {
+            (Some(_), Some(DESCRIPTOR)) => Handler::bump_dataver(&self.desc, ctx),
+            (Some(endpoint), Some(cluster)) => {
+                self.datavers
+                    .borrow_mut()
+                    .entry((endpoint, cluster))
+                    .or_insert_with(|| Dataver::new(rand::random()))
+                    .changed();
+            }
+            _ => {
+                Handler::bump_dataver(&self.desc, ctx);
+                for dv in self.datavers.borrow().values() {
+                    dv.changed();
+                }
+            }
+        }
+    }
+
+    fn run(
+        &self,
+        ctx: impl rs_matter::dm::HandlerContext,
+    ) -> impl core::future::Future<Output = Result<(), Error>> {
+        super::sync::run(self, ctx)
+    }
+}
+
+impl NonBlockingHandler for BridgeHandler<'_> {}

@@ -1,0 +1,321 @@
+//! The node's shape: endpoint 0 (root), endpoint 1 (aggregator) and one endpoint per bridged
+//! device, added and removed at runtime. Cluster metadata for each device kind is built once from
+//! `device_types::ClusterSpec` (the single description of what a kind serves), taking access rights
+//! and qualities from rs-matter's generated cluster tables.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use device_types::{ClusterSpec, DeviceKind};
+use rs_matter::dm::clusters::decl::{
+    boolean_state, bridged_device_basic_information as bdbi, color_control, door_lock, groups,
+    identify, level_control, occupancy_sensing, on_off, relative_humidity_measurement,
+    temperature_measurement, thermostat, window_covering,
+};
+use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
+use rs_matter::dm::devices::{DEV_TYPE_AGGREGATOR, DEV_TYPE_BRIDGED_NODE};
+use rs_matter::dm::{Attribute, Cluster, Command, DeviceType, Endpoint, Event, Metadata, Node};
+use rs_matter::{clusters, devices, root_endpoint};
+
+/// Endpoint of the aggregator that lists every bridged device in its PartsList.
+pub const AGGREGATOR_ENDPOINT: u16 = 1;
+/// The Descriptor cluster id.
+pub const DESCRIPTOR: u32 = 0x001D;
+/// The Bridged Device Basic Information cluster id.
+pub const BRIDGED_INFO: u32 = 0x0039;
+/// Descriptor's PartsList attribute.
+pub const PARTS_LIST: u32 = 0x0003;
+
+/// Bridged Device Basic Information attributes this bridge serves.
+pub mod bdbi_attr {
+    pub const VENDOR_NAME: u32 = 1;
+    pub const PRODUCT_NAME: u32 = 3;
+    pub const NODE_LABEL: u32 = 5;
+    pub const SERIAL_NUMBER: u32 = 15;
+    pub const REACHABLE: u32 = 17;
+    pub const UNIQUE_ID: u32 = 18;
+}
+
+const ROOT: Endpoint<'static> = root_endpoint!(eth);
+const AGGREGATOR: Endpoint<'static> = Endpoint::new(
+    AGGREGATOR_ENDPOINT,
+    devices!(DEV_TYPE_AGGREGATOR),
+    clusters!(desc::DescHandler::CLUSTER),
+);
+
+/// The rs-matter metadata of one device kind: its device types and server clusters.
+pub struct KindMeta {
+    pub device_types: &'static [DeviceType],
+    pub clusters: &'static [Cluster<'static>],
+}
+
+/// The generated, full cluster table for a cluster id this bridge knows how to serve.
+fn full_cluster(id: u32) -> Option<&'static Cluster<'static>> {
+    Some(match id {
+        0x0003 => &identify::FULL_CLUSTER,
+        0x0004 => &groups::FULL_CLUSTER,
+        0x0006 => &on_off::FULL_CLUSTER,
+        0x0008 => &level_control::FULL_CLUSTER,
+        0x0045 => &boolean_state::FULL_CLUSTER,
+        0x0101 => &door_lock::FULL_CLUSTER,
+        0x0102 => &window_covering::FULL_CLUSTER,
+        0x0201 => &thermostat::FULL_CLUSTER,
+        0x0300 => &color_control::FULL_CLUSTER,
+        0x0402 => &temperature_measurement::FULL_CLUSTER,
+        0x0405 => &relative_humidity_measurement::FULL_CLUSTER,
+        0x0406 => &occupancy_sensing::FULL_CLUSTER,
+        _ => return None,
+    })
+}
+
+/// Build rs-matter cluster metadata from a spec: only the listed attributes (plus the global
+/// ones), commands and events are advertised.
+pub fn cluster_from_spec(spec: &ClusterSpec) -> Result<Cluster<'static>, String> {
+    let full = full_cluster(spec.id).ok_or_else(|| {
+        format!(
+            "cluster {:#06x} ({}) has no rs-matter table",
+            spec.id, spec.name
+        )
+    })?;
+    let attributes = pick(
+        full.attributes,
+        spec.attributes,
+        |a: &Attribute| a.id,
+        Attribute::is_system,
+    )
+    .map_err(|id| format!("cluster {} has no attribute {id:#06x}", spec.name))?;
+    let commands = pick(full.commands, spec.commands, |c: &Command| c.id, |_| false)
+        .map_err(|id| format!("cluster {} has no command {id:#04x}", spec.name))?;
+    let events = pick(full.events, spec.events, |e: &Event| e.id, |_| false)
+        .map_err(|id| format!("cluster {} has no event {id:#04x}", spec.name))?;
+    let revision = if spec.revision == 0 {
+        full.revision
+    } else {
+        spec.revision
+    };
+    Ok(Cluster::new(
+        spec.id,
+        revision,
+        spec.feature_map,
+        attributes,
+        commands,
+        events,
+        |_, _, _| true,
+        |_, _, _| true,
+        |_, _, _| true,
+    ))
+}
+
+/// Keep the items of `all` whose id is in `wanted` (or that `always` keeps); every wanted id must exist.
+fn pick<T: Clone>(
+    all: &[T],
+    wanted: &[u32],
+    id: impl Fn(&T) -> u32,
+    always: impl Fn(&T) -> bool,
+) -> Result<&'static [T], u32> {
+    if let Some(missing) = wanted.iter().find(|w| !all.iter().any(|x| id(x) == **w)) {
+        return Err(*missing);
+    }
+    let kept: Vec<T> = all
+        .iter()
+        .filter(|x| always(x) || wanted.contains(&id(x)))
+        .cloned()
+        .collect();
+    Ok(Box::leak(kept.into_boxed_slice()))
+}
+
+/// The Bridged Device Basic Information cluster as served on every bridged endpoint.
+fn bridged_info_cluster() -> Cluster<'static> {
+    let spec = ClusterSpec {
+        id: BRIDGED_INFO,
+        name: "BridgedDeviceBasicInformation",
+        revision: 0,
+        feature_map: 0,
+        attributes: &[
+            bdbi_attr::VENDOR_NAME,
+            bdbi_attr::PRODUCT_NAME,
+            bdbi_attr::NODE_LABEL,
+            bdbi_attr::SERIAL_NUMBER,
+            bdbi_attr::REACHABLE,
+            bdbi_attr::UNIQUE_ID,
+        ],
+        writable: &[bdbi_attr::NODE_LABEL],
+        commands: &[],
+        generated: &[],
+        events: &[bdbi::EventId::ReachableChanged as u32],
+    };
+    let full = &bdbi::FULL_CLUSTER;
+    let attributes = pick(
+        full.attributes,
+        spec.attributes,
+        |a: &Attribute| a.id,
+        Attribute::is_system,
+    )
+    .expect("BDBI attributes exist");
+    let events =
+        pick(full.events, spec.events, |e: &Event| e.id, |_| false).expect("BDBI events exist");
+    Cluster::new(
+        BRIDGED_INFO,
+        full.revision,
+        0,
+        attributes,
+        &[],
+        events,
+        |_, _, _| true,
+        |_, _, _| true,
+        |_, _, _| true,
+    )
+}
+
+/// The metadata of a kind, built once per process.
+pub fn kind_meta(kind: DeviceKind) -> &'static KindMeta {
+    static METAS: OnceLock<HashMap<DeviceKind, KindMeta>> = OnceLock::new();
+    let metas = METAS.get_or_init(|| {
+        DeviceKind::ALL
+            .iter()
+            .map(|&kind| {
+                (
+                    kind,
+                    build_kind_meta(kind).unwrap_or_else(|e| {
+                        panic!("device-types spec for {kind} does not match rs-matter: {e}")
+                    }),
+                )
+            })
+            .collect()
+    });
+    &metas[&kind]
+}
+
+fn build_kind_meta(kind: DeviceKind) -> Result<KindMeta, String> {
+    let dt = kind.device_type();
+    let device_types: &'static [DeviceType] = Box::leak(Box::new([
+        DeviceType {
+            dtype: dt.id as u16,
+            drev: dt.revision,
+        },
+        DEV_TYPE_BRIDGED_NODE,
+    ]));
+    let mut clusters = vec![desc::DescHandler::CLUSTER, bridged_info_cluster()];
+    for spec in kind.clusters() {
+        clusters.push(cluster_from_spec(spec)?);
+    }
+    Ok(KindMeta {
+        device_types,
+        clusters: Box::leak(clusters.into_boxed_slice()),
+    })
+}
+
+/// The node's endpoints. Mutated only by the bridge's sync loop on the Matter thread, between
+/// operations; rs-matter reads it through `Metadata::access`.
+pub struct BridgeNode {
+    endpoints: RefCell<Vec<Endpoint<'static>>>,
+}
+
+impl Default for BridgeNode {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BridgeNode {
+    pub fn new() -> Self {
+        Self {
+            endpoints: RefCell::new(vec![ROOT, AGGREGATOR]),
+        }
+    }
+
+    /// Add a bridged endpoint. Returns false if the endpoint already exists.
+    pub fn add(&self, endpoint: u16, kind: DeviceKind) -> bool {
+        let meta = kind_meta(kind);
+        let mut eps = self.endpoints.borrow_mut();
+        match eps.binary_search_by_key(&endpoint, |e| e.id) {
+            Ok(_) => false,
+            Err(pos) => {
+                eps.insert(
+                    pos,
+                    Endpoint::new(endpoint, meta.device_types, meta.clusters),
+                );
+                true
+            }
+        }
+    }
+
+    /// Remove a bridged endpoint. Returns false if it did not exist.
+    pub fn remove(&self, endpoint: u16) -> bool {
+        if endpoint <= AGGREGATOR_ENDPOINT {
+            return false;
+        }
+        let mut eps = self.endpoints.borrow_mut();
+        match eps.binary_search_by_key(&endpoint, |e| e.id) {
+            Ok(pos) => {
+                eps.remove(pos);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn contains(&self, endpoint: u16) -> bool {
+        self.endpoints.borrow().iter().any(|e| e.id == endpoint)
+    }
+
+    /// The cluster metadata served at (endpoint, cluster), if any.
+    pub fn cluster(&self, endpoint: u16, cluster: u32) -> Option<Cluster<'static>> {
+        let eps = self.endpoints.borrow();
+        let ep = eps.iter().find(|e| e.id == endpoint)?;
+        ep.clusters.iter().find(|c| c.id == cluster).cloned()
+    }
+}
+
+impl Metadata for BridgeNode {
+    fn access<F, R>(&self, f: F) -> R
+    where
+        F: FnOnce(&Node<'_>) -> R,
+    {
+        let eps = self.endpoints.borrow();
+        f(&Node::new(&eps))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_rs_matter_metadata() {
+        for &kind in DeviceKind::ALL {
+            let meta = kind_meta(kind);
+            assert_eq!(meta.device_types[1].dtype, DEV_TYPE_BRIDGED_NODE.dtype);
+            assert!(meta.clusters.iter().any(|c| c.id == DESCRIPTOR));
+            assert!(meta.clusters.iter().any(|c| c.id == BRIDGED_INFO));
+            for spec in kind.clusters() {
+                let c = meta.clusters.iter().find(|c| c.id == spec.id).unwrap();
+                for w in spec.writable {
+                    let attr = c.attributes.iter().find(|a| a.id == *w).unwrap();
+                    assert!(
+                        attr.access.contains(rs_matter::dm::Access::WRITE),
+                        "{kind}: {}.{w:#x} is writable in device-types but not in the Matter IDL",
+                        spec.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn endpoints_stay_sorted_and_unique() {
+        let node = BridgeNode::new();
+        assert!(node.add(5, DeviceKind::OnOffLight));
+        assert!(node.add(3, DeviceKind::ContactSensor));
+        assert!(!node.add(3, DeviceKind::ContactSensor));
+        node.access(|n| {
+            let ids: Vec<u16> = n.endpoints.iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![0, 1, 3, 5]);
+        });
+        assert!(node.remove(3));
+        assert!(!node.remove(3));
+        assert!(!node.remove(0));
+        assert!(node.contains(5) && !node.contains(3));
+    }
+}

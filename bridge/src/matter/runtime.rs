@@ -1,0 +1,238 @@
+//! Builds the rs-matter stack (Matter object, crash-safe KV store, data model, responder, UDP
+//! transport, mDNS) and runs it on the Matter thread until asked to stop.
+
+use std::net::{Ipv6Addr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::sync::mpsc;
+
+use anyhow::{anyhow, Context as _};
+use embassy_futures::select::{select, select4};
+use rs_matter::crypto::{default_crypto, Crypto as _};
+use rs_matter::dm::clusters::basic_info::BasicInfoConfig;
+use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
+use rs_matter::dm::devices::test::{DAC_PRIVKEY, TEST_DEV_ATT};
+use rs_matter::dm::endpoints;
+use rs_matter::dm::networks::eth::EthNetwork;
+use rs_matter::dm::networks::SysNetifs;
+use rs_matter::dm::{Async, Dataver};
+use rs_matter::im::{EthInteractionModelState, InteractionModel};
+use rs_matter::respond::DefaultResponder;
+use rs_matter::sc::pase::MAX_COMM_WINDOW_TIMEOUT_SECS;
+use rs_matter::transport::exchange::MatterBuffers;
+use rs_matter::utils::select::Coalesce;
+use rs_matter::Matter;
+use tokio::sync::{oneshot, watch};
+
+use super::commissioning;
+use super::handler::{BridgeHandler, Mirror};
+use super::kv::SafeKvStore;
+use super::node::{BridgeNode, AGGREGATOR_ENDPOINT};
+use super::sync::{self, SyncState};
+use super::PairingStatus;
+use crate::config::Config;
+use crate::registry::Registry;
+
+/// Everything the Matter thread needs from the config (owned, so it can move to the thread).
+pub struct Params {
+    identity: NodeIdentity,
+    port: u16,
+    interfaces: Vec<String>,
+    storage_dir: PathBuf,
+    test_passcode: bool,
+}
+
+impl Params {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            identity: NodeIdentity::new(config),
+            port: config.bridge.port,
+            interfaces: config.bridge.interfaces.clone(),
+            storage_dir: config.bridge.storage_dir.clone(),
+            test_passcode: config.bridge.test_passcode,
+        }
+    }
+}
+
+/// The strings behind the node's Basic Information cluster.
+pub struct NodeIdentity {
+    vid: u16,
+    pid: u16,
+    name: String,
+    serial: String,
+    unique_id: String,
+    seed: String,
+}
+
+impl NodeIdentity {
+    pub fn new(config: &Config) -> Self {
+        let dir = std::fs::canonicalize(&config.bridge.storage_dir)
+            .unwrap_or_else(|_| config.bridge.storage_dir.clone());
+        let seed = dir.display().to_string();
+        let hash = fnv1a(seed.as_bytes());
+        Self {
+            vid: config.bridge.vendor_id,
+            pid: config.bridge.product_id,
+            name: config.bridge.name.chars().take(32).collect(),
+            serial: format!("HB{:010X}", hash & 0xFF_FFFF_FFFF),
+            unique_id: format!("{hash:016X}"),
+            seed,
+        }
+    }
+
+    pub fn basic_info(&self) -> BasicInfoConfig<'_> {
+        BasicInfoConfig {
+            vid: self.vid,
+            pid: self.pid,
+            hw_ver: 1,
+            hw_ver_str: "1",
+            sw_ver: 1,
+            sw_ver_str: env!("CARGO_PKG_VERSION"),
+            serial_no: &self.serial,
+            unique_id: &self.unique_id,
+            manufacturing_date: "20260101",
+            product_name: "hubbridge",
+            vendor_name: "hubbridge",
+            device_name: &self.name,
+            ..BasicInfoConfig::new()
+        }
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// How many fabrics the storage dir holds (rs-matter keeps one blob per fabric under keys 0..256).
+pub fn persisted_fabrics(storage_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(storage_dir.join("matter")) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("k_"))
+                .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+                .is_some_and(|key| key < 0x100)
+        })
+        .count()
+}
+
+/// The Matter thread's body.
+pub fn run(
+    params: Params,
+    registry: Registry,
+    pairing: watch::Sender<PairingStatus>,
+    stop: oneshot::Receiver<()>,
+    ready: mpsc::Sender<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let result = run_inner(params, registry, pairing, stop, &ready);
+    if let Err(e) = &result {
+        // If start-up failed, the spawner is still waiting for this.
+        let _ = ready.send(Err(anyhow!("{e:#}")));
+        tracing::error!(error = %format!("{e:#}"), "Matter node stopped");
+    }
+    result
+}
+
+fn run_inner(
+    params: Params,
+    registry: Registry,
+    pairing: watch::Sender<PairingStatus>,
+    stop: oneshot::Receiver<()>,
+    ready: &mpsc::Sender<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let secrets = commissioning::load_or_create(&params.storage_dir, params.test_passcode)
+        .context("loading commissioning data")?;
+    let dev_det = params.identity.basic_info();
+    let matter = Matter::new(&dev_det, secrets.comm_data(), &TEST_DEV_ATT, params.port);
+
+    let store = SafeKvStore::new(&params.storage_dir);
+    let blobs = store.verify_all()?;
+    tracing::debug!(blobs, "Matter state verified");
+    let kv = matter.kv(store);
+    matter.startup(&kv).map_err(|e| {
+        anyhow!(
+            "loading Matter state from {}: {e:?}",
+            params.storage_dir.join("matter").display()
+        )
+    })?;
+
+    let crypto = default_crypto(rand::rng(), DAC_PRIVKEY);
+    let mut rand = crypto.rand().map_err(|e| anyhow!("crypto RNG: {e:?}"))?;
+
+    let buffers: MatterBuffers = MatterBuffers::new();
+    let im_state: EthInteractionModelState =
+        EthInteractionModelState::new(EthNetwork::new_default());
+
+    // Subscribe before listing, so nothing that happens in between is missed.
+    let changes = registry.subscribe();
+    let devices = registry.list();
+    let node = BridgeNode::new();
+    let mirror = Mirror::default();
+    let handler = BridgeHandler::new(
+        &node,
+        &mirror,
+        registry.clone(),
+        SyncState { changes, pairing },
+    );
+    sync::populate(&handler, &devices);
+    tracing::info!(devices = devices.len(), "bridged devices loaded");
+
+    let data_model = (
+        &node,
+        endpoints::EthSysHandlerBuilder::new()
+            .netif_diag(&SysNetifs)
+            .build(rand)
+            .chain(
+                |e, c| e == AGGREGATOR_ENDPOINT && c == desc::DescHandler::CLUSTER.id,
+                Async(desc::DescHandler::new_aggregator(Dataver::new_rand(&mut rand)).adapt()),
+            )
+            .chain(|e, _| e > AGGREGATOR_ENDPOINT, Async(&handler)),
+    );
+
+    let im = InteractionModel::new(&matter, &crypto, &buffers, data_model, &kv, &im_state);
+    futures_lite::future::block_on(im.startup())
+        .map_err(|e| anyhow!("starting the data model: {e:?}"))?;
+
+    let socket =
+        async_io::Async::<UdpSocket>::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, params.port)))
+            .with_context(|| format!("binding Matter UDP port {}", params.port))?;
+    let daemon = super::mdns::start_daemon(&params.interfaces).context("starting mDNS")?;
+    let host_name = super::mdns::host_name(&params.identity.seed);
+
+    if !matter.has_fabrics() {
+        im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS)
+            .map_err(|e| anyhow!("opening the commissioning window: {e:?}"))?;
+    }
+    tracing::info!(port = params.port, interfaces = ?params.interfaces, host = %host_name, commissioned = matter.has_fabrics(), "Matter node up");
+    let _ = ready.send(Ok(()));
+
+    let responder = DefaultResponder::new(&im);
+    let mut respond = pin!(responder.run::<8, 8>());
+    let mut im_job = pin!(im.run());
+    let mut transport = pin!(matter.run(&crypto, &socket, &socket, &socket));
+    let mut mdns = pin!(super::mdns::run(&matter, &daemon, &host_name));
+    let mut stop = pin!(stop);
+
+    let all = select4(&mut transport, &mut mdns, &mut respond, &mut im_job).coalesce();
+    let outcome = futures_lite::future::block_on(select(all, &mut stop));
+    if let Ok(rx) = daemon.shutdown() {
+        // Goodbye packets go out before the daemon thread exits.
+        let _ = rx.recv_timeout(std::time::Duration::from_secs(2));
+    }
+    match outcome {
+        embassy_futures::select::Either::First(Err(e)) => {
+            Err(anyhow!("Matter stack failed: {e:?}"))
+        }
+        embassy_futures::select::Either::First(Ok(())) => Ok(()),
+        embassy_futures::select::Either::Second(_) => {
+            tracing::info!("Matter node stopped");
+            Ok(())
+        }
+    }
+}

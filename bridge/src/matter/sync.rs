@@ -1,0 +1,296 @@
+//! The Matter thread's side of the data path: follows the registry's change broadcast, keeps the
+//! mirror and the node's endpoints in step (PartsList and ConfigurationVersion included), turns
+//! local changes into subscription reports and events, and publishes pairing status.
+
+use embassy_futures::select::{select, Either};
+use std::time::Instant;
+
+use embassy_time::{Duration, Timer};
+use rs_matter::dm::clusters::decl::{boolean_state, bridged_device_basic_information as bdbi};
+use rs_matter::dm::{AttrChangeNotifier, HandlerContext};
+use rs_matter::error::Error;
+use rs_matter::im::ImStats as _;
+use rs_matter::sc::pase::{CommWindowState, MAX_COMM_WINDOW_TIMEOUT_SECS};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+
+use super::handler::{BridgeHandler, MirrorDevice};
+use super::node::{bdbi_attr, AGGREGATOR_ENDPOINT, BRIDGED_INFO, DESCRIPTOR, PARTS_LIST};
+use super::PairingStatus;
+use crate::registry::{Change, Device};
+
+const BOOLEAN_STATE: u32 = 0x0045;
+
+/// What the sync loop needs besides the handler: the change stream and where to publish status.
+pub struct SyncState {
+    pub changes: broadcast::Receiver<Change>,
+    pub pairing: watch::Sender<PairingStatus>,
+}
+
+/// Load the registry's devices into the node and the mirror (before serving starts).
+pub fn populate(handler: &BridgeHandler<'_>, devices: &[Device]) {
+    let mut mirror = handler.mirror.devices.borrow_mut();
+    for d in devices {
+        handler.node.add(d.endpoint, d.kind);
+        mirror.insert(d.endpoint, MirrorDevice::from_device(d));
+    }
+}
+
+pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Result<(), Error> {
+    let Some(mut state) = handler.sync.borrow_mut().take() else {
+        // `run` is called once per data model; a second call has nothing to drive.
+        return core::future::pending().await;
+    };
+    publish_status(&ctx, &state.pairing);
+    let mut ticks: u32 = 0;
+    let mut subscriptions_seen = established_subscriptions(&ctx);
+    let mut replays: Vec<Instant> = Vec::new();
+    loop {
+        match select(state.changes.recv(), Timer::after(TICK)).await {
+            Either::First(Ok(change)) => apply(handler, &ctx, change),
+            Either::First(Err(RecvError::Lagged(missed))) => {
+                tracing::warn!(missed, "Matter mirror fell behind the registry; resyncing");
+                resync(handler, &ctx);
+            }
+            Either::First(Err(RecvError::Closed)) => {
+                // The registry is gone: the process is shutting down. Keep serving until stopped.
+                core::future::pending::<()>().await;
+            }
+            Either::Second(()) => {
+                ticks = ticks.wrapping_add(1);
+                if ticks.is_multiple_of(4) {
+                    publish_status(&ctx, &state.pairing);
+                }
+                let established = established_subscriptions(&ctx);
+                if established != subscriptions_seen {
+                    subscriptions_seen = established;
+                    let now = Instant::now();
+                    replays.extend(REPLAY_AFTER.iter().map(|d| now + *d));
+                }
+                let now = Instant::now();
+                if replays.iter().any(|t| *t <= now) {
+                    replays.retain(|t| *t > now);
+                    replay_recent(handler, &ctx);
+                }
+            }
+        }
+    }
+}
+
+/// How often the loop looks at subscriptions and pairing status when nothing else happens.
+const TICK: Duration = Duration::from_millis(250);
+/// When to replay recent changes after a new subscription shows up.
+const REPLAY_AFTER: [std::time::Duration; 2] = [
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(5),
+];
+
+fn established_subscriptions(ctx: &impl HandlerContext) -> u32 {
+    ctx.im_stats()
+        .device_load(None)
+        .total_subscriptions_established
+}
+
+/// Re-notify what changed in the last few seconds.
+///
+/// rs-matter 0.4.1 forgets a change that is recorded while a new subscription is being primed:
+/// its reporter purges the changed-attribute table against the subscriptions in the table, and
+/// the one being primed is not in it yet. The subscriber then never hears of that change. A
+/// controller subscribes, a sensor ticks in the same millisecond, and the tile is stale until
+/// the next change. Re-notifying recent changes shortly after each new subscription closes that
+/// gap at the cost of a duplicate report of an unchanged value.
+fn replay_recent(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
+    let now = Instant::now();
+    let paths: std::collections::BTreeSet<(u16, u32, u32)> = handler
+        .recent
+        .borrow()
+        .iter()
+        .filter(|(t, ..)| now.duration_since(*t) <= super::handler::RECENT_WINDOW)
+        .map(|(_, e, c, a)| (*e, *c, *a))
+        .collect();
+    if !paths.is_empty() {
+        tracing::debug!(
+            paths = paths.len(),
+            "replaying recent changes for a new subscription"
+        );
+    }
+    for (endpoint, cluster, attr) in paths {
+        if endpoint <= AGGREGATOR_ENDPOINT || handler.node.contains(endpoint) {
+            ctx.notify_attr_changed(endpoint, cluster, attr);
+        }
+    }
+}
+
+fn notify_parts_list(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
+    handler.notify(ctx, 0, DESCRIPTOR, PARTS_LIST);
+    handler.notify(ctx, AGGREGATOR_ENDPOINT, DESCRIPTOR, PARTS_LIST);
+}
+
+fn bump_configuration_version(ctx: &impl HandlerContext) {
+    match ctx
+        .matter()
+        .bump_configuration_version(ctx.kv(), ctx as &dyn AttrChangeNotifier)
+    {
+        Ok(v) => tracing::info!(configuration_version = v, "bridged device set changed"),
+        Err(e) => tracing::error!(error = ?e, "cannot bump ConfigurationVersion"),
+    }
+}
+
+fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change) {
+    match change {
+        Change::State {
+            endpoint,
+            new,
+            version,
+            origin,
+            ..
+        } => {
+            tracing::debug!(endpoint, version, %origin, "state change from the registry");
+            if let Some((kind, old)) = handler.update_state(ctx, endpoint, &new, version) {
+                emit_state_events(ctx, endpoint, kind, &old, &new);
+            }
+        }
+        Change::Added(device) => {
+            let endpoint = device.endpoint;
+            if handler.node.add(endpoint, device.kind) {
+                handler
+                    .mirror
+                    .devices
+                    .borrow_mut()
+                    .insert(endpoint, MirrorDevice::from_device(&device));
+                tracing::info!(device = %device.id, endpoint, kind = %device.kind, "bridged device added");
+                ctx.notify_endpoint_changed(endpoint);
+                notify_parts_list(handler, ctx);
+                bump_configuration_version(ctx);
+            }
+        }
+        Change::Removed { device, endpoint } => {
+            if handler.node.remove(endpoint) {
+                handler.mirror.devices.borrow_mut().remove(&endpoint);
+                tracing::info!(device = %device, endpoint, "bridged device removed");
+                notify_parts_list(handler, ctx);
+                bump_configuration_version(ctx);
+            }
+        }
+        Change::Reachable {
+            endpoint,
+            reachable,
+            ..
+        } => {
+            let changed = match handler.mirror.devices.borrow_mut().get_mut(&endpoint) {
+                Some(dev) if dev.reachable != reachable => {
+                    dev.reachable = reachable;
+                    true
+                }
+                _ => false,
+            };
+            if changed {
+                handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::REACHABLE);
+                if let Err(e) = bdbi::ReachableChanged::emit_for(ctx, endpoint, |b| {
+                    b.reachable_new_value(reachable)?.end()
+                }) {
+                    tracing::warn!(endpoint, error = ?e, "cannot emit ReachableChanged");
+                }
+            }
+        }
+        Change::Label {
+            endpoint, label, ..
+        } => {
+            if let Some(dev) = handler.mirror.devices.borrow_mut().get_mut(&endpoint) {
+                dev.label = label;
+            }
+            handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::NODE_LABEL);
+        }
+    }
+}
+
+/// Events a state change implies (BooleanState.StateChange when a contact flips).
+fn emit_state_events(
+    ctx: &impl HandlerContext,
+    endpoint: u16,
+    kind: device_types::DeviceKind,
+    old: &device_types::State,
+    new: &device_types::State,
+) {
+    for (cluster, event) in device_types::matter::events_for_change(kind, old, new) {
+        let result = match (cluster, event) {
+            (BOOLEAN_STATE, 0) => {
+                let value = new.contact.unwrap_or(false);
+                boolean_state::StateChange::emit_for(ctx, endpoint, |b| b.state_value(value)?.end())
+                    .map(|_| ())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(endpoint, cluster, event, error = ?e, "cannot emit event");
+        }
+    }
+}
+
+/// Re-read everything from the registry after missing broadcasts.
+fn resync(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
+    let devices = handler.registry.list();
+    let live: std::collections::HashSet<u16> = devices.iter().map(|d| d.endpoint).collect();
+    let gone: Vec<(String, u16)> = handler
+        .mirror
+        .devices
+        .borrow()
+        .iter()
+        .filter(|(ep, _)| !live.contains(ep))
+        .map(|(ep, d)| (d.id.clone(), *ep))
+        .collect();
+    for (device, endpoint) in gone {
+        apply(handler, ctx, Change::Removed { device, endpoint });
+    }
+    for d in devices {
+        if !handler.node.contains(d.endpoint) {
+            apply(handler, ctx, Change::Added(d));
+            continue;
+        }
+        handler.update_state(ctx, d.endpoint, &d.state, d.version);
+        apply(
+            handler,
+            ctx,
+            Change::Reachable {
+                device: d.id.clone(),
+                endpoint: d.endpoint,
+                reachable: d.reachable,
+            },
+        );
+    }
+}
+
+/// Publish commissioning status, and keep the node commissionable while it has no fabric.
+fn publish_status(ctx: &impl HandlerContext, tx: &watch::Sender<PairingStatus>) {
+    let matter = ctx.matter();
+    let fabrics = matter.with_state(|s| s.fabrics.iter().count());
+    let mut window_open = matches!(matter.comm_window_state(), CommWindowState::Open { .. });
+    if fabrics == 0 && !window_open {
+        match matter.open_basic_comm_window(
+            MAX_COMM_WINDOW_TIMEOUT_SECS,
+            ctx.crypto(),
+            ctx as &dyn AttrChangeNotifier,
+        ) {
+            Ok(()) => {
+                window_open = true;
+                tracing::info!("no fabric: commissioning window (re)opened");
+            }
+            Err(e) => tracing::error!(error = ?e, "cannot open the commissioning window"),
+        }
+    }
+    tx.send_if_modified(|s| {
+        let new = (fabrics > 0, fabrics, window_open);
+        if (s.commissioned, s.fabrics, s.commissioning_window_open) == new {
+            return false;
+        }
+        s.commissioned = new.0;
+        s.fabrics = new.1;
+        s.commissioning_window_open = new.2;
+        tracing::info!(
+            fabrics,
+            commissioning_window_open = window_open,
+            "pairing status"
+        );
+        true
+    });
+}

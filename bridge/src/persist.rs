@@ -1,0 +1,205 @@
+//! Crash-safe file writes (temp file, fsync, rename, fsync dir) and strict JSON reads that name the file.
+//!
+//! A reader never turns a torn or corrupt file into an empty default: losing the identity map would give
+//! every device a new endpoint and break the user's rooms and automations, so the daemon refuses to start
+//! and says which file to look at.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Reading or writing one of the daemon's state files failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error("cannot {op} {path}: {error}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
+    #[error(
+        "{path} is corrupt ({error}); hubbridge will not silently reset it — \
+         restore it from a backup or move it aside"
+    )]
+    Corrupt {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+    #[error(
+        "{path} is inconsistent ({reason}); hubbridge will not silently reset it — \
+         restore it from a backup or move it aside"
+    )]
+    Inconsistent { path: PathBuf, reason: String },
+    #[error("cannot encode {path}: {error}")]
+    Encode {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> PersistError + 'a {
+    move |error| PersistError::Io {
+        op,
+        path: path.to_owned(),
+        error,
+    }
+}
+
+/// Replaces `path` with `bytes` so that after a crash the file holds either the old or the new content.
+///
+/// Writes a temporary file in the same directory, fsyncs it, renames it over `path`, then fsyncs the
+/// directory so the rename itself is durable. A missing directory is created first (and its parent
+/// fsynced, so the new directory's entry is durable too).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        ensure_dir(dir)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{file_name}.tmp.{}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?;
+        file.write_all(bytes).map_err(io_err("write", &tmp))?;
+        file.sync_all().map_err(io_err("fsync", &tmp))?;
+        fs::rename(&tmp, path).map_err(io_err("rename into place", path))
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir)
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), PersistError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("fsync directory", dir))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), PersistError> {
+    Ok(())
+}
+
+/// Serialises `value` as pretty JSON and writes it with [`write_atomic`].
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), PersistError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| PersistError::Encode {
+        path: path.to_owned(),
+        error,
+    })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Reads a JSON file: `Ok(None)` if it does not exist; an error naming the file if it is torn or corrupt.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, PersistError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("read", path)(e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|error| PersistError::Corrupt {
+            path: path.to_owned(),
+            error,
+        })
+}
+
+/// Creates the storage directory (and its parents) if it is missing.
+pub fn ensure_dir(dir: &Path) -> Result<(), PersistError> {
+    fs::create_dir_all(dir).map_err(io_err("create directory", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Doc {
+        n: u32,
+    }
+
+    #[test]
+    fn write_then_read_round_trips_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc.json");
+        write_json(&path, &Doc { n: 1 }).unwrap();
+        write_json(&path, &Doc { n: 2 }).unwrap();
+        assert_eq!(read_json::<Doc>(&path).unwrap(), Some(Doc { n: 2 }));
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("doc.json")]);
+    }
+
+    #[test]
+    fn missing_file_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            read_json::<Doc>(&dir.path().join("nope.json")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn torn_and_corrupt_files_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in [
+            ("empty.json", ""),
+            ("torn.json", "{\"n\": 1"),
+            ("junk.json", "\0\0\0"),
+        ] {
+            let path = dir.path().join(name);
+            fs::write(&path, content).unwrap();
+            let e = read_json::<Doc>(&path).unwrap_err();
+            assert!(matches!(e, PersistError::Corrupt { .. }), "{e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn missing_directories_are_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/sub/doc.json");
+        write_json(&path, &Doc { n: 3 }).unwrap();
+        assert_eq!(read_json::<Doc>(&path).unwrap(), Some(Doc { n: 3 }));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unwritable_location_fails_with_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        fs::write(&blocker, b"").unwrap();
+        // A regular file where a directory should be.
+        let e = write_atomic(&blocker.join("doc.json"), b"{}").unwrap_err();
+        assert!(e.to_string().contains("file"), "{e}");
+    }
+}

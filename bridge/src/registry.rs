@@ -1,0 +1,472 @@
+//! The device registry: the single source of truth for every device's state, identity and reachability.
+//!
+//! Every change enters through [`Registry::apply`] (or add/remove/set_reachable/set_label), is validated
+//! by `device-types`, gets a registry-wide monotonically increasing version and an [`Origin`], and is
+//! broadcast exactly once as a [`Change`]. The handle is cheap to clone and its methods are synchronous
+//! (a std lock inside, never held across an `.await`), so the non-tokio Matter thread can use it too.
+//!
+//! Devices defined in the config file come from [`DeviceConfig`]s passed to [`Registry::open`]; devices
+//! added at run time through the API are kept in `<storage>/devices.json`. Device *state* is not persisted:
+//! after a restart it is the configured initial state over the kind's default.
+
+mod origin;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use device_types::{DeviceKind, State, ValidationError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+pub use origin::{DeviceOrigin, Origin};
+
+use crate::config::{self, ConfigError, DeviceConfig};
+use crate::identity::{IdentityError, IdentityMap};
+use crate::persist::{self, PersistError};
+
+/// Capacity of the change channel. A receiver that falls further behind gets `RecvError::Lagged`
+/// and must resynchronise from [`Registry::list`].
+pub const CHANGE_CAPACITY: usize = 4096;
+/// File name of the API-added devices inside the storage directory.
+pub const DEVICES_FILE: &str = "devices.json";
+const DEVICES_FORMAT: u32 = 1;
+
+/// One device as the rest of the program sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Device {
+    pub id: String,
+    pub kind: DeviceKind,
+    pub name: String,
+    pub room: Option<String>,
+    pub endpoint: u16,
+    pub unique_id: String,
+    /// NodeLabel written by a Matter controller, if any.
+    pub label: Option<String>,
+    pub state: State,
+    /// Registry-wide version of the last state change (0: unchanged since start).
+    pub version: u64,
+    pub reachable: bool,
+    /// Where the device is defined: the config file or the API.
+    pub source: DeviceOrigin,
+}
+
+/// One change, broadcast once to every subscriber.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    State {
+        device: String,
+        endpoint: u16,
+        kind: DeviceKind,
+        old: State,
+        new: State,
+        version: u64,
+        origin: Origin,
+    },
+    Added(Device),
+    Removed {
+        device: String,
+        endpoint: u16,
+    },
+    Reachable {
+        device: String,
+        endpoint: u16,
+        reachable: bool,
+    },
+    Label {
+        device: String,
+        endpoint: u16,
+        label: Option<String>,
+        origin: Origin,
+    },
+}
+
+/// Why the registry refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("no device with id `{0}`")]
+    UnknownDevice(String),
+    #[error("device `{device}`: {error}")]
+    Invalid {
+        device: String,
+        error: ValidationError,
+    },
+    #[error(transparent)]
+    InvalidSpec(#[from] ConfigError),
+    #[error("a device with id `{0}` already exists")]
+    DuplicateId(String),
+    #[error(
+        "device `{0}` is defined in the config file; remove it from the config file and restart \
+         to delete it"
+    )]
+    DefinedInConfig(String),
+    #[error(
+        "device `{device}`: label {label:?}: must be at most 32 bytes (the Matter label limit)"
+    )]
+    LabelTooLong { device: String, label: String },
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+}
+
+/// The shared handle; clone it freely.
+#[derive(Clone)]
+pub struct Registry(Arc<Inner>);
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shared = self.read();
+        f.debug_struct("Registry")
+            .field("devices", &shared.devices.len())
+            .field("version", &shared.version)
+            .finish()
+    }
+}
+
+struct Inner {
+    changes: broadcast::Sender<Change>,
+    shared: RwLock<Shared>,
+}
+
+struct Shared {
+    /// Devices by endpoint, so listings come out in a stable order.
+    devices: BTreeMap<u16, Device>,
+    endpoints: HashMap<String, u16>,
+    identity: IdentityMap,
+    /// Specifications of API-added devices, as stored in devices.json.
+    api_devices: Vec<DeviceConfig>,
+    devices_path: PathBuf,
+    version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevicesFile {
+    format: u32,
+    devices: Vec<DeviceConfig>,
+}
+
+impl Registry {
+    /// Opens the registry: loads the identity map and the API-added devices from `storage_dir` (creating
+    /// it if needed), gives every device its identity (allocating and persisting new ones) and builds
+    /// each device's initial state. A device id both in the config and in devices.json is the config's.
+    pub fn open(storage_dir: &Path, devices: &[DeviceConfig]) -> Result<Registry, RegistryError> {
+        persist::ensure_dir(storage_dir)?;
+        let mut identity = IdentityMap::load(storage_dir)?;
+        let devices_path = storage_dir.join(DEVICES_FILE);
+        let stored = persist::read_json::<DevicesFile>(&devices_path)?;
+        if let Some(file) = &stored {
+            if file.format != DEVICES_FORMAT {
+                return Err(PersistError::Inconsistent {
+                    path: devices_path,
+                    reason: format!(
+                        "unsupported format {} (expected {DEVICES_FORMAT})",
+                        file.format
+                    ),
+                }
+                .into());
+            }
+        }
+        let stored = stored.map(|f| f.devices).unwrap_or_default();
+
+        let mut seen = HashSet::new();
+        for spec in devices {
+            spec.validate()?;
+            if !seen.insert(spec.id.clone()) {
+                return Err(ConfigError::DuplicateDevice(spec.id.clone()).into());
+            }
+        }
+        let mut api_devices = Vec::with_capacity(stored.len());
+        for spec in &stored {
+            if seen.contains(&spec.id) {
+                tracing::warn!(
+                    device = %spec.id,
+                    file = %devices_path.display(),
+                    "device added through the API is now defined in the config file; the config wins"
+                );
+                continue;
+            }
+            spec.validate().map_err(|e| PersistError::Inconsistent {
+                path: devices_path.clone(),
+                reason: e.to_string(),
+            })?;
+            seen.insert(spec.id.clone());
+            api_devices.push(spec.clone());
+        }
+
+        let all = devices
+            .iter()
+            .map(|s| (s, DeviceOrigin::Config))
+            .chain(api_devices.iter().map(|s| (s, DeviceOrigin::Api)));
+        let all: Vec<_> = all.collect();
+        identity.assign(all.iter().map(|(s, _)| s.id.as_str()))?;
+        if api_devices.len() != stored.len() {
+            save_devices(&devices_path, &api_devices)?;
+        }
+
+        let mut shared = Shared {
+            devices: BTreeMap::new(),
+            endpoints: HashMap::new(),
+            identity,
+            api_devices: Vec::new(),
+            devices_path,
+            version: 0,
+        };
+        for (spec, source) in all {
+            let device = shared.build(spec, source)?;
+            shared.insert(device);
+        }
+        shared.api_devices = api_devices;
+        tracing::info!(
+            devices = shared.devices.len(),
+            next_endpoint = shared.identity.next_endpoint(),
+            storage = %storage_dir.display(),
+            "registry open"
+        );
+        let (changes, _) = broadcast::channel(CHANGE_CAPACITY);
+        Ok(Registry(Arc::new(Inner {
+            changes,
+            shared: RwLock::new(shared),
+        })))
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Shared> {
+        // A panic elsewhere while holding the lock leaves consistent data (every mutation is
+        // validated before it is written), so a poisoned lock is still usable.
+        self.0.shared.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Shared> {
+        self.0.shared.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn broadcast(&self, change: Change) {
+        // No subscriber is not an error.
+        let _ = self.0.changes.send(change);
+    }
+
+    /// Every device, ordered by endpoint.
+    pub fn list(&self) -> Vec<Device> {
+        self.read().devices.values().cloned().collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Device> {
+        let shared = self.read();
+        let ep = shared.endpoints.get(id)?;
+        shared.devices.get(ep).cloned()
+    }
+
+    pub fn by_endpoint(&self, endpoint: u16) -> Option<Device> {
+        self.read().devices.get(&endpoint).cloned()
+    }
+
+    /// The newest version handed out so far.
+    pub fn version(&self) -> u64 {
+        self.read().version
+    }
+
+    /// Merges `patch` into the device's state, validates the result against its kind, and if anything
+    /// changed bumps the version and broadcasts one [`Change::State`]. A patch that changes nothing
+    /// is not an error: it returns the device unchanged and broadcasts nothing.
+    pub fn apply(&self, id: &str, patch: &State, origin: Origin) -> Result<Device, RegistryError> {
+        let mut shared = self.write();
+        let shared = &mut *shared;
+        let ep = *shared
+            .endpoints
+            .get(id)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        let device = shared
+            .devices
+            .get_mut(&ep)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        let new = device.state.merged(patch);
+        device
+            .kind
+            .validate(&new)
+            .map_err(|error| RegistryError::Invalid {
+                device: id.to_owned(),
+                error,
+            })?;
+        if device.state.diff(&new).is_empty() {
+            return Ok(device.clone());
+        }
+        shared.version += 1;
+        let old = std::mem::replace(&mut device.state, new);
+        device.version = shared.version;
+        tracing::debug!(device = id, endpoint = ep, version = device.version, %origin, "state changed");
+        let change = Change::State {
+            device: id.to_owned(),
+            endpoint: ep,
+            kind: device.kind,
+            old,
+            new: device.state.clone(),
+            version: device.version,
+            origin,
+        };
+        let device = device.clone();
+        // Sent under the lock so subscribers see versions in order.
+        self.broadcast(change);
+        Ok(device)
+    }
+
+    /// Adds a device at run time (through the API); it is persisted in devices.json and survives restarts.
+    pub fn add(&self, spec: DeviceConfig, origin: Origin) -> Result<Device, RegistryError> {
+        spec.validate()?;
+        let mut shared = self.write();
+        if shared.endpoints.contains_key(&spec.id) {
+            return Err(RegistryError::DuplicateId(spec.id));
+        }
+        shared.identity.assign([spec.id.as_str()])?;
+        let device = shared.build(&spec, DeviceOrigin::Api)?;
+        shared.api_devices.push(spec);
+        if let Err(e) = save_devices(&shared.devices_path, &shared.api_devices) {
+            shared.api_devices.pop();
+            return Err(e.into());
+        }
+        shared.insert(device.clone());
+        tracing::info!(device = %device.id, endpoint = device.endpoint, %origin, "device added");
+        self.broadcast(Change::Added(device.clone()));
+        Ok(device)
+    }
+
+    /// Removes an API-added device (persisted). Config-defined devices are refused with
+    /// [`RegistryError::DefinedInConfig`]. The device keeps its identity for a later re-add.
+    pub fn remove(&self, id: &str, origin: Origin) -> Result<Device, RegistryError> {
+        let mut shared = self.write();
+        let ep = *shared
+            .endpoints
+            .get(id)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        let Some(pos) = shared.api_devices.iter().position(|s| s.id == id) else {
+            return Err(RegistryError::DefinedInConfig(id.to_owned()));
+        };
+        let spec = shared.api_devices.remove(pos);
+        if let Err(e) = save_devices(&shared.devices_path, &shared.api_devices) {
+            shared.api_devices.insert(pos, spec);
+            return Err(e.into());
+        }
+        shared.endpoints.remove(id);
+        let device = shared
+            .devices
+            .remove(&ep)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        tracing::info!(device = id, endpoint = ep, %origin, "device removed");
+        self.broadcast(Change::Removed {
+            device: id.to_owned(),
+            endpoint: ep,
+        });
+        Ok(device)
+    }
+
+    /// Marks a device reachable or not; broadcasts [`Change::Reachable`] if that changed.
+    pub fn set_reachable(&self, id: &str, reachable: bool) -> Result<(), RegistryError> {
+        let mut shared = self.write();
+        let device = shared
+            .device_mut(id)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        if device.reachable == reachable {
+            return Ok(());
+        }
+        device.reachable = reachable;
+        let endpoint = device.endpoint;
+        tracing::info!(device = id, endpoint, reachable, "reachability changed");
+        self.broadcast(Change::Reachable {
+            device: id.to_owned(),
+            endpoint,
+            reachable,
+        });
+        Ok(())
+    }
+
+    /// Sets (or with `None` or an empty string, clears) the controller-written label; at most 32 bytes,
+    /// persisted in identity.json. Broadcasts [`Change::Label`] if it changed.
+    pub fn set_label(
+        &self,
+        id: &str,
+        label: Option<String>,
+        origin: Origin,
+    ) -> Result<(), RegistryError> {
+        let label = label.filter(|l| !l.is_empty());
+        if let Some(l) = &label {
+            if l.len() > config::MAX_LABEL_BYTES {
+                return Err(RegistryError::LabelTooLong {
+                    device: id.to_owned(),
+                    label: l.clone(),
+                });
+            }
+        }
+        let mut shared = self.write();
+        if !shared.endpoints.contains_key(id) {
+            return Err(RegistryError::UnknownDevice(id.to_owned()));
+        }
+        if !shared.identity.set_label(id, label.clone())? {
+            return Ok(());
+        }
+        let device = shared
+            .device_mut(id)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        device.label = label.clone();
+        let endpoint = device.endpoint;
+        tracing::info!(device = id, endpoint, %origin, "label changed");
+        self.broadcast(Change::Label {
+            device: id.to_owned(),
+            endpoint,
+            label,
+            origin,
+        });
+        Ok(())
+    }
+
+    /// Subscribes to every change from now on. The channel holds [`CHANGE_CAPACITY`] changes; a receiver
+    /// that lags further gets `RecvError::Lagged` and must resynchronise with [`Registry::list`].
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.0.changes.subscribe()
+    }
+}
+
+impl Shared {
+    fn device_mut(&mut self, id: &str) -> Option<&mut Device> {
+        let ep = self.endpoints.get(id)?;
+        self.devices.get_mut(ep)
+    }
+
+    fn insert(&mut self, device: Device) {
+        self.endpoints.insert(device.id.clone(), device.endpoint);
+        self.devices.insert(device.endpoint, device);
+    }
+
+    /// Builds a device from its specification; its identity must already be assigned.
+    fn build(&self, spec: &DeviceConfig, source: DeviceOrigin) -> Result<Device, RegistryError> {
+        let identity = self
+            .identity
+            .get(&spec.id)
+            .ok_or_else(|| IdentityError::Unknown(spec.id.clone()))?;
+        Ok(Device {
+            id: spec.id.clone(),
+            kind: spec.kind,
+            name: spec.name.clone(),
+            room: spec.room.clone(),
+            endpoint: identity.endpoint,
+            unique_id: identity.unique_id.clone(),
+            label: identity.label.clone(),
+            state: spec.initial_state()?,
+            version: 0,
+            reachable: true,
+            source,
+        })
+    }
+}
+
+fn save_devices(path: &Path, devices: &[DeviceConfig]) -> Result<(), PersistError> {
+    persist::write_json(
+        path,
+        &DevicesFile {
+            format: DEVICES_FORMAT,
+            devices: devices.to_vec(),
+        },
+    )
+}
