@@ -99,7 +99,7 @@ impl Default for BridgeConfig {
         BridgeConfig {
             name: "hubbridge".to_owned(),
             vendor_id: 0xFFF1,
-            product_id: 0x8000,
+            product_id: 0x8001,
             port: 5540,
             interfaces: Vec::new(),
             storage_dir: PathBuf::from("/var/lib/hubbridge"),

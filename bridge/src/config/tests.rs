@@ -26,7 +26,7 @@ fn example_file_loads_and_documents_every_section() {
     let config = Config::load(&path).expect("example config loads");
     assert_eq!(config.bridge.name, "Living room hub");
     assert_eq!(config.bridge.vendor_id, 0xFFF1);
-    assert_eq!(config.bridge.product_id, 0x8000);
+    assert_eq!(config.bridge.product_id, 0x8001);
     assert_eq!(config.bridge.port, 5540);
     assert_eq!(config.api.listen.to_string(), "127.0.0.1:8080");
     assert!(!config.virtual_.drift);
