@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError};
 use device_types::{DeviceKind, State};
 use rs_matter::dm::clusters::desc::{self, DescHandler};
+use rs_matter::dm::clusters::groups::{self, GroupsHandler};
 use rs_matter::dm::{
     AttrChangeNotifier, Dataver, Handler, InvokeContext, InvokeReply, MatchContext,
     NonBlockingHandler, ReadContext, ReadReply, WriteContext,
@@ -21,6 +22,7 @@ use super::tlv::{self, Out};
 use crate::registry::{Device, Origin, Registry};
 
 const IDENTIFY: u32 = 0x0003;
+const GROUPS: u32 = 0x0004;
 const IDENTIFY_TIME: u32 = 0x0000;
 /// How long notified attributes are remembered for replay to new subscriptions.
 pub const RECENT_WINDOW: Duration = Duration::from_secs(10);
@@ -76,6 +78,9 @@ pub struct BridgeHandler<'a> {
     pub(super) mirror: &'a Mirror,
     pub(super) registry: Registry,
     desc: desc::HandlerAdaptor<DescHandler<'static>>,
+    /// Group membership lives in rs-matter's node-wide group table; its handler serves Groups on
+    /// every bridged endpoint.
+    groups: groups::HandlerAdaptor<GroupsHandler<'static>>,
     datavers: RefCell<HashMap<(u16, u32), Dataver>>,
     pub(super) sync: RefCell<Option<super::sync::SyncState>>,
     /// Attributes notified in the last few seconds, replayed when a subscription is set up
@@ -95,6 +100,7 @@ impl<'a> BridgeHandler<'a> {
             mirror,
             registry,
             desc: DescHandler::new(Dataver::new(rand::random())).adapt(),
+            groups: GroupsHandler::new(Dataver::new(rand::random())).adapt(),
             datavers: RefCell::new(HashMap::new()),
             sync: RefCell::new(Some(sync)),
             recent: RefCell::new(VecDeque::new()),
@@ -255,6 +261,9 @@ impl Handler for BridgeHandler<'_> {
         if cluster == DESCRIPTOR {
             return self.desc.read(ctx, reply);
         }
+        if cluster == GROUPS {
+            return self.groups.read(ctx, reply);
+        }
         let meta = self
             .node
             .cluster(endpoint, cluster)
@@ -276,6 +285,9 @@ impl Handler for BridgeHandler<'_> {
         let (endpoint, cluster, attr_id) = (attr.endpoint_id, attr.cluster_id, attr.attr_id);
         if cluster == DESCRIPTOR {
             return Err(ErrorCode::UnsupportedAccess.into());
+        }
+        if cluster == GROUPS {
+            return self.groups.write(ctx);
         }
         attr.check_dataver(self.dataver(endpoint, cluster))?;
         let data = ctx.data();
@@ -323,9 +335,12 @@ impl Handler for BridgeHandler<'_> {
         Ok(())
     }
 
-    fn invoke(&self, ctx: impl InvokeContext, _reply: impl InvokeReply) -> Result<(), Error> {
+    fn invoke(&self, ctx: impl InvokeContext, reply: impl InvokeReply) -> Result<(), Error> {
         let cmd = ctx.cmd();
         let (endpoint, cluster, cmd_id) = (cmd.endpoint_id, cmd.cluster_id, cmd.cmd_id);
+        if cluster == GROUPS {
+            return self.groups.invoke(ctx, reply);
+        }
         let (id, kind, state) =
             self.with_device(endpoint, |d| (d.id.clone(), d.kind, d.state.clone()))?;
         let args = tlv::command_args(ctx.data())?;
@@ -347,6 +362,7 @@ impl Handler for BridgeHandler<'_> {
     fn bump_dataver(&self, ctx: impl MatchContext) {
         match (ctx.endpt(), ctx.cluster()) {
             (Some(_), Some(DESCRIPTOR)) => Handler::bump_dataver(&self.desc, ctx),
+            (Some(_), Some(GROUPS)) => Handler::bump_dataver(&self.groups, ctx),
             (Some(endpoint), Some(cluster)) => {
                 self.datavers
                     .borrow_mut()
@@ -355,6 +371,7 @@ impl Handler for BridgeHandler<'_> {
                     .changed();
             }
             _ => {
+                Handler::bump_dataver(&self.groups, &ctx);
                 Handler::bump_dataver(&self.desc, ctx);
                 for dv in self.datavers.borrow().values() {
                     dv.changed();
