@@ -288,3 +288,14 @@ def test_second_fabric_through_administrator_commissioning(bridge, controller, n
     other.invoke(node_b, light, Clusters.OnOff.Commands.On())
     assert controller.read_attribute(node, light, OnOff) is True
     assert api.device("hall-light")["state"]["on"] is True
+
+
+def test_pairing_minutes_after_start_is_found_by_subtype_query(hubbridge, sandbox, device_dir, controller):
+    """A user types the manual code long after the hub booted: the controller's `_S<n>` subtype
+    query must be answered then too, not only the start-up announcements (regression: with
+    mdns-sd the node was only discoverable in its first seconds)."""
+    dev = hubbridge(bridge_config(sandbox, device_dir))
+    codes = dev.pairing_codes()
+    time.sleep(6)  # announcements are over; only query answers can find the node now
+    node = controller.commission(codes.manual)
+    assert sorted(controller.read_attribute(node, AGGREGATOR, Descriptor.PartsList)) == [2, 3, 4, 5]

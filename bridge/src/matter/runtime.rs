@@ -202,29 +202,33 @@ fn run_inner(
     let socket =
         async_io::Async::<UdpSocket>::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, params.port)))
             .with_context(|| format!("binding Matter UDP port {}", params.port))?;
-    let daemon = super::mdns::start_daemon(&params.interfaces).context("starting mDNS")?;
+    let mdns_iface =
+        super::mdns::pick_interface(&params.interfaces).context("choosing the mDNS interface")?;
+    let mdns_socket = super::mdns::bind(&mdns_iface).context("starting mDNS")?;
     let host_name = super::mdns::host_name(&params.identity.seed);
 
     if !matter.has_fabrics() {
         im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS)
             .map_err(|e| anyhow!("opening the commissioning window: {e:?}"))?;
     }
-    tracing::info!(port = params.port, interfaces = ?params.interfaces, host = %host_name, commissioned = matter.has_fabrics(), "Matter node up");
+    tracing::info!(port = params.port, interface = %mdns_iface.name, addresses = ?mdns_iface.ipv6, host = %host_name, commissioned = matter.has_fabrics(), "Matter node up");
     let _ = ready.send(Ok(()));
 
     let responder = DefaultResponder::new(&im);
     let mut respond = pin!(responder.run::<8, 8>());
     let mut im_job = pin!(im.run());
     let mut transport = pin!(matter.run(&crypto, &socket, &socket, &socket));
-    let mut mdns = pin!(super::mdns::run(&matter, &daemon, &host_name));
+    let mut mdns = pin!(super::mdns::run(
+        &matter,
+        &crypto,
+        &mdns_socket,
+        &mdns_iface,
+        &host_name
+    ));
     let mut stop = pin!(stop);
 
     let all = select4(&mut transport, &mut mdns, &mut respond, &mut im_job).coalesce();
     let outcome = futures_lite::future::block_on(select(all, &mut stop));
-    if let Ok(rx) = daemon.shutdown() {
-        // Goodbye packets go out before the daemon thread exits.
-        let _ = rx.recv_timeout(std::time::Duration::from_secs(2));
-    }
     match outcome {
         embassy_futures::select::Either::First(Err(e)) => {
             Err(anyhow!("Matter stack failed: {e:?}"))
