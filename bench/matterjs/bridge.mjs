@@ -5,6 +5,12 @@
 //
 //   node bridge.mjs --count 3 --passcode 20202021 --discriminator 3840 --port 5540 \
 //        --storage /tmp/devstate --interface veth0 [--log-level info|notice|debug] [--vendor-id 0xFFF1] [--product-id 0x8000]
+//        [--control-port 8081]
+//
+// --control-port P: a tiny local-change hook for benchmarks (the counterpart of hubbridge's
+// PATCH /api/devices/{id}/state): `PUT /lights/<i>` with body `{"on": true|false}` sets light i's OnOff
+// as a local source would and answers 204 once matter.js accepted the change. Listens on all addresses
+// of the namespace it runs in.
 //
 // Machine-readable lines on stdout (the harness greps them):
 //   HB-PAIRING manual=<11 digits> qr=MT:...
@@ -27,6 +33,7 @@ const { values: opt } = parseArgs({
         "log-level": { type: "string", default: "info" },
         "vendor-id": { type: "string", default: "0xFFF1" },
         "product-id": { type: "string", default: "0x8000" },
+        "control-port": { type: "string" },
     },
     strict: true,
 });
@@ -45,6 +52,7 @@ const discriminator = num("discriminator");
 const port = num("port");
 const vendorId = num("vendor-id");
 const productId = num("product-id");
+const controlPort = opt["control-port"] === undefined ? undefined : num("control-port");
 const storage = resolve(opt.storage);
 mkdirSync(storage, { recursive: true });
 
@@ -88,6 +96,7 @@ const server = await ServerNode.create({
 const aggregator = new Endpoint(AggregatorEndpoint, { id: "aggregator" });
 await server.add(aggregator);
 
+const lights = [];
 for (let i = 1; i <= count; i++) {
     const name = `Light ${i}`;
     const light = new Endpoint(OnOffLightDevice.with(BridgedDeviceBasicInformationServer), {
@@ -102,6 +111,7 @@ for (let i = 1; i <= count; i++) {
         },
     });
     await aggregator.add(light);
+    lights.push(light);
     light.events.onOff.onOff$Changed.on((value) => {
         console.log(`HB-ONOFF endpoint=${light.number} light=${i} value=${value}`);
     });
@@ -122,6 +132,32 @@ process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));
 
 await server.start();
+
+if (controlPort !== undefined) {
+    const { createServer } = await import("node:http");
+    const control = createServer((req, res) => {
+        const m = /^\/lights\/(\d+)$/.exec(req.url ?? "");
+        const light = m && req.method === "PUT" ? lights[Number(m[1]) - 1] : undefined;
+        if (!light) {
+            res.writeHead(404).end();
+            return;
+        }
+        let body = "";
+        req.on("data", (chunk) => (body += chunk));
+        req.on("end", async () => {
+            try {
+                const { on } = JSON.parse(body);
+                if (typeof on !== "boolean") throw new Error("on must be a boolean");
+                await light.set({ onOff: { onOff: on } });
+                res.writeHead(204).end();
+            } catch (e) {
+                res.writeHead(400, { "content-type": "text/plain" }).end(String(e));
+            }
+        });
+    });
+    await new Promise((ok) => control.listen(controlPort, "::", ok));
+    console.log(`HB-CONTROL port=${controlPort}`);
+}
 
 const { manualPairingCode, qrPairingCode } = server.state.commissioning.pairingCodes;
 console.log(`HB-PAIRING manual=${manualPairingCode} qr=${qrPairingCode}`);

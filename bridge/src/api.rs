@@ -1,7 +1,7 @@
 //! The local HTTP API (axum): JSON in and out, errors as `{"error": "..."}`, change events as Server-Sent Events.
 //!
 //! Routes:
-//! - `GET /api/health`, `GET /api/pairing`, `GET /api/events` (SSE stream of registry changes)
+//! - `GET /api/health`, `GET /api/pairing`, `GET /api/connectors` (health and outbox of each connector), `GET /api/events` (SSE stream of registry changes)
 //! - `GET|POST /api/devices`, `GET|DELETE /api/devices/{id}`
 //! - `GET|PATCH|PUT /api/devices/{id}/state`, `PUT /api/devices/{id}/reachable`
 //!
@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::{ApiError, JsonBody, StateBody};
 
+use crate::cloud::ConnectorsStatus;
 use crate::matter::PairingStatus;
 use crate::registry::Registry;
 
@@ -34,6 +35,8 @@ pub struct ApiState {
     pub pairing: watch::Receiver<PairingStatus>,
     /// Cancelled at shutdown: ends the server and every open event stream.
     pub shutdown: CancellationToken,
+    /// Health and outbox figures of every cloud connector.
+    pub connectors: ConnectorsStatus,
 }
 
 /// The API's routes.
@@ -41,6 +44,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/health", get(health))
         .route("/api/pairing", get(pairing))
+        .route("/api/connectors", get(connectors))
         .route("/api/events", get(events::stream))
         .route("/api/devices", get(devices::list).post(devices::add))
         .route(
@@ -77,7 +81,20 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
         "devices": state.registry.list().len(),
         "version": state.registry.version(),
         "commissioned": commissioned,
+        "connectors": state.connectors.report().iter().map(|c| json!({
+            "name": c.name,
+            "type": c.kind,
+            "connected": c.health.connected,
+            "last_error": c.health.last_error,
+            "outbox_depth": c.outbox.depth,
+            "oldest_age_ms": c.outbox.oldest_age_ms,
+            "dropped_events": c.outbox.dropped_events,
+        })).collect::<Vec<_>>(),
     }))
+}
+
+async fn connectors(State(state): State<ApiState>) -> Json<serde_json::Value> {
+    Json(json!({ "connectors": state.connectors.report() }))
 }
 
 async fn pairing(State(state): State<ApiState>) -> Json<PairingStatus> {

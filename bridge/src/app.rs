@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
+use crate::cloud;
 use crate::config::Config;
 use crate::matter;
 use crate::registry::Registry;
@@ -45,10 +46,20 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         .await
         .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
 
+    // Connectors before Matter: a bad outbox file fails startup before anything is running.
+    let stop = CancellationToken::new();
+    let mut clouds = JoinSet::new();
+    let connectors = cloud::start(
+        &config.connectors,
+        &config.bridge.storage_dir,
+        &registry,
+        &stop,
+        &mut clouds,
+    )
+    .context("starting the cloud connectors")?;
     let matter = matter::spawn(&config, registry.clone()).context("starting the Matter node")?;
     print_pairing(&matter.pairing().borrow());
 
-    let stop = CancellationToken::new();
     let mut sources = JoinSet::new();
     let local: Vec<Box<dyn DeviceSource>> =
         vec![Box::new(VirtualSource::from_config(&config.virtual_))];
@@ -67,6 +78,7 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         registry: registry.clone(),
         pairing: matter.pairing(),
         shutdown: stop.clone(),
+        connectors,
     };
     let mut api_task = tokio::spawn(api::serve(listener, api_state));
 
@@ -105,6 +117,13 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
     if drained.await.is_err() {
         tracing::warn!("a source did not stop in time; aborting it");
         sources.abort_all();
+    }
+    let drained = tokio::time::timeout(STOP_GRACE, async {
+        while clouds.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!("a cloud connector did not stop in time; aborting it");
+        clouds.abort_all();
     }
 
     tokio::task::spawn_blocking(move || matter.shutdown())

@@ -26,6 +26,8 @@ pub enum Command {
         /// The configuration file.
         file: PathBuf,
     },
+    /// Benchmark the MQTT cloud path against a mosquitto it starts on loopback; writes a report.
+    BenchMqtt(crate::bench_mqtt::BenchArgs),
 }
 
 #[derive(Debug, Args)]

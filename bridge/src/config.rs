@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use connectors::ConnectorConfig;
 use device_types::{DeviceKind, State, ValidationError};
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,12 @@ pub enum ConfigError {
     /// Two devices share one id.
     #[error("device id `{0}` is used by more than one device")]
     DuplicateDevice(String),
+    /// A `[[connectors]]` table has a value that is not allowed.
+    #[error(transparent)]
+    Connector(#[from] connectors::Error),
+    /// Two connectors share one name.
+    #[error("connector name `{0}` is used by more than one connector")]
+    DuplicateConnector(String),
 }
 
 /// The whole configuration file.
@@ -72,6 +79,9 @@ pub struct Config {
     pub virtual_: VirtualConfig,
     #[serde(default)]
     pub devices: Vec<DeviceConfig>,
+    /// `[[connectors]]`: cloud connectors, any number (tagged by `type`).
+    #[serde(default)]
+    pub connectors: Vec<ConnectorConfig>,
 }
 
 /// `[bridge]`: the Matter node itself.
@@ -194,6 +204,13 @@ impl Config {
             device.validate()?;
             if !seen.insert(device.id.as_str()) {
                 return Err(ConfigError::DuplicateDevice(device.id.clone()));
+            }
+        }
+        let mut names = HashSet::new();
+        for connector in &self.connectors {
+            connector.validate()?;
+            if !names.insert(connector.name()) {
+                return Err(ConfigError::DuplicateConnector(connector.name().to_owned()));
             }
         }
         Ok(())

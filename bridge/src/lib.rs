@@ -6,6 +6,7 @@
 //! - [`identity`] — device id → endpoint and UniqueID, allocated upward, never reused.
 //! - [`registry`] — the single source of truth for devices and their state; every change goes through it.
 //! - [`sources`] — local device sources feeding the registry (the virtual/simulated source).
+//! - [`cloud`] — the connector host: feeds each cloud connector's outbox, applies its commands, health.
 //! - [`api`] — the local HTTP API and its Server-Sent Events stream.
 //! - [`matter`] — the Matter node, on its own thread.
 //! - [`app`] — the lifecycle: start everything, wait for a signal, stop in order.
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod app;
+pub mod cloud;
 pub mod config;
 pub mod identity;
 pub mod matter;

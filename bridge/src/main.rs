@@ -1,5 +1,7 @@
-//! The `hubbridge` binary: parse the command line, set up logging, dispatch to the library.
+//! The `hubbridge` binary: parse the command line, set up logging, dispatch to the library (and the
+//! `bench-mqtt` benchmark).
 
+mod bench_mqtt;
 mod cli;
 
 use std::io::IsTerminal;
@@ -18,8 +20,15 @@ fn main() -> ExitCode {
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
+    // One rustls crypto provider (ring) for every TLS client in the process.
+    connectors::tls::install_crypto_provider();
     let cli = Cli::parse();
-    if let Err(e) = init_logging() {
+    // The benchmark changes reachability 100k times: per-change info logs would measure the terminal.
+    let default_level = match cli.command {
+        Command::BenchMqtt(_) => "warn",
+        _ => "info",
+    };
+    if let Err(e) = init_logging(default_level) {
         eprintln!("hubbridge: {e:#}");
         return ExitCode::FAILURE;
     }
@@ -32,9 +41,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// `RUST_LOG` filters (default `info`); rs-matter's `log` records are routed into tracing.
-fn init_logging() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// `RUST_LOG` filters (default `info`, `warn` for the benchmark); rs-matter's `log` records are routed into tracing.
+fn init_logging(default_level: &str) -> anyhow::Result<()> {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -63,6 +73,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", status.render());
             Ok(())
         }
+        Command::BenchMqtt(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(bench_mqtt::run(args)),
         Command::CheckConfig { file } => {
             let config = hubbridge::config::Config::load(&file)?;
             print!("{}", cli::render_check(&file, &config));

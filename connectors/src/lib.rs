@@ -1,1 +1,64 @@
-//! The `Connector` trait and the cloud connectors (filled by the connectors issue).
+//! Cloud connectors of hubbridge: the [`Connector`] trait, the durable per-connector [`Outbox`], and the
+//! implementations (self-hosted MQTT today; AWS IoT and Azure IoT Hub plug into the same trait).
+//!
+//! # Layout
+//! - [`model`] — what crosses the bridge/connector boundary: device snapshots, outbox records, commands.
+//! - [`connector`] — the [`Connector`] trait, the [`Session`] a host hands to each run, [`HealthHandle`].
+//! - [`outbox`] — durable store-and-forward (redb): coalesced state, ordered events, acks, drops.
+//! - [`retry`] — the one place that decides retry vs permanent failure, and the backoff.
+//! - [`tls`] — the process-wide rustls crypto provider (ring) and PEM loading.
+//! - [`config`] — `[[connectors]]` tables: [`ConnectorConfig`] and the options every connector shares.
+//! - [`mqtt`] — the self-hosted MQTT connector (Zigbee2MQTT-style topics, Home Assistant discovery).
+//!
+//! # Flow
+//! The bridge's connector host turns every registry change into [`model::Entry`]s and pushes them into
+//! each connector's outbox (group commit, one fsync per batch). A connector's [`Connector::run`] reads the
+//! outbox in order, publishes, and acknowledges a record only when the cloud acknowledged it (PUBACK).
+//! Commands from the cloud go back to the host as [`model::Command`]s with an expiry.
+
+pub mod aws_iot;
+pub mod azure_iot;
+pub mod config;
+pub mod connector;
+mod iot_link;
+pub mod model;
+pub mod mqtt;
+pub mod outbox;
+pub mod retry;
+pub mod tls;
+
+pub use config::{ConnectorConfig, OutboxConfig, RetryConfig};
+pub use connector::{Connector, DeviceView, Health, HealthHandle, Session};
+pub use model::{Command, CommandError, DeviceInfo, DeviceSnapshot, Entry, EventBody, Record};
+pub use outbox::{DropPolicy, Outbox, OutboxStats, Stored};
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A connector option has a value that is not allowed (names the connector and the key).
+    #[error("connector `{connector}`: `{key}` = {value}: {reason}")]
+    Config {
+        connector: String,
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A certificate, key or CA file could not be read or parsed.
+    #[error("connector `{connector}`: {what} {path}: {reason}")]
+    Credentials {
+        connector: String,
+        what: &'static str,
+        path: String,
+        reason: String,
+    },
+    /// The outbox store failed (I/O, corruption).
+    #[error("outbox {path}: {reason}")]
+    Outbox { path: String, reason: String },
+    /// The connection to the cloud failed or was refused; `permanent` failures need a human
+    /// (wrong password, untrusted certificate) but are still retried with the longest backoff.
+    #[error("{reason}")]
+    Connection { reason: String, permanent: bool },
+    /// The host went away (shutdown).
+    #[error("the connector host stopped")]
+    HostGone,
+}

@@ -230,3 +230,14 @@ def hubbridge(sandbox, devices, device_dir, timings):
 # Default "hubbridge is up" signal: it printed a QR payload. Override per call (e.g. once commissioned, if the
 # bridge stops printing codes) with ready=r"..." .
 HUBBRIDGE_READY = os.environ.get("HB_E2E_HUBBRIDGE_READY", r"MT:[0-9A-Z.\-]{15,}")
+
+
+@pytest.fixture
+def mosquitto(sandbox, devices, device_dir):
+    """Factory: mosquitto(name="mosquitto") -> hbe2e.mosquitto.Broker, started in the dev namespace on the veth
+    address (TCP and TLS listeners, password auth, client certificates required on TLS, test PKI per test)."""
+    from hbe2e.mosquitto import make_broker
+
+    def make(name: str = "mosquitto"):
+        return make_broker(devices, WORKSPACE, device_dir, sandbox.pair.dev_addr4, name=name)
+    return make

@@ -2,9 +2,10 @@
 # Installs what the end-to-end tests need. Idempotent; a second run takes about a second.
 #
 #   - Debian packages: iproute2 (network namespaces), libnl (the CHIP controller's native library links it),
-#     glib (ditto), util-linux (unshare/mount), mosquitto (MQTT connector tests), python3-venv.
+#     glib (ditto), util-linux (unshare/mount), mosquitto (MQTT connector tests), openssl (their
+#     per-test PKI, certs/gen-test-pki.sh), python3-venv.
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
-#     pinned in tests/e2e/requirements.txt.
+#     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
 #   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json).
 #     Skipped with a warning when node is missing or older than 20.19 (set HB_E2E_SKIP_NODE=1 to skip on purpose).
 #
@@ -26,7 +27,7 @@ exec 9>"$ROOT/target/.e2e-install.lock"
 flock 9
 
 # ---------------------------------------------------------------- Debian packages
-APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto python3-venv ca-certificates)
+APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -60,6 +61,12 @@ stamp_want="$(cat "$REQ" | sha256sum | cut -d' ' -f1)-py$pyver"
 stamp_file="$VENV/.hb-e2e-stamp"
 if [[ -x "$VENV/bin/python" && -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_want" ]]; then
     log "venv up to date: $VENV"
+elif [[ -x "$VENV/bin/python" && -f "$stamp_file" ]] \
+    && "$VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$REQ"; then
+    # Pins changed (exact pins, so an in-place install gives the same set as a fresh venv, plus nothing
+    # removed): far cheaper than rebuilding the controller's venv.
+    log "venv updated in place: $VENV"
+    echo "$stamp_want" >"$stamp_file"
 else
     log "creating venv $VENV (python $pyver)"
     rm -rf "$VENV"

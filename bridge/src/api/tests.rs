@@ -52,6 +52,7 @@ fn fixture() -> Fixture {
         registry: registry.clone(),
         pairing,
         shutdown: CancellationToken::new(),
+        connectors: Default::default(),
     };
     Fixture {
         _dir: dir,

@@ -99,5 +99,6 @@ pub(super) fn demo() -> Config {
                 state: None,
             })
             .collect(),
+        connectors: Vec::new(),
     }
 }

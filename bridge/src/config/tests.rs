@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use connectors::ConnectorConfig;
 use device_types::DeviceKind;
 
 use super::{Config, ConfigError};
@@ -39,12 +40,33 @@ fn example_file_loads_and_documents_every_section() {
     let text = std::fs::read_to_string(&path).unwrap();
     let defaults = toml::to_string(&Config::default()).unwrap();
     for line in defaults.lines() {
-        if let Some((key, _)) = line.split_once(" = ").filter(|(k, _)| *k != "devices") {
+        if let Some((key, _)) = line
+            .split_once(" = ")
+            .filter(|(k, _)| *k != "devices" && *k != "connectors")
+        {
             assert!(
                 text.contains(&format!("\n{key} = ")),
                 "example file does not document `{key}`"
             );
         }
+    }
+    // Every connector option appears in the example too.
+    assert!(config.connectors.len() >= 2);
+    assert_eq!(config.connectors[0].name(), "home-mqtt");
+    let ConnectorConfig::Mqtt(mqtt) = &config.connectors[0] else {
+        panic!("the first example connector is the MQTT one");
+    };
+    let documented = toml::to_string(mqtt).unwrap();
+    for line in documented.lines() {
+        if let Some((key, _)) = line.split_once(" = ") {
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "example file does not document connector option `{key}`"
+            );
+        }
+    }
+    for key in ["type", "password"] {
+        assert!(text.contains(&format!("{key} = ")), "example lacks `{key}`");
     }
     for key in ["id", "kind", "name", "room", "state"] {
         assert!(
@@ -204,4 +226,25 @@ fn load_names_the_file() {
 fn toml_syntax_error_names_the_line() {
     let e = err("[bridge]\nname = \n");
     assert!(e.contains("line 2") || e.contains("2 |"), "{e}");
+}
+
+#[test]
+fn connector_errors_name_the_connector_and_key() {
+    let e = err("[[connectors]]\ntype = \"mqtt\"\nname = \"a\"\nhost = \"h\"\nqos = 2\n");
+    assert!(e.contains("qos"), "{e}");
+    let e = err("[[connectors]]\ntype = \"carrier-pigeon\"\nname = \"a\"\n");
+    assert!(e.contains("carrier-pigeon"), "{e}");
+    let e = err("[[connectors]]\ntype = \"mqtt\"\nname = \"Bad Name\"\nhost = \"h\"\n");
+    assert!(e.contains("`name`") && e.contains("Bad Name"), "{e}");
+    let e = err("[[connectors]]\ntype = \"mqtt\"\nname = \"a\"\nhost = \"h\"\n[connectors.outbox]\ncommand_ttl_secs = 0\n");
+    assert!(
+        e.contains("connector `a`") && e.contains("outbox.command_ttl_secs"),
+        "{e}"
+    );
+    let two = "[[connectors]]\ntype = \"mqtt\"\nname = \"a\"\nhost = \"h\"\n";
+    let e = err(&format!("{two}{two}"));
+    assert!(e.contains("connector name `a`"), "{e}");
+    let e =
+        err("[[connectors]]\ntype = \"mqtt\"\nname = \"a\"\nhost = \"h\"\npassword = \"s3cret\"\n");
+    assert!(e.contains("username") && !e.contains("s3cret"), "{e}");
 }

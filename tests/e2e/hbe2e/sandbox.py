@@ -53,14 +53,16 @@ class Sandbox:
         if run_dir is None:
             run_dir = os.path.join(runs, time.strftime("%Y%m%d-%H%M%S") + f"-{pid}")
         os.makedirs(run_dir, exist_ok=True)
-        _prune_runs(runs, keep=KEEP_RUNS, current=run_dir)
-        latest = os.path.join(runs, "latest")
-        try:
-            if os.path.islink(latest):
-                os.unlink(latest)
-            os.symlink(os.path.basename(run_dir), latest)
-        except OSError:
-            pass
+        # Runs kept elsewhere (the benchmarks keep theirs under target/bench-runs/) are their owner's to prune.
+        if os.path.dirname(os.path.abspath(run_dir)) == os.path.abspath(runs):
+            _prune_runs(runs, keep=KEEP_RUNS, current=run_dir)
+            latest = os.path.join(runs, "latest")
+            try:
+                if os.path.islink(latest):
+                    os.unlink(latest)
+                os.symlink(os.path.basename(run_dir), latest)
+            except OSError:
+                pass
         sb = cls(
             workspace=workspace,
             run_dir=run_dir,

@@ -1,0 +1,27 @@
+"""hubbridge benchmarks, side by side with a matter.js bridge (issue 5). Entry point: `cargo xtask bench`, which
+runs `python -m hbbench` (see `__main__.py`) from the end-to-end venv, as root.
+
+# Layout
+- `__main__.py`: the orchestrator: repetitions (alternating peers), time bound, aggregation, the report.
+- `child.py`: one repetition in its own process (fresh namespaces, storage and controller).
+- `peers.py`: hubbridge and the matter.js bridge, started the same way with N virtual lights.
+- `measure.py`: the figures of one repetition (commissioning, reads, invokes, report latency, RSS, CPU).
+- `report.py`: aggregation (medians, ranges, ratios, targets) into report.json and report.md.
+- `svg.py`: hand-written SVG plots.
+
+The harness under tests/e2e (`hbe2e`) is reused as is: sandbox, controller, device processes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+WORKSPACE = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def ensure_paths() -> None:
+    """Make `hbe2e` (tests/e2e) importable."""
+    e2e = os.path.join(WORKSPACE, "tests", "e2e")
+    if e2e not in sys.path:
+        sys.path.insert(0, e2e)

@@ -1,0 +1,486 @@
+//! The AWS IoT connector's run over MQTT (mutual TLS): subscribe to every named shadow's responses,
+//! replay the outbox (state → shadow `update` with `reported`, a `clientToken` and the last seen
+//! `version`, acked on `update/accepted`; events → the events topic, acked on PUBACK), then GET each
+//! device's shadow and reconcile ([`shadow::reconcile`]), then stream: `update/delta` → commands.
+//! A `409` (version conflict) re-reads the shadow and sends the update again; any other rejection sends
+//! the record to the dead letters.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::config::{AwsIotConfig, Transport};
+use super::shadow::{self, Shadow};
+use crate::connector::{expiry, Connector, Session};
+use crate::iot_link::{IotEvent, IotLink, IotLinkOptions};
+use crate::model::{Command, CommandError, EventBody, Record};
+use crate::mqtt::topics::event_payload;
+use crate::outbox::Stored;
+use crate::tls::{self, TlsFiles};
+use crate::Error;
+
+/// The AWS IoT connector.
+pub struct AwsIotConnector {
+    config: AwsIotConfig,
+}
+
+impl AwsIotConnector {
+    pub fn new(config: AwsIotConfig) -> AwsIotConnector {
+        AwsIotConnector { config }
+    }
+}
+
+#[async_trait]
+impl Connector for AwsIotConnector {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "aws_iot"
+    }
+
+    async fn run(&mut self, session: &mut Session) -> Result<(), Error> {
+        if self.config.transport == Transport::Https {
+            return super::https::run(&self.config, session).await;
+        }
+        let c = &self.config;
+        let tls = tls::client_config(
+            &c.name,
+            &TlsFiles {
+                ca_file: c.ca_file.as_deref(),
+                client_cert_file: c.client_cert_file.as_deref(),
+                client_key_file: c.client_key_file.as_deref(),
+            },
+        )?;
+        let window = usize::from(c.max_inflight);
+        let opts = IotLinkOptions {
+            host: c.endpoint.clone().unwrap_or_default(),
+            port: c.port,
+            client_id: c.client_id(),
+            credentials: None,
+            tls,
+            keep_alive: Duration::from_secs(c.keep_alive_secs),
+            capacity: window * 2 + 64,
+        };
+        let (link, mut events) = tokio::select! {
+            () = session.stop.cancelled() => return Ok(()),
+            r = IotLink::connect(opts) => r?,
+        };
+        session.health.set_connected(true);
+        tracing::info!(connector = %c.name, endpoint = %opts_host(c), thing = %c.thing_name, "connected to AWS IoT");
+        let mut run = Run {
+            c,
+            s: session,
+            link,
+            window,
+            queued: VecDeque::new(),
+            awaiting: HashMap::new(),
+            parts: HashMap::new(),
+            tokens: HashMap::new(),
+            next_token: 1,
+            versions: HashMap::new(),
+            local_at: HashMap::new(),
+            after_get: HashMap::new(),
+            to_ack: Vec::new(),
+            cursor: 0,
+            reconciling: false,
+        };
+        let result = run.main(&mut events).await;
+        session.health.set_connected(false);
+        result
+    }
+}
+
+fn opts_host(c: &AwsIotConfig) -> String {
+    format!("{}:{}", c.endpoint.as_deref().unwrap_or(""), c.port)
+}
+
+/// What a `clientToken` stands for.
+#[derive(Debug, Clone)]
+enum Token {
+    /// An update for these outbox records (empty: a reconciliation update).
+    Update {
+        device: String,
+        seqs: Vec<u64>,
+    },
+    Get,
+}
+
+struct Run<'a> {
+    c: &'a AwsIotConfig,
+    s: &'a Session,
+    link: IotLink,
+    window: usize,
+    queued: VecDeque<Option<u64>>,
+    awaiting: HashMap<u16, Option<u64>>,
+    parts: HashMap<u64, u32>,
+    tokens: HashMap<String, Token>,
+    next_token: u64,
+    /// Last version seen per device shadow.
+    versions: HashMap<String, u64>,
+    /// Unix seconds of each device's latest local change replayed in this connection.
+    local_at: HashMap<String, u64>,
+    /// Records whose update hit a version conflict, sent again after the fresh GET.
+    after_get: HashMap<String, Vec<u64>>,
+    to_ack: Vec<u64>,
+    cursor: u64,
+    reconciling: bool,
+}
+
+impl Run<'_> {
+    async fn main(&mut self, events: &mut mpsc::Receiver<IotEvent>) -> Result<(), Error> {
+        for filter in shadow::filters(&self.c.thing_name) {
+            self.link.subscribe(&filter)?;
+        }
+        let mut exhausted = false;
+        loop {
+            if !exhausted && self.inflight() < self.window {
+                let room = self.window - self.inflight();
+                let records = self.s.outbox.read_after(self.cursor, room).await?;
+                let caught_up = records.len() < room;
+                for stored in records {
+                    self.cursor = stored.seq;
+                    self.publish_record(stored)?;
+                }
+                if caught_up {
+                    exhausted = true;
+                    if !self.reconciling {
+                        self.reconciling = true;
+                        for d in self.s.devices.devices() {
+                            self.get(&d.info.id)?;
+                        }
+                        tracing::info!(connector = %self.c.name, "outbox replayed; reading every shadow");
+                    }
+                }
+            }
+            self.flush_acks().await?;
+            let room = self.inflight() < self.window;
+            tokio::select! {
+                biased;
+                () = self.s.stop.cancelled() => {
+                    self.link.disconnect();
+                    tracing::info!(connector = %self.c.name, "disconnected from AWS IoT");
+                    return Ok(());
+                }
+                ev = events.recv() => {
+                    let Some(ev) = ev else {
+                        return Err(Error::Connection { reason: "the MQTT event loop stopped".into(), permanent: false });
+                    };
+                    self.handle(ev)?;
+                    while let Ok(ev) = events.try_recv() {
+                        self.handle(ev)?;
+                    }
+                }
+                () = self.s.outbox.changed(), if exhausted && room => exhausted = false,
+            }
+        }
+    }
+
+    fn inflight(&self) -> usize {
+        self.queued.len() + self.awaiting.len() + self.tokens.len()
+    }
+
+    fn token(&mut self, t: Token) -> String {
+        let token = format!("hb-{}", self.next_token);
+        self.next_token += 1;
+        self.tokens.insert(token.clone(), t);
+        token
+    }
+
+    fn send(&mut self, tag: Option<u64>, topic: &str, payload: Vec<u8>) -> Result<(), Error> {
+        if let Some(seq) = tag {
+            *self.parts.entry(seq).or_default() += 1;
+        }
+        self.link.publish(topic, payload)?;
+        self.queued.push_back(tag);
+        Ok(())
+    }
+
+    fn shadow_of(&self, device: &str) -> Option<String> {
+        match shadow::shadow_name(&self.c.shadow_prefix, device) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(connector = %self.c.name, device, error = %e, "device cannot have a shadow");
+                None
+            }
+        }
+    }
+
+    fn get(&mut self, device: &str) -> Result<(), Error> {
+        let Some(name) = self.shadow_of(device) else {
+            return Ok(());
+        };
+        let token = self.token(Token::Get);
+        let topic = shadow::topic(&self.c.thing_name, &name, "get");
+        self.send(
+            None,
+            &topic,
+            json!({ "clientToken": token }).to_string().into_bytes(),
+        )
+    }
+
+    /// An update of `device`'s shadow: `reported` = its current local state (or `state`), `clear` = stale
+    /// desired fields; acknowledges `seqs` when accepted.
+    fn update(
+        &mut self,
+        device: &str,
+        state: Option<&device_types::State>,
+        clear: &[String],
+        seqs: Vec<u64>,
+    ) -> Result<(), Error> {
+        let Some(name) = self.shadow_of(device) else {
+            for seq in seqs {
+                self.dead_letter(seq, "the device id cannot name a shadow".to_owned());
+            }
+            return Ok(());
+        };
+        let current = self.s.devices.device(device).map(|d| d.state);
+        let Some(reported) = state.cloned().or(current) else {
+            // The device is gone: nothing to report; its removal event deletes the shadow.
+            self.part_done_all(&seqs);
+            return Ok(());
+        };
+        let version = self.versions.get(device).copied();
+        tracing::debug!(connector = %self.c.name, device, ?version, "shadow update");
+        let token = self.token(Token::Update {
+            device: device.to_owned(),
+            seqs: seqs.clone(),
+        });
+        match shadow::update_document(device, Some(&reported), clear, &token, version) {
+            Ok(doc) => {
+                for &seq in &seqs {
+                    *self.parts.entry(seq).or_default() += 1;
+                }
+                let topic = shadow::topic(&self.c.thing_name, &name, "update");
+                self.send(None, &topic, doc)
+            }
+            Err(e) => {
+                self.tokens.remove(&token);
+                tracing::error!(connector = %self.c.name, device, error = %e, "shadow update not sent");
+                for seq in seqs {
+                    self.dead_letter(seq, e.to_string());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn publish_record(&mut self, stored: Stored) -> Result<(), Error> {
+        let Stored { seq, record } = stored;
+        match &record {
+            Record::State {
+                device,
+                state,
+                at_ms,
+                ..
+            } => {
+                self.local_at.insert(device.clone(), at_ms / 1000);
+                self.update(device, Some(state), &[], vec![seq])?;
+            }
+            Record::Event { device, body, .. } => {
+                if matches!(body, EventBody::DeviceRemoved) {
+                    if let Some(name) = self.shadow_of(device) {
+                        let topic = shadow::topic(&self.c.thing_name, &name, "delete");
+                        self.send(Some(seq), &topic, Vec::new())?;
+                    }
+                }
+                let payload = event_payload(&record).unwrap_or_default();
+                self.send(Some(seq), &self.c.events_topic(), payload)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, ev: IotEvent) -> Result<(), Error> {
+        match ev {
+            IotEvent::Sent(pkid) => {
+                let tag = self.queued.pop_front().flatten();
+                if pkid == 0 {
+                    self.part_done(tag);
+                } else {
+                    self.awaiting.insert(pkid, tag);
+                }
+            }
+            IotEvent::Acked(pkid) => {
+                let tag = self.awaiting.remove(&pkid).flatten();
+                self.part_done(tag);
+            }
+            IotEvent::Message { topic, payload } => self.message(&topic, &payload)?,
+            IotEvent::Failed(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    fn part_done(&mut self, tag: Option<u64>) {
+        let Some(seq) = tag else { return };
+        if let Some(left) = self.parts.get_mut(&seq) {
+            *left -= 1;
+            if *left == 0 {
+                self.parts.remove(&seq);
+                self.to_ack.push(seq);
+            }
+        }
+    }
+
+    fn part_done_all(&mut self, seqs: &[u64]) {
+        for &seq in seqs {
+            self.parts.entry(seq).or_insert(1);
+            self.part_done(Some(seq));
+        }
+    }
+
+    fn dead_letter(&mut self, seq: u64, reason: String) {
+        self.parts.remove(&seq);
+        let outbox = self.s.outbox.clone();
+        tokio::spawn(async move { outbox.dead_letter(seq, reason).await });
+    }
+
+    async fn flush_acks(&mut self) -> Result<(), Error> {
+        if self.to_ack.is_empty() {
+            return Ok(());
+        }
+        let seqs = std::mem::take(&mut self.to_ack);
+        let n = seqs.len() as u64;
+        self.s.outbox.ack(seqs).await?;
+        self.s.health.add_delivered(n);
+        Ok(())
+    }
+
+    fn message(&mut self, topic: &str, payload: &[u8]) -> Result<(), Error> {
+        let Some(resp) = shadow::parse_topic(&self.c.thing_name, topic) else {
+            return Ok(());
+        };
+        let Some(device) = shadow::device_of(&self.c.shadow_prefix, resp.shadow) else {
+            return Ok(());
+        };
+        let device = device.to_owned();
+        let doc: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+        let token = doc
+            .get("clientToken")
+            .and_then(Value::as_str)
+            .and_then(|t| self.tokens.remove(t));
+        if let Some(v) = doc.get("version").and_then(Value::as_u64) {
+            self.versions.insert(device.clone(), v);
+        }
+        tracing::debug!(connector = %self.c.name, device = %device, op = resp.op, version = ?doc.get("version"), "shadow message");
+        match resp.op {
+            "update/accepted" => {
+                if let Some(Token::Update { seqs, .. }) = token {
+                    for seq in seqs {
+                        self.part_done(Some(seq));
+                    }
+                }
+            }
+            "update/rejected" => {
+                let (code, message, _) = shadow::rejection(&doc);
+                let Some(Token::Update { device, seqs }) = token else {
+                    return Ok(());
+                };
+                if code == 409 {
+                    tracing::info!(connector = %self.c.name, device = %device, "shadow version conflict; reading it again");
+                    self.versions.remove(&device);
+                    for seq in &seqs {
+                        // This attempt is over; the update after the GET counts again.
+                        match self.parts.get_mut(seq) {
+                            Some(n) if *n > 1 => *n -= 1,
+                            _ => {
+                                self.parts.remove(seq);
+                            }
+                        }
+                    }
+                    self.after_get
+                        .entry(device.clone())
+                        .or_default()
+                        .extend(seqs);
+                    self.get(&device)?;
+                } else {
+                    tracing::error!(connector = %self.c.name, device = %device, code, message = %message, "shadow update rejected");
+                    for seq in seqs {
+                        self.dead_letter(seq, format!("shadow update rejected: {code} {message}"));
+                    }
+                }
+            }
+            "update/delta" => {
+                let delta = Shadow::from_delta(&doc);
+                self.apply_desired(&device, &delta, None, "update/delta");
+            }
+            "get/accepted" => {
+                if !matches!(token, Some(Token::Get)) {
+                    return Ok(()); // someone else's GET
+                }
+                let sh = Shadow::from_get(&doc);
+                let local_at = self.local_at.get(&device).copied();
+                let clear = self.apply_desired(&device, &sh, local_at, "shadow GET");
+                let seqs = self.after_get.remove(&device).unwrap_or_default();
+                self.update(&device, None, &clear, seqs)?;
+            }
+            "get/rejected" => {
+                if !matches!(token, Some(Token::Get)) {
+                    return Ok(());
+                }
+                // 404: no shadow yet; the update creates it.
+                let seqs = self.after_get.remove(&device).unwrap_or_default();
+                self.update(&device, None, &[], seqs)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies the desired fields newer than the local change; returns the stale ones to clear.
+    fn apply_desired(
+        &mut self,
+        device: &str,
+        sh: &Shadow,
+        local_at: Option<u64>,
+        source: &str,
+    ) -> Vec<String> {
+        let Some(current) = self.s.devices.device(device) else {
+            return Vec::new();
+        };
+        let plan = shadow::reconcile(sh, &current.state, local_at);
+        if let Some(e) = &plan.invalid {
+            self.s.health.add_command(true);
+            tracing::warn!(connector = %self.c.name, device, error = %e, "desired state refused");
+        }
+        if !plan.clear.is_empty() {
+            tracing::info!(connector = %self.c.name, device, fields = ?plan.clear, "desired older than a local change: not applied, cleared");
+        }
+        if !plan.apply.is_empty() {
+            self.command(device, plan.apply, source);
+        }
+        plan.clear
+    }
+
+    fn command(&mut self, device: &str, patch: device_types::State, source: &str) {
+        let (reply, answer) = oneshot::channel();
+        let cmd = Command {
+            device: device.to_owned(),
+            patch,
+            expires_at: expiry(Duration::from_secs(self.c.outbox.command_ttl_secs)),
+            source: source.to_owned(),
+            reply,
+        };
+        if self.s.commands.try_send(cmd).is_err() {
+            self.s.health.add_command(true);
+            tracing::warn!(connector = %self.c.name, device, "the bridge is busy; command not applied");
+            return;
+        }
+        let (health, name, device) = (
+            self.s.health.clone(),
+            self.c.name.clone(),
+            device.to_owned(),
+        );
+        tokio::spawn(async move {
+            let result = answer.await.unwrap_or(Err(CommandError::Unavailable));
+            health.add_command(result.is_err());
+            if let Err(e) = result {
+                tracing::warn!(connector = %name, device = %device, error = %e, "cloud command refused");
+            }
+        });
+    }
+}

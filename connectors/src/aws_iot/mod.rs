@@ -1,0 +1,11 @@
+//! The AWS IoT connector: the hub is one thing; each bridged device is a named shadow of it (name =
+//! prefix + device id). MQTT over mutual TLS for live traffic ([`crate::iot_link`]), the shadow rules
+//! as pure functions ([`shadow`]), configured by [`AwsIotConfig`].
+
+mod config;
+mod connector;
+mod https;
+pub mod shadow;
+
+pub use config::{AwsIotConfig, Transport};
+pub use connector::AwsIotConnector;

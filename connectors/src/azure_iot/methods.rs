@@ -1,0 +1,121 @@
+//! Commands from Azure (desired properties, direct methods, cloud-to-device messages) handed to the
+//! registry, and direct-method answers: 200 with the state, 400 with a message on bad input, 404 for an
+//! unknown device, 501 for an unknown method, 503 when the bridge cannot take it now.
+
+use std::time::Duration;
+
+use device_types::State;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::connector::Run;
+use super::twin::{self, MethodCall};
+use crate::connector::expiry;
+use crate::model::{Command, CommandError};
+
+impl Run<'_> {
+    /// Sends a command to the registry; the answer goes to `reply_to` (a method's `$rid`) or the log.
+    pub(super) fn command(
+        &mut self,
+        device: String,
+        patch: State,
+        source: String,
+        reply_to: Option<String>,
+    ) -> Result<(), ()> {
+        let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
+        let (reply, answer) = oneshot::channel();
+        let cmd = Command {
+            device: device.clone(),
+            patch,
+            expires_at: expiry(ttl),
+            source,
+            reply,
+        };
+        if self.s.commands.try_send(cmd).is_err() {
+            self.s.health.add_command(true);
+            tracing::warn!(connector = %self.c.name, device = %device, "the bridge is busy; command not applied");
+            if let Some(rid) = reply_to {
+                let body = json!({"message": "the bridge is busy; try again"});
+                let _ = self.out_tx.try_send((
+                    twin::method_response(503, &rid),
+                    body.to_string().into_bytes(),
+                ));
+            }
+            return Err(());
+        }
+        let (health, name, out) = (
+            self.s.health.clone(),
+            self.c.name.clone(),
+            self.out_tx.clone(),
+        );
+        tokio::spawn(async move {
+            let result = answer.await.unwrap_or(Err(CommandError::Unavailable));
+            health.add_command(result.is_err());
+            if let Err(e) = &result {
+                tracing::warn!(connector = %name, device = %device, error = %e, "cloud command refused");
+            }
+            if let Some(rid) = reply_to {
+                let (status, body) = match result {
+                    Ok(state) => (200, json!({"device": device, "state": state})),
+                    Err(e @ CommandError::UnknownDevice(_)) => {
+                        (404, json!({"message": e.to_string()}))
+                    }
+                    Err(e @ CommandError::Invalid(_)) => (400, json!({"message": e.to_string()})),
+                    Err(e) => (503, json!({"message": e.to_string()})),
+                };
+                let _ = out
+                    .send((
+                        twin::method_response(status, &rid),
+                        body.to_string().into_bytes(),
+                    ))
+                    .await;
+            }
+        });
+        Ok(())
+    }
+
+    pub(super) fn method(&mut self, method: &str, rid: &str, payload: &[u8]) {
+        let respond = |run: &mut Self, status: u16, body: Value| {
+            let _ = run.out_tx.try_send((
+                twin::method_response(status, rid),
+                body.to_string().into_bytes(),
+            ));
+        };
+        match twin::parse_method(method, payload) {
+            Err(e) => {
+                self.s.health.add_command(true);
+                tracing::warn!(connector = %self.c.name, method, status = e.status, error = %e.message, "direct method refused");
+                respond(self, e.status, e.body());
+            }
+            Ok(MethodCall::Get { device }) => match self.s.devices.device(&device) {
+                Some(d) => respond(
+                    self,
+                    200,
+                    json!({"device": device, "state": d.state, "reachable": d.reachable}),
+                ),
+                None => respond(
+                    self,
+                    404,
+                    json!({"message": format!("no device with id `{device}`")}),
+                ),
+            },
+            Ok(MethodCall::Set { device, patch }) => {
+                if self.s.devices.device(&device).is_none() {
+                    self.s.health.add_command(true);
+                    respond(
+                        self,
+                        404,
+                        json!({"message": format!("no device with id `{device}`")}),
+                    );
+                    return;
+                }
+                let _ = self.command(
+                    device,
+                    patch,
+                    format!("method {method}"),
+                    Some(rid.to_owned()),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+"""The benchmark driver (bench/hbbench, `cargo xtask bench`) end to end with tiny parameters: both peers with 3
+lights, a few iterations of every figure, then the report. Asserts the report's structure, never a speed
+(benchmarks are not tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import WORKSPACE, hubbridge_binary
+from hbe2e import standin as _standin
+
+sys.path.insert(0, os.path.join(WORKSPACE, "bench"))
+
+from hbbench import report  # noqa: E402
+from hbbench.measure import Params, run_repetition  # noqa: E402
+from hbbench.peers import make_peer  # noqa: E402
+
+pytestmark = [pytest.mark.hubbridge, pytest.mark.standin]
+
+LATENCY_FIGURES = ("commission_s", "startup_s", "invoke_s", "report_s", "structure_read_s", "wildcard_read_s")
+
+
+def test_bench_driver_produces_a_well_formed_report(sandbox, controller, devices, device_dir, tmp_path):
+    binary = hubbridge_binary()
+    if binary is None:
+        pytest.skip("hubbridge binary not built")
+    why = _standin.standin_available(WORKSPACE)
+    if why:
+        pytest.skip(f"matter.js peer unavailable: {why}")
+
+    params = Params(count=3, iterations=3, read_iterations=2, figure_budget_s=20, min_iterations=1, warmup=1,
+                    settle_s=0.5)
+    results = []
+    for name in ("hubbridge", "matterjs"):
+        peer = make_peer(name, workspace=WORKSPACE, hubbridge_bin=binary, count=3, sandbox=sandbox,
+                         storage=os.path.join(device_dir, name))
+        devices.started.append(peer.device)  # stopped at test end whatever happens
+        res = run_repetition(controller, peer, params, rep=0)
+        assert res.error is None, f"{name}: {res.error} (log {peer.device.log_path})"
+        assert not peer.device.running
+        results.append(res.to_json())
+
+    for r in results:
+        assert set(LATENCY_FIGURES) <= set(r["samples"]), r["samples"].keys()
+        assert len(r["samples"]["invoke_s"]) == 3 and len(r["samples"]["report_s"]) == 3
+        assert r["info"]["structure_read_endpoints"] == 5  # root, aggregator, 3 lights
+        assert r["info"]["structure_read_failures"] == 0 and r["info"]["wildcard_read_failures"] == 0
+        for point in ("ready", "idle", "after"):
+            assert r["proc"][point]["rss_kb"] > 0 and r["proc"][point]["cpu_s"] >= 0
+
+    agg = report.aggregate(results)
+    meta = dict(label="smoke test", argv=[], counts=[3], reps=1, iterations=3, read_iterations=2,
+                figure_budget_s=20, warmup=1, started="-", finished="-", hubbridge=binary, matterjs="-", node="-",
+                chip="-", machine="-", git="-", partial=None)
+    rep = dict(meta=meta, aggregate=agg, results=results, failures=[], cloud={}, notes=[],
+               targets=report.targets(agg, [3]))
+    paths = report.write(rep, str(tmp_path))
+
+    data = json.loads((tmp_path / "report.json").read_text())
+    for peer in ("hubbridge", "matterjs"):
+        figs = data["aggregate"][peer]["3"]
+        assert {"p50", "p95", "p99"} <= set(figs["invoke_s"])
+        assert figs["rss_idle_mb"]["value"]["median"] > 0
+    assert [t["target"] for t in data["targets"]][:2] == ["RSS with 100 devices", "Invoke p50"]
+    md = (tmp_path / "report.md").read_text()
+    for heading in ("## Targets", "## N = 3 bridged on/off lights", "## Cloud side"):
+        assert heading in md
+    assert "| Invoke round trip (OnOff.Toggle) (ms) | p50 |" in md
+    svg = ET.parse(tmp_path / "report.svg").getroot()
+    assert svg.tag.endswith("svg") and len(svg.findall("{http://www.w3.org/2000/svg}rect")) >= 12
+    assert len(paths) == 3
