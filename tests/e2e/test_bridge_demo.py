@@ -11,7 +11,8 @@ import pytest
 
 from conftest import hubbridge_binary
 from hbe2e.controller import Clusters
-from test_bridge_matter import API_PORT, Api
+from hbe2e.api import Api
+from test_bridge_matter import API_PORT
 
 pytestmark = pytest.mark.hubbridge
 

@@ -8,14 +8,12 @@ The bridge's local HTTP API listens on the dev side of the veth so the tests can
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
+from hbe2e.api import Api
 from hbe2e.controller import Clusters, ControllerError
 from hbe2e.hubbridge import config_toml
 
@@ -45,32 +43,6 @@ DEVICES = [
     dict(id="living-temp", kind="temperature_sensor", name="Living temperature", state=dict(temperature=21.5)),
     dict(id="front-door", kind="contact_sensor", name="Front door", state=dict(contact=True)),
 ]
-
-
-class Api:
-    """The bridge's local HTTP API, reached over the veth."""
-
-    def __init__(self, host: str, port: int = API_PORT):
-        self.base = f"http://[{host}]:{port}/api"
-
-    def call(self, method: str, path: str, body=None, expect: int | None = None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                status, text = r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read().decode()
-        if expect is not None:
-            assert status == expect, f"{method} {path} -> {status}: {text}"
-        return status, (json.loads(text) if text else None)
-
-    def device(self, dev_id: str) -> dict:
-        return self.call("GET", f"/devices/{dev_id}", expect=200)[1]
-
-    def set_state(self, dev_id: str, patch: dict) -> dict:
-        return self.call("PATCH", f"/devices/{dev_id}/state", patch, expect=200)[1]
 
 
 def bridge_config(sandbox, device_dir, devices=DEVICES, storage="state"):
