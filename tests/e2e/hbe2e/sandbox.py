@@ -81,7 +81,16 @@ class Sandbox:
             netns.unshare_mounts()
             # mkdir on the real filesystem if missing (an empty /data); the bind itself is private to this run.
             netns.bind_mount(os.path.join(run_dir, "data"), "/data")
+            # A workspace under /tmp (a CI clone may live there) would vanish under the run's /tmp: keep a
+            # second view of it outside /tmp and bind it back at the same path inside the new /tmp.
+            ws = os.path.realpath(workspace)
+            stash = None
+            if ws == "/tmp" or ws.startswith("/tmp/"):
+                stash = f"/run/hbe2e-workspace-{os.getpid()}"
+                netns.bind_mount(ws, stash)
             netns.bind_mount(os.path.join(run_dir, "tmp"), "/tmp")
+            if stash is not None:
+                netns.bind_mount(stash, ws)
         except BaseException:
             sb.leave()
             raise
