@@ -150,7 +150,12 @@ async fn records_are_acked_after_puback_and_set_is_answered() {
         }
     });
 
-    until("all delivered", || outbox.stats().depth == 0).await;
+    // The outbox is emptied by the ack commit and the delivered counter moves just after it:
+    // wait for both before looking.
+    until("all delivered", || {
+        outbox.stats().depth == 0 && health.snapshot().delivered >= 50
+    })
+    .await;
     assert_eq!(health.snapshot().delivered, 50);
     let mut events = Vec::new();
     while events.len() < 50 {
