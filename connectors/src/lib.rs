@@ -20,6 +20,7 @@ pub mod aws_iot;
 pub mod azure_iot;
 pub mod config;
 pub mod connector;
+mod delivery;
 mod iot_link;
 pub mod model;
 pub mod mqtt;

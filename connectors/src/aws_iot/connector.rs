@@ -5,7 +5,7 @@
 //! A `409` (version conflict) re-reads the shadow and sends the update again; any other rejection sends
 //! the record to the dead letters.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::config::{AwsIotConfig, Transport};
 use super::shadow::{self, Shadow};
 use crate::connector::{expiry, Connector, Session};
+use crate::delivery::Deliveries;
 use crate::iot_link::{IotEvent, IotLink, IotLinkOptions};
 use crate::model::{Command, CommandError, EventBody, Record};
 use crate::mqtt::topics::event_payload;
@@ -77,15 +78,12 @@ impl Connector for AwsIotConnector {
             s: session,
             link,
             window,
-            queued: VecDeque::new(),
-            awaiting: HashMap::new(),
-            parts: HashMap::new(),
+            d: Deliveries::default(),
             tokens: HashMap::new(),
             next_token: 1,
             versions: HashMap::new(),
             local_at: HashMap::new(),
             after_get: HashMap::new(),
-            to_ack: Vec::new(),
             cursor: 0,
             reconciling: false,
         };
@@ -115,9 +113,8 @@ struct Run<'a> {
     s: &'a Session,
     link: IotLink,
     window: usize,
-    queued: VecDeque<Option<u64>>,
-    awaiting: HashMap<u16, Option<u64>>,
-    parts: HashMap<u64, u32>,
+    /// What was handed to the link and which records it completes (PUBACKs and `accepted`s).
+    d: Deliveries,
     tokens: HashMap<String, Token>,
     next_token: u64,
     /// Last version seen per device shadow.
@@ -126,7 +123,6 @@ struct Run<'a> {
     local_at: HashMap<String, u64>,
     /// Records whose update hit a version conflict, sent again after the fresh GET.
     after_get: HashMap<String, Vec<u64>>,
-    to_ack: Vec<u64>,
     cursor: u64,
     reconciling: bool,
 }
@@ -181,7 +177,7 @@ impl Run<'_> {
     }
 
     fn inflight(&self) -> usize {
-        self.queued.len() + self.awaiting.len() + self.tokens.len()
+        self.d.inflight() + self.tokens.len()
     }
 
     fn token(&mut self, t: Token) -> String {
@@ -193,10 +189,10 @@ impl Run<'_> {
 
     fn send(&mut self, tag: Option<u64>, topic: &str, payload: Vec<u8>) -> Result<(), Error> {
         if let Some(seq) = tag {
-            *self.parts.entry(seq).or_default() += 1;
+            self.d.expect(seq);
         }
         self.link.publish(topic, payload)?;
-        self.queued.push_back(tag);
+        self.d.handed(tag);
         Ok(())
     }
 
@@ -241,7 +237,7 @@ impl Run<'_> {
         let current = self.s.devices.device(device).map(|d| d.state);
         let Some(reported) = state.cloned().or(current) else {
             // The device is gone: nothing to report; its removal event deletes the shadow.
-            self.part_done_all(&seqs);
+            self.d.done_all(&seqs);
             return Ok(());
         };
         let version = self.versions.get(device).copied();
@@ -253,7 +249,7 @@ impl Run<'_> {
         match shadow::update_document(device, Some(&reported), clear, &token, version) {
             Ok(doc) => {
                 for &seq in &seqs {
-                    *self.parts.entry(seq).or_default() += 1;
+                    self.d.expect(seq);
                 }
                 let topic = shadow::topic(&self.c.thing_name, &name, "update");
                 self.send(None, &topic, doc)
@@ -297,17 +293,10 @@ impl Run<'_> {
 
     fn handle(&mut self, ev: IotEvent) -> Result<(), Error> {
         match ev {
-            IotEvent::Sent(pkid) => {
-                let tag = self.queued.pop_front().flatten();
-                if pkid == 0 {
-                    self.part_done(tag);
-                } else {
-                    self.awaiting.insert(pkid, tag);
-                }
-            }
+            IotEvent::Sent(pkid) => self.d.sent(pkid),
             IotEvent::Acked(pkid) => {
-                let tag = self.awaiting.remove(&pkid).flatten();
-                self.part_done(tag);
+                let tag = self.d.acked(pkid);
+                self.d.done(tag);
             }
             IotEvent::Message { topic, payload } => self.message(&topic, &payload)?,
             IotEvent::Failed(e) => return Err(e),
@@ -315,39 +304,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn part_done(&mut self, tag: Option<u64>) {
-        let Some(seq) = tag else { return };
-        if let Some(left) = self.parts.get_mut(&seq) {
-            *left -= 1;
-            if *left == 0 {
-                self.parts.remove(&seq);
-                self.to_ack.push(seq);
-            }
-        }
-    }
-
-    fn part_done_all(&mut self, seqs: &[u64]) {
-        for &seq in seqs {
-            self.parts.entry(seq).or_insert(1);
-            self.part_done(Some(seq));
-        }
-    }
-
     fn dead_letter(&mut self, seq: u64, reason: String) {
-        self.parts.remove(&seq);
-        let outbox = self.s.outbox.clone();
-        tokio::spawn(async move { outbox.dead_letter(seq, reason).await });
+        self.d.dead_letter(self.s, seq, reason);
     }
 
     async fn flush_acks(&mut self) -> Result<(), Error> {
-        if self.to_ack.is_empty() {
-            return Ok(());
-        }
-        let seqs = std::mem::take(&mut self.to_ack);
-        let n = seqs.len() as u64;
-        self.s.outbox.ack(seqs).await?;
-        self.s.health.add_delivered(n);
-        Ok(())
+        self.d.flush(self.s).await
     }
 
     fn message(&mut self, topic: &str, payload: &[u8]) -> Result<(), Error> {
@@ -371,7 +333,7 @@ impl Run<'_> {
             "update/accepted" => {
                 if let Some(Token::Update { seqs, .. }) = token {
                     for seq in seqs {
-                        self.part_done(Some(seq));
+                        self.d.done(Some(seq));
                     }
                 }
             }
@@ -385,12 +347,7 @@ impl Run<'_> {
                     self.versions.remove(&device);
                     for seq in &seqs {
                         // This attempt is over; the update after the GET counts again.
-                        match self.parts.get_mut(seq) {
-                            Some(n) if *n > 1 => *n -= 1,
-                            _ => {
-                                self.parts.remove(seq);
-                            }
-                        }
+                        self.d.retract(*seq);
                     }
                     self.after_get
                         .entry(device.clone())

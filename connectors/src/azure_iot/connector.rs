@@ -3,7 +3,7 @@
 //! and reconcile, then stream; desired PATCHes, direct methods and cloud-to-device messages become
 //! registry commands. A SAS connection reconnects with a fresh token before the old one expires.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -16,6 +16,7 @@ use super::desired::DesiredMemory;
 use super::sas;
 use super::twin::{self, Incoming};
 use crate::connector::{Connector, Session};
+use crate::delivery::Deliveries;
 use crate::iot_link::{IotEvent, IotLink, IotLinkOptions};
 use crate::model::{EventBody, Record};
 use crate::mqtt::topics::event_payload;
@@ -102,12 +103,9 @@ impl Connector for AzureIotConnector {
                 desired: self.desired.as_mut().expect("loaded above"),
                 link,
                 window,
-                queued: VecDeque::new(),
-                awaiting: HashMap::new(),
-                parts: HashMap::new(),
+                d: Deliveries::default(),
                 rids: HashMap::new(),
                 next_rid: 1,
-                to_ack: Vec::new(),
                 cursor: 0,
                 reconciling: false,
                 out_tx,
@@ -144,15 +142,10 @@ pub(super) struct Run<'a> {
     desired: &'a mut DesiredMemory,
     link: IotLink,
     window: usize,
-    /// Tags of publishes handed to the link, not yet reported sent.
-    queued: VecDeque<Option<u64>>,
-    /// Packet id → tag, waiting for PUBACK.
-    awaiting: HashMap<u16, Option<u64>>,
-    /// Outbox seq → acknowledgements still missing (PUBACKs and `204`s).
-    parts: HashMap<u64, u32>,
+    /// What was handed to the link and which records it completes (PUBACKs and `204`s).
+    d: Deliveries,
     rids: HashMap<u64, Rid>,
     next_rid: u64,
-    to_ack: Vec<u64>,
     cursor: u64,
     /// The twin GET was sent (after the replay caught up).
     reconciling: bool,
@@ -194,7 +187,7 @@ impl Run<'_> {
                         self.reconciling = true;
                         let rid = self.rid(Rid::Get);
                         self.link.publish(&twin::twin_get(rid), Vec::new())?;
-                        self.queued.push_back(None);
+                        self.d.handed(None);
                     }
                 }
             }
@@ -217,7 +210,7 @@ impl Run<'_> {
                 }
                 Some((topic, payload)) = out_rx.recv() => {
                     self.link.publish(&topic, payload)?;
-                    self.queued.push_back(None);
+                    self.d.handed(None);
                 }
                 () = &mut renewal, if renew.is_some() => {
                     self.shutdown(events).await;
@@ -229,7 +222,7 @@ impl Run<'_> {
     }
 
     fn inflight(&self) -> usize {
-        self.queued.len() + self.awaiting.len() + self.rids.len()
+        self.d.inflight() + self.rids.len()
     }
 
     fn rid(&mut self, purpose: Rid) -> u64 {
@@ -242,17 +235,17 @@ impl Run<'_> {
     /// Publishes one message; `tag` = the outbox seq it acknowledges on PUBACK.
     fn send(&mut self, tag: Option<u64>, topic: &str, payload: Vec<u8>) -> Result<(), Error> {
         if let Some(seq) = tag {
-            *self.parts.entry(seq).or_default() += 1;
+            self.d.expect(seq);
         }
         self.link.publish(topic, payload)?;
-        self.queued.push_back(tag);
+        self.d.handed(tag);
         Ok(())
     }
 
     /// A reported PATCH acknowledged (for `seq`) by its `204`.
     fn patch(&mut self, seq: Option<u64>, body: &Value) -> Result<(), Error> {
         if let Some(seq) = seq {
-            *self.parts.entry(seq).or_default() += 1;
+            self.d.expect(seq);
         }
         let rid = self.rid(Rid::Patch(seq));
         self.send(
@@ -291,17 +284,10 @@ impl Run<'_> {
 
     fn handle(&mut self, ev: IotEvent) -> Result<(), Error> {
         match ev {
-            IotEvent::Sent(pkid) => {
-                let tag = self.queued.pop_front().flatten();
-                if pkid == 0 {
-                    self.part_done(tag);
-                } else {
-                    self.awaiting.insert(pkid, tag);
-                }
-            }
+            IotEvent::Sent(pkid) => self.d.sent(pkid),
             IotEvent::Acked(pkid) => {
-                let tag = self.awaiting.remove(&pkid).flatten();
-                self.part_done(tag);
+                let tag = self.d.acked(pkid);
+                self.d.done(tag);
             }
             IotEvent::Message { topic, payload } => self.message(&topic, &payload)?,
             IotEvent::Failed(e) => return Err(e),
@@ -309,26 +295,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn part_done(&mut self, tag: Option<u64>) {
-        let Some(seq) = tag else { return };
-        if let Some(left) = self.parts.get_mut(&seq) {
-            *left -= 1;
-            if *left == 0 {
-                self.parts.remove(&seq);
-                self.to_ack.push(seq);
-            }
-        }
-    }
-
     async fn flush_acks(&mut self) -> Result<(), Error> {
-        if self.to_ack.is_empty() {
-            return Ok(());
-        }
-        let seqs = std::mem::take(&mut self.to_ack);
-        let n = seqs.len() as u64;
-        self.s.outbox.ack(seqs).await?;
-        self.s.health.add_delivered(n);
-        Ok(())
+        self.d.flush(self.s).await
     }
 
     fn message(&mut self, topic: &str, payload: &[u8]) -> Result<(), Error> {
@@ -404,7 +372,7 @@ impl Run<'_> {
             }
             Rid::Patch(seq) if (200..300).contains(&status) => {
                 tracing::trace!(connector = %name, rid, reported_version = ?version, "reported PATCH accepted");
-                self.part_done(seq);
+                self.d.done(seq);
             }
             Rid::Patch(_) if retry_later => {
                 return Err(Error::Connection {
@@ -416,9 +384,7 @@ impl Run<'_> {
                 let reason = format!("reported PATCH rejected with status {status}");
                 tracing::error!(connector = %name, status, "reported PATCH rejected");
                 if let Some(seq) = seq {
-                    self.parts.remove(&seq);
-                    let outbox = self.s.outbox.clone();
-                    tokio::spawn(async move { outbox.dead_letter(seq, reason).await });
+                    self.d.dead_letter(self.s, seq, reason);
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! none); the link reports publishes in queue order with their packet ids, and a record is acked in
 //! the outbox only when the PUBACK of each of its messages arrived.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +17,7 @@ use super::discovery;
 use super::link::{Link, LinkEvent, LinkOptions};
 use super::topics::{self, Request, Topics};
 use crate::connector::{expiry, Connector, Session};
+use crate::delivery::Deliveries;
 use crate::model::{Command, EventBody, Record};
 use crate::outbox::Stored;
 use crate::tls::{self, TlsFiles};
@@ -94,10 +95,7 @@ impl Connector for MqttConnector {
             link,
             window,
             backlog: VecDeque::new(),
-            queued: VecDeque::new(),
-            awaiting: HashMap::new(),
-            parts: HashMap::new(),
-            to_ack: Vec::new(),
+            d: Deliveries::default(),
             cursor: 0,
             reconciled: false,
             resp_tx,
@@ -123,13 +121,8 @@ struct Run<'a> {
     link: Link,
     window: usize,
     backlog: VecDeque<Outgoing>,
-    /// Tags of publishes handed to the link, not yet reported sent.
-    queued: VecDeque<Option<u64>>,
-    /// Packet id → tag, waiting for PUBACK.
-    awaiting: HashMap<u16, Option<u64>>,
-    /// Outbox seq → messages of it not yet acknowledged.
-    parts: HashMap<u64, u32>,
-    to_ack: Vec<u64>,
+    /// What was handed to the link and which records it completes.
+    d: Deliveries,
     cursor: u64,
     reconciled: bool,
     resp_tx: mpsc::Sender<(String, Vec<u8>)>,
@@ -190,12 +183,12 @@ impl Run<'_> {
     }
 
     fn inflight(&self) -> usize {
-        self.queued.len() + self.awaiting.len()
+        self.d.inflight()
     }
 
     fn enqueue(&mut self, tag: Option<u64>, topic: String, retain: bool, payload: Vec<u8>) {
         if let Some(seq) = tag {
-            *self.parts.entry(seq).or_default() += 1;
+            self.d.expect(seq);
         } else if self.backlog.len() >= MAX_BACKLOG {
             self.dropped_responses += 1;
             if self.dropped_responses.is_power_of_two() {
@@ -218,30 +211,21 @@ impl Run<'_> {
                 break;
             };
             self.link.publish(&o.topic, o.retain, o.payload)?;
-            self.queued.push_back(o.tag);
+            self.d.handed(o.tag);
         }
         Ok(())
     }
 
     fn handle(&mut self, ev: LinkEvent) -> Result<(), Error> {
         match ev {
-            LinkEvent::Sent(pkid) => {
-                let tag = self.queued.pop_front().flatten();
-                if pkid == 0 {
-                    self.part_done(tag);
-                } else {
-                    self.awaiting.insert(pkid, tag);
-                }
-            }
+            LinkEvent::Sent(pkid) => self.d.sent(pkid),
             LinkEvent::Acked { pkid, rejected } => {
-                let tag = self.awaiting.remove(&pkid).flatten();
+                let tag = self.d.acked(pkid);
                 if let (Some(seq), Some(reason)) = (tag, rejected) {
                     tracing::error!(connector = %self.m.config.name, seq, reason = %reason, "broker rejected a record");
-                    self.parts.remove(&seq);
-                    let outbox = self.s.outbox.clone();
-                    tokio::spawn(async move { outbox.dead_letter(seq, reason).await });
+                    self.d.dead_letter(self.s, seq, reason);
                 } else {
-                    self.part_done(tag);
+                    self.d.done(tag);
                 }
             }
             LinkEvent::Message {
@@ -254,26 +238,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn part_done(&mut self, tag: Option<u64>) {
-        let Some(seq) = tag else { return };
-        if let Some(left) = self.parts.get_mut(&seq) {
-            *left -= 1;
-            if *left == 0 {
-                self.parts.remove(&seq);
-                self.to_ack.push(seq);
-            }
-        }
-    }
-
     async fn flush_acks(&mut self) -> Result<(), Error> {
-        if self.to_ack.is_empty() {
-            return Ok(());
-        }
-        let seqs = std::mem::take(&mut self.to_ack);
-        let n = seqs.len() as u64;
-        self.s.outbox.ack(seqs).await?;
-        self.s.health.add_delivered(n);
-        Ok(())
+        self.d.flush(self.s).await
     }
 
     /// Subscriptions, `bridge/state` online, discovery of every device.
