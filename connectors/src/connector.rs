@@ -5,15 +5,17 @@
 //! [`crate::retry`]); one `run` is one connection: connect, replay the outbox in order, reconcile the full
 //! current state, then stream new records and accept commands until the link fails or the host stops.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use device_types::State;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{Command, DeviceSnapshot};
+use crate::model::{Command, CommandError, DeviceSnapshot};
 use crate::outbox::Outbox;
 use crate::Error;
 
@@ -52,6 +54,60 @@ pub struct Session {
     pub health: HealthHandle,
     /// Cancelled when the bridge shuts down.
     pub stop: CancellationToken,
+}
+
+impl Session {
+    /// Hands a cloud command for `device` to the bridge without waiting for it (it expires after `ttl`).
+    /// The outcome is counted in the health and a refusal is logged under `connector`; then `answered`
+    /// gets it (the connector's reply to the cloud, if it has one). `false` when the bridge's command
+    /// queue is full: counted as refused and logged; `answered` is not called.
+    pub fn send_command<F, Fut>(
+        &self,
+        connector: &str,
+        device: &str,
+        patch: State,
+        ttl: Duration,
+        source: String,
+        answered: F,
+    ) -> bool
+    where
+        F: FnOnce(Result<State, CommandError>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let command = Command {
+            device: device.to_owned(),
+            patch,
+            expires_at: expiry(ttl),
+            source,
+            reply,
+        };
+        if self.commands.try_send(command).is_err() {
+            self.health.add_command(true);
+            tracing::warn!(connector, device = %short(device), "the bridge is busy; command not applied");
+            return false;
+        }
+        let (health, connector, device) =
+            (self.health.clone(), connector.to_owned(), device.to_owned());
+        tokio::spawn(async move {
+            let result = answer.await.unwrap_or(Err(CommandError::Unavailable));
+            health.add_command(result.is_err());
+            if let Err(e) = &result {
+                tracing::warn!(connector = %connector, device = %short(&device), error = %short(&e.to_string()), "cloud command refused");
+            }
+            answered(result).await;
+        });
+        true
+    }
+}
+
+/// Logs never carry more than 80 characters of anything a peer sent.
+pub(crate) fn short(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.escape_debug().to_string()
+    } else {
+        format!("{}…", s.chars().take(80).collect::<String>().escape_debug())
+    }
 }
 
 /// Health a connector reports (the host adds the outbox figures).

@@ -5,7 +5,9 @@ moto_server (the AWS API emulator) on loopback in the dev namespace, the thing r
 
 Scenarios (issue 4): delta while connected; desired set while the hub was offline; stale desired (older than a
 newer local change: not applied, cleared); version conflict (fresh GET, update again); rejected update (dead
-letter); the data plane (GetThingShadow / UpdateThingShadow with version / Publish) against moto.
+letter); the data plane (GetThingShadow / UpdateThingShadow with version / Publish) against moto; the mqtt
+transport reading shadows with GetThingShadow on every reconnect (`shadow_reads = "https"`), with moto as the one
+shadow store behind both the data plane and `MotoBackedShadowFake`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import time
 import pytest
 
 from hbe2e.api import Api
-from hbe2e.aws_fake import EVENTS, AwsBroker, FakeAwsShadowService, Moto, mqtt_connector_toml, venv_python
+from hbe2e.aws_fake import (EVENTS, AwsBroker, FakeAwsShadowService, Moto, MotoBackedShadowFake, mqtt_connector_toml,
+                            venv_python)
 from hbe2e.hubbridge import config_toml
 
 pytestmark = pytest.mark.hubbridge
@@ -145,6 +148,60 @@ def test_rejected_update_goes_to_dead_letters(aws):
     assert c["connected"] and c["outbox"]["depth"] == 0
     api.set_state("kitchen-light", {"brightness": 6})
     fake.wait(lambda: fake.reported("kitchen-light")["brightness"] == 6, what="later change delivered")
+
+
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def test_mqtt_transport_reads_shadows_with_get_thing_shadow_on_every_reconnect(
+        hubbridge, devices, sandbox, device_dir, workspace):
+    # One shadow store (moto) behind the HTTPS data plane and the MQTT shadow fake, as on AWS IoT.
+    moto = Moto(devices, sandbox, venv_python(), host=sandbox.pair.dev_addr4)
+    broker = AwsBroker(devices, workspace, device_dir, sandbox.pair.dev_addr4, sandbox.pair.ctl_addr4)
+    fake = MotoBackedShadowFake(broker, moto)
+    try:
+        dev, api = bridge(hubbridge, sandbox, device_dir, mqtt_connector_toml(broker, reads_from=moto), env=CREDS)
+        wait_api(api, lambda c: c["connected"], "aws", what="connected")
+        # First connect: GetThingShadow finds no shadows (404), the update over MQTT creates them in the store.
+        fake.wait(lambda: fake.reported("kitchen-light") == {"on": False, "brightness": 100}, what="reconciled")
+        fake.wait(lambda: fake.reported("front-door") == {"contact": True}, what="reconciled")
+        wait_api(api, lambda c: c["outbox"]["depth"] == 0, "aws", what="outbox drained")
+
+        # Offline: a cloud application sets desired state; the hub changes a device meanwhile.
+        broker.uplink.down()
+        wait_api(api, lambda c: not c["connected"], "aws", what="disconnected")
+        time.sleep(1.1)  # shadow timestamps are whole seconds
+        fake.set_desired("hall-light", {"on": True})
+        version = fake.store_get("hall-light")["version"]
+        api.set_state("front-door", {"contact": False})
+        broker.uplink.up()
+        # Reconnect: the read is GetThingShadow (nothing asks on the MQTT get topic), desired is applied, and
+        # reported is written back over MQTT with the version that read returned.
+        deadline = time.monotonic() + 60
+        while api.device("hall-light")["state"] != {"on": True}:
+            assert time.monotonic() < deadline, fake.store_get("hall-light")
+            time.sleep(0.2)
+        fake.wait(lambda: fake.reported("hall-light") == {"on": True}, what="desired applied and reported")
+        fake.wait(lambda: fake.reported("front-door") == {"contact": False}, what="queued change replayed")
+        assert fake.gets == [], f"shadows read over MQTT: {fake.gets}"
+        upd = [b for n, b in fake.updates if n == "hall-light" and b.get("state", {}).get("reported") == {"on": True}]
+        assert upd and upd[0].get("version") == version, upd
+        c = wait_api(api, lambda c: c["outbox"]["depth"] == 0, "aws", what="outbox drained")
+        assert c["outbox"]["dead_letters"] == 0
+
+        # A version conflict on an MQTT update re-reads the shadow over HTTPS, then the update lands.
+        fake.set_desired("kitchen-light", {"brightness": 100})  # another writer: the hub's version is stale
+        time.sleep(1.1)  # and the local change below is newer than that desired value: stale, not applied
+        api.set_state("kitchen-light", {"brightness": 222})
+        fake.wait(lambda: ("kitchen-light", 409) in fake.rejections, what="version conflict")
+        fake.wait(lambda: (fake.reported("kitchen-light") or {}).get("brightness") == 222, what="update after re-read")
+        assert fake.gets == []
+        assert api.device("kitchen-light")["state"]["brightness"] == 222
+        c = wait_api(api, lambda c: c["outbox"]["depth"] == 0, "aws", what="outbox drained")
+        assert c["outbox"]["dead_letters"] == 0
+    finally:
+        fake.close()
+        broker.close()
 
 
 def test_https_data_plane_against_moto(hubbridge, devices, sandbox, device_dir):

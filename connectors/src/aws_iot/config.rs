@@ -20,6 +20,17 @@ pub enum Transport {
     Https,
 }
 
+/// Where the `mqtt` transport reads shadows (after every (re)connect and after a version conflict).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShadowReads {
+    /// The shadow `get` topic over the MQTT connection (no AWS credentials needed).
+    Mqtt,
+    /// `GetThingShadow` on the HTTPS data plane (credentials from the standard AWS chain); updates, deltas
+    /// and events stay on MQTT.
+    Https,
+}
+
 /// One AWS IoT connector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +45,9 @@ pub struct AwsIotConfig {
     /// MQTT: the account's device data endpoint, e.g. `abc123-ats.iot.eu-west-1.amazonaws.com`.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// `mqtt` transport: where shadows are read, `mqtt` (default) or `https` (`GetThingShadow`).
+    #[serde(default)]
+    pub shadow_reads: Option<ShadowReads>,
     /// MQTT port. Default 8883.
     #[serde(default = "default_port")]
     pub port: u16,
@@ -100,6 +114,14 @@ impl AwsIotConfig {
         self.events_topic
             .clone()
             .unwrap_or_else(|| format!("hubbridge/{}/events", self.thing_name))
+    }
+
+    /// Where shadows are read: always the data plane for the `https` transport.
+    pub fn shadow_reads(&self) -> ShadowReads {
+        match self.transport {
+            Transport::Https => ShadowReads::Https,
+            Transport::Mqtt => self.shadow_reads.unwrap_or(ShadowReads::Mqtt),
+        }
     }
 
     pub fn data_endpoint(&self) -> Option<String> {
@@ -195,6 +217,14 @@ impl AwsIotConfig {
                 }
             }
             Transport::Https => {
+                if self.shadow_reads == Some(ShadowReads::Mqtt) {
+                    return Err(invalid(
+                        name,
+                        "shadow_reads",
+                        "\"mqtt\"",
+                        "the https transport reads shadows over https only",
+                    ));
+                }
                 if self.data_endpoint().is_none() {
                     return Err(invalid(
                         name,

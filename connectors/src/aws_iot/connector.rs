@@ -2,22 +2,26 @@
 //! replay the outbox (state → shadow `update` with `reported`, a `clientToken` and the last seen
 //! `version`, acked on `update/accepted`; events → the events topic, acked on PUBACK), then GET each
 //! device's shadow and reconcile ([`shadow::reconcile`]), then stream: `update/delta` → commands.
+//! With `shadow_reads = "https"` those reads are `GetThingShadow` calls on the HTTPS data plane (a few at a
+//! time, answers fed back into the same loop); updates, deltas and events stay on MQTT.
 //! A `409` (version conflict) re-reads the shadow and sends the update again; any other rejection sends
 //! the record to the dead letters.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, Semaphore};
 
-use super::config::{AwsIotConfig, Transport};
+use super::config::{AwsIotConfig, ShadowReads, Transport};
+use super::https::{self, Fail};
 use super::shadow::{self, Shadow};
-use crate::connector::{expiry, Connector, Session};
+use crate::connector::{Connector, Session};
 use crate::delivery::Deliveries;
 use crate::iot_link::{IotEvent, IotLink, IotLinkOptions};
-use crate::model::{Command, CommandError, EventBody, Record};
+use crate::model::{EventBody, Record};
 use crate::mqtt::topics::event_payload;
 use crate::outbox::Stored;
 use crate::tls::{self, TlsFiles};
@@ -57,6 +61,14 @@ impl Connector for AwsIotConnector {
                 client_key_file: c.client_key_file.as_deref(),
             },
         )?;
+        let plane = match c.shadow_reads() {
+            ShadowReads::Https => Some(DataPlane {
+                client: https::client(c).await,
+                limit: Arc::new(Semaphore::new(GET_CONCURRENCY)),
+            }),
+            ShadowReads::Mqtt => None,
+        };
+        let (got_tx, mut got) = mpsc::unbounded_channel();
         let window = usize::from(c.max_inflight);
         let opts = IotLinkOptions {
             host: c.endpoint.clone().unwrap_or_default(),
@@ -86,8 +98,11 @@ impl Connector for AwsIotConnector {
             after_get: HashMap::new(),
             cursor: 0,
             reconciling: false,
+            plane,
+            got_tx,
+            pending_gets: 0,
         };
-        let result = run.main(&mut events).await;
+        let result = run.main(&mut events, &mut got).await;
         session.health.set_connected(false);
         result
     }
@@ -96,6 +111,18 @@ impl Connector for AwsIotConnector {
 fn opts_host(c: &AwsIotConfig) -> String {
     format!("{}:{}", c.endpoint.as_deref().unwrap_or(""), c.port)
 }
+
+/// `GetThingShadow` calls in flight at once when shadows are read over HTTPS.
+const GET_CONCURRENCY: usize = 8;
+
+/// The HTTPS data plane, when shadows are read there.
+struct DataPlane {
+    client: aws_sdk_iotdataplane::Client,
+    limit: Arc<Semaphore>,
+}
+
+/// The answer to one `GetThingShadow`: the device and the shadow document.
+type Got = (String, Result<Value, Fail>);
 
 /// What a `clientToken` stands for.
 #[derive(Debug, Clone)]
@@ -125,10 +152,18 @@ struct Run<'a> {
     after_get: HashMap<String, Vec<u64>>,
     cursor: u64,
     reconciling: bool,
+    /// `shadow_reads = "https"`: reads go here, answers come back on `got_tx`'s channel.
+    plane: Option<DataPlane>,
+    got_tx: mpsc::UnboundedSender<Got>,
+    pending_gets: usize,
 }
 
 impl Run<'_> {
-    async fn main(&mut self, events: &mut mpsc::Receiver<IotEvent>) -> Result<(), Error> {
+    async fn main(
+        &mut self,
+        events: &mut mpsc::Receiver<IotEvent>,
+        got: &mut mpsc::UnboundedReceiver<Got>,
+    ) -> Result<(), Error> {
         for filter in shadow::filters(&self.c.thing_name) {
             self.link.subscribe(&filter)?;
         }
@@ -149,7 +184,7 @@ impl Run<'_> {
                         for d in self.s.devices.devices() {
                             self.get(&d.info.id)?;
                         }
-                        tracing::info!(connector = %self.c.name, "outbox replayed; reading every shadow");
+                        tracing::info!(connector = %self.c.name, over = ?self.c.shadow_reads(), "outbox replayed; reading every shadow");
                     }
                 }
             }
@@ -171,13 +206,17 @@ impl Run<'_> {
                         self.handle(ev)?;
                     }
                 }
+                Some((device, answer)) = got.recv() => {
+                    self.pending_gets -= 1;
+                    self.got(&device, answer)?;
+                }
                 () = self.s.outbox.changed(), if exhausted && room => exhausted = false,
             }
         }
     }
 
     fn inflight(&self) -> usize {
-        self.d.inflight() + self.tokens.len()
+        self.d.inflight() + self.tokens.len() + self.pending_gets
     }
 
     fn token(&mut self, t: Token) -> String {
@@ -210,6 +249,21 @@ impl Run<'_> {
         let Some(name) = self.shadow_of(device) else {
             return Ok(());
         };
+        if let Some(plane) = &self.plane {
+            let (client, limit, tx) = (
+                plane.client.clone(),
+                plane.limit.clone(),
+                self.got_tx.clone(),
+            );
+            let (thing, device) = (self.c.thing_name.clone(), device.to_owned());
+            self.pending_gets += 1;
+            tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let answer = https::get_document(&client, &thing, &name).await;
+                let _ = tx.send((device, answer));
+            });
+            return Ok(());
+        }
         let token = self.token(Token::Get);
         let topic = shadow::topic(&self.c.thing_name, &name, "get");
         self.send(
@@ -369,23 +423,52 @@ impl Run<'_> {
                 if !matches!(token, Some(Token::Get)) {
                     return Ok(()); // someone else's GET
                 }
-                let sh = Shadow::from_get(&doc);
-                let local_at = self.local_at.get(&device).copied();
-                let clear = self.apply_desired(&device, &sh, local_at, "shadow GET");
-                let seqs = self.after_get.remove(&device).unwrap_or_default();
-                self.update(&device, None, &clear, seqs)?;
+                self.read(&device, Some(&doc), "shadow GET")?;
             }
             "get/rejected" => {
                 if !matches!(token, Some(Token::Get)) {
                     return Ok(());
                 }
                 // 404: no shadow yet; the update creates it.
-                let seqs = self.after_get.remove(&device).unwrap_or_default();
-                self.update(&device, None, &[], seqs)?;
+                self.read(&device, None, "shadow GET")?;
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// A shadow read is back (`None`: there is no shadow yet): apply newer desired, then write reported with
+    /// the version just read, clearing stale desired, and completing the records that waited for the read.
+    fn read(&mut self, device: &str, doc: Option<&Value>, source: &str) -> Result<(), Error> {
+        let clear = match doc {
+            Some(doc) => {
+                let sh = Shadow::from_get(doc);
+                let local_at = self.local_at.get(device).copied();
+                self.apply_desired(device, &sh, local_at, source)
+            }
+            None => Vec::new(),
+        };
+        let seqs = self.after_get.remove(device).unwrap_or_default();
+        self.update(device, None, &clear, seqs)
+    }
+
+    /// A `GetThingShadow` answer (`shadow_reads = "https"`).
+    fn got(&mut self, device: &str, answer: Result<Value, Fail>) -> Result<(), Error> {
+        match answer {
+            Ok(doc) => {
+                if let Some(v) = doc.get("version").and_then(Value::as_u64) {
+                    self.versions.insert(device.to_owned(), v);
+                }
+                self.read(device, Some(&doc), "GetThingShadow")
+            }
+            Err(Fail::NotFound) => self.read(device, None, "GetThingShadow"),
+            Err(Fail::Retry(e)) => Err(e),
+            Err(Fail::Rejected(reason)) => {
+                tracing::error!(connector = %self.c.name, device, reason = %reason, "GetThingShadow refused; reporting without reading");
+                self.read(device, None, "GetThingShadow")
+            }
+            Err(Fail::Conflict) => self.read(device, None, "GetThingShadow"),
+        }
     }
 
     /// Applies the desired fields newer than the local change; returns the stale ones to clear.
@@ -414,30 +497,14 @@ impl Run<'_> {
     }
 
     fn command(&mut self, device: &str, patch: device_types::State, source: &str) {
-        let (reply, answer) = oneshot::channel();
-        let cmd = Command {
-            device: device.to_owned(),
+        let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
+        let _ = self.s.send_command(
+            &self.c.name,
+            device,
             patch,
-            expires_at: expiry(Duration::from_secs(self.c.outbox.command_ttl_secs)),
-            source: source.to_owned(),
-            reply,
-        };
-        if self.s.commands.try_send(cmd).is_err() {
-            self.s.health.add_command(true);
-            tracing::warn!(connector = %self.c.name, device, "the bridge is busy; command not applied");
-            return;
-        }
-        let (health, name, device) = (
-            self.s.health.clone(),
-            self.c.name.clone(),
-            device.to_owned(),
+            ttl,
+            source.to_owned(),
+            |_| async {},
         );
-        tokio::spawn(async move {
-            let result = answer.await.unwrap_or(Err(CommandError::Unavailable));
-            health.add_command(result.is_err());
-            if let Err(e) = result {
-                tracing::warn!(connector = %name, device = %device, error = %e, "cloud command refused");
-            }
-        });
     }
 }

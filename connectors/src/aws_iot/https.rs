@@ -12,12 +12,11 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_types::Blob;
 use dp::error::ProvideErrorMetadata as _;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 use super::config::AwsIotConfig;
 use super::shadow::{self, Shadow};
-use crate::connector::{expiry, Session};
-use crate::model::{Command, CommandError, Record};
+use crate::connector::Session;
+use crate::model::Record;
 use crate::mqtt::topics::event_payload;
 use crate::Error;
 
@@ -25,7 +24,7 @@ use crate::Error;
 const BATCH: usize = 64;
 
 /// The data-plane client: rustls with ring (the process's one provider), the standard credential chain.
-async fn client(c: &AwsIotConfig) -> dp::Client {
+pub(super) async fn client(c: &AwsIotConfig) -> dp::Client {
     crate::tls::install_crypto_provider();
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -43,7 +42,7 @@ async fn client(c: &AwsIotConfig) -> dp::Client {
 }
 
 /// How a data-plane call failed.
-enum Fail {
+pub(super) enum Fail {
     /// 409: someone else changed the shadow first.
     Conflict,
     /// 404: no such shadow (yet).
@@ -72,6 +71,25 @@ where
             permanent: matches!(status, Some(401 | 403)),
         }),
     }
+}
+
+/// `GetThingShadow` of one named shadow: its document (`Fail::NotFound` when it does not exist yet).
+pub(super) async fn get_document(
+    client: &dp::Client,
+    thing: &str,
+    shadow: &str,
+) -> Result<Value, Fail> {
+    let out = client
+        .get_thing_shadow()
+        .thing_name(thing)
+        .shadow_name(shadow)
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(out
+        .payload()
+        .and_then(|b| serde_json::from_slice::<Value>(b.as_ref()).ok())
+        .unwrap_or(Value::Null))
 }
 
 struct Plane<'a> {
@@ -236,18 +254,7 @@ impl Plane<'_> {
 
     async fn get(&mut self, device: &str) -> Result<Shadow, Fail> {
         let name = shadow::shadow_name(&self.c.shadow_prefix, device).map_err(Fail::Rejected)?;
-        let out = self
-            .client
-            .get_thing_shadow()
-            .thing_name(&self.c.thing_name)
-            .shadow_name(&name)
-            .send()
-            .await
-            .map_err(classify)?;
-        let doc = out
-            .payload()
-            .and_then(|b| serde_json::from_slice::<Value>(b.as_ref()).ok())
-            .unwrap_or(Value::Null);
+        let doc = get_document(&self.client, &self.c.thing_name, &name).await?;
         let sh = Shadow::from_get(&doc);
         if let Some(v) = sh.version {
             self.versions.insert(device.to_owned(), v);
@@ -303,29 +310,10 @@ impl Plane<'_> {
     }
 
     fn command(&self, device: &str, patch: device_types::State) {
-        let (reply, answer) = oneshot::channel();
-        let cmd = Command {
-            device: device.to_owned(),
-            patch,
-            expires_at: expiry(Duration::from_secs(self.c.outbox.command_ttl_secs)),
-            source: "shadow desired (https poll)".to_owned(),
-            reply,
-        };
-        if self.s.commands.try_send(cmd).is_err() {
-            self.s.health.add_command(true);
-            return;
-        }
-        let (health, name, device) = (
-            self.s.health.clone(),
-            self.c.name.clone(),
-            device.to_owned(),
-        );
-        tokio::spawn(async move {
-            let result = answer.await.unwrap_or(Err(CommandError::Unavailable));
-            health.add_command(result.is_err());
-            if let Err(e) = result {
-                tracing::warn!(connector = %name, device = %device, error = %e, "cloud command refused");
-            }
-        });
+        let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
+        let source = "shadow desired (https poll)".to_owned();
+        let _ = self
+            .s
+            .send_command(&self.c.name, device, patch, ttl, source, |_| async {});
     }
 }

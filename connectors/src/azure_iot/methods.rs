@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use device_types::State;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 use super::connector::Run;
 use super::twin::{self, MethodCall};
-use crate::connector::expiry;
-use crate::model::{Command, CommandError};
+use crate::model::CommandError;
 
 impl Run<'_> {
     /// Sends a command to the registry; the answer goes to `reply_to` (a method's `$rid`) or the log.
@@ -23,40 +21,18 @@ impl Run<'_> {
         reply_to: Option<String>,
     ) -> Result<(), ()> {
         let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
-        let (reply, answer) = oneshot::channel();
-        let cmd = Command {
-            device: device.clone(),
+        let out = self.out_tx.clone();
+        let (rid, dev) = (reply_to.clone(), device.clone());
+        let sent = self.s.send_command(
+            &self.c.name,
+            &device,
             patch,
-            expires_at: expiry(ttl),
+            ttl,
             source,
-            reply,
-        };
-        if self.s.commands.try_send(cmd).is_err() {
-            self.s.health.add_command(true);
-            tracing::warn!(connector = %self.c.name, device = %device, "the bridge is busy; command not applied");
-            if let Some(rid) = reply_to {
-                let body = json!({"message": "the bridge is busy; try again"});
-                let _ = self.out_tx.try_send((
-                    twin::method_response(503, &rid),
-                    body.to_string().into_bytes(),
-                ));
-            }
-            return Err(());
-        }
-        let (health, name, out) = (
-            self.s.health.clone(),
-            self.c.name.clone(),
-            self.out_tx.clone(),
-        );
-        tokio::spawn(async move {
-            let result = answer.await.unwrap_or(Err(CommandError::Unavailable));
-            health.add_command(result.is_err());
-            if let Err(e) = &result {
-                tracing::warn!(connector = %name, device = %device, error = %e, "cloud command refused");
-            }
-            if let Some(rid) = reply_to {
+            move |result| async move {
+                let Some(rid) = rid else { return };
                 let (status, body) = match result {
-                    Ok(state) => (200, json!({"device": device, "state": state})),
+                    Ok(state) => (200, json!({"device": dev, "state": state})),
                     Err(e @ CommandError::UnknownDevice(_)) => {
                         (404, json!({"message": e.to_string()}))
                     }
@@ -69,8 +45,18 @@ impl Run<'_> {
                         body.to_string().into_bytes(),
                     ))
                     .await;
+            },
+        );
+        if !sent {
+            if let Some(rid) = reply_to {
+                let body = json!({"message": "the bridge is busy; try again"});
+                let _ = self.out_tx.try_send((
+                    twin::method_response(503, &rid),
+                    body.to_string().into_bytes(),
+                ));
             }
-        });
+            return Err(());
+        }
         Ok(())
     }
 

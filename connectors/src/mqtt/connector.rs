@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use device_types::State;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::config::MqttConfig;
 use super::discovery;
 use super::link::{Link, LinkEvent, LinkOptions};
 use super::topics::{self, Request, Topics};
-use crate::connector::{expiry, Connector, Session};
+use crate::connector::{short, Connector, Session};
 use crate::delivery::Deliveries;
-use crate::model::{Command, EventBody, Record};
+use crate::model::{EventBody, Record};
 use crate::outbox::Stored;
 use crate::tls::{self, TlsFiles};
 use crate::Error;
@@ -391,43 +391,40 @@ impl Run<'_> {
         if let Some(secs) = expiry_secs {
             ttl = ttl.min(Duration::from_secs(secs.into()));
         }
-        let (reply, answer) = oneshot::channel();
-        let command = Command {
-            device: device.to_owned(),
-            patch,
-            expires_at: expiry(ttl),
-            source: topic.to_owned(),
-            reply,
-        };
-        if self.s.commands.try_send(command).is_err() {
-            return self.refuse(topic, device, "the bridge is busy; command not applied");
-        }
-        let (tx, name) = (self.resp_tx.clone(), self.m.config.name.clone());
-        let (topic, device, response_topic) = (
+        let tx = self.resp_tx.clone();
+        let (request, dev, response_topic) = (
             topic.to_owned(),
             device.to_owned(),
             self.m.topics.response(),
         );
-        let health = self.s.health.clone();
-        tokio::spawn(async move {
-            let result = answer
-                .await
-                .unwrap_or(Err(crate::model::CommandError::Unavailable));
-            health.add_command(result.is_err());
-            let payload = match &result {
-                Ok(state) => topics::response_payload(&topic, &device, Ok(state)),
-                Err(e) => {
-                    tracing::warn!(connector = %name, device = %short(&device), error = %e, "command refused");
-                    topics::response_payload(&topic, &device, Err(&e.to_string()))
-                }
-            };
-            let _ = tx.try_send((response_topic, payload));
-        });
+        let sent = self.s.send_command(
+            &self.m.config.name,
+            device,
+            patch,
+            ttl,
+            topic.to_owned(),
+            move |result| async move {
+                let payload = match &result {
+                    Ok(state) => topics::response_payload(&request, &dev, Ok(state)),
+                    Err(e) => topics::response_payload(&request, &dev, Err(&e.to_string())),
+                };
+                let _ = tx.try_send((response_topic, payload));
+            },
+        );
+        if !sent {
+            // Counted and logged by send_command; the requester still gets an answer.
+            self.answer_error(topic, device, "the bridge is busy; command not applied");
+        }
     }
 
     fn refuse(&mut self, topic: &str, device: &str, error: &str) {
         self.s.health.add_command(true);
         tracing::warn!(connector = %self.m.config.name, device = %short(device), error = %short(error), "command refused");
+        self.answer_error(topic, device, error);
+    }
+
+    /// The error response to a command on `<base>/bridge/response`.
+    fn answer_error(&mut self, topic: &str, device: &str, error: &str) {
         let payload = topics::response_payload(topic, device, Err(error));
         let rt = self.m.topics.response();
         self.enqueue(None, rt, false, payload);
@@ -450,14 +447,5 @@ impl Run<'_> {
         let _ = self.flush_acks().await;
         tracing::info!(connector = %self.m.config.name, "disconnected from the MQTT broker");
         Ok(())
-    }
-}
-
-/// Logs never carry more than 80 characters of anything a peer sent.
-fn short(s: &str) -> String {
-    if s.chars().count() <= 80 {
-        s.escape_debug().to_string()
-    } else {
-        format!("{}…", s.chars().take(80).collect::<String>().escape_debug())
     }
 }

@@ -9,7 +9,10 @@
   the current one; a code the test chose), `update/delta` when desired differs from reported after an update that
   touched desired, `get` -> `get/accepted` / `get/rejected` (404), `delete`.
 - `Moto`: moto_server (PyPI `moto[server]`), the AWS API emulator for the HTTPS data plane, on 127.0.0.1 inside
-  the dev namespace; `moto_call` runs boto3 against it from there.
+  the dev namespace (or on the dev namespace's veth address, reachable from the test process too); `call` runs
+  boto3 against it from the dev namespace.
+- `MotoBackedShadowFake`: the FAKE MQTT shadow service whose shadows live in moto, so that the hub's MQTT updates
+  and its HTTPS `GetThingShadow` reads see one store, as on AWS IoT (for `shadow_reads = "https"`).
 """
 
 from __future__ import annotations
@@ -246,13 +249,17 @@ class FakeAwsShadowService:
             pass
 
 
-def mqtt_connector_toml(broker: AwsBroker, *, name: str = "aws", backoff_max_ms: int = 1000) -> str:
-    """A [[connectors]] table of type aws_iot, transport mqtt, through the broker's uplink relay."""
+def mqtt_connector_toml(broker: AwsBroker, *, name: str = "aws", backoff_max_ms: int = 1000,
+                        reads_from: "Moto | None" = None) -> str:
+    """A [[connectors]] table of type aws_iot, transport mqtt, through the broker's uplink relay; with `reads_from`,
+    shadows are read with GetThingShadow from that moto (`shadow_reads = "https"`)."""
+    reads = [] if reads_from is None else [
+        'shadow_reads = "https"', f'data_endpoint = "{reads_from.url}"', 'region = "eu-west-1"']
     return "\n".join([
         "[[connectors]]", 'type = "aws_iot"', f'name = "{name}"', f'thing_name = "{THING}"', 'transport = "mqtt"',
         f'endpoint = "{broker.uplink.host}"', f"port = {broker.uplink.port}", f'ca_file = "{broker.file("ca.pem")}"',
         f'client_cert_file = "{broker.file("client.pem")}"', f'client_key_file = "{broker.file("client.key")}"',
-        f'events_topic = "{EVENTS}"', "keep_alive_secs = 30",
+        f'events_topic = "{EVENTS}"', "keep_alive_secs = 30", *reads,
         "[connectors.retry]", "backoff_min_ms = 200", f"backoff_max_ms = {backoff_max_ms}",
     ]) + "\n"
 
@@ -262,14 +269,14 @@ def mqtt_connector_toml(broker: AwsBroker, *, name: str = "aws", backoff_max_ms:
 class Moto:
     """moto_server on 127.0.0.1 in the dev namespace (where hubbridge runs); the thing is registered first."""
 
-    def __init__(self, devices, sandbox, venv_python: str):
+    def __init__(self, devices, sandbox, venv_python: str, host: str = "127.0.0.1"):
         self.sandbox = sandbox
         self.python = venv_python
         moto = os.path.join(os.path.dirname(venv_python), "moto_server")
         last = None
         for _ in range(5):
             self.port = random.randint(20000, 60000)
-            self.device = devices.create("moto", [moto, "-H", "127.0.0.1", "-p", str(self.port)],
+            self.device = devices.create("moto", [moto, "-H", host, "-p", str(self.port)],
                                          ready=r"Running on", ready_timeout=60)
             try:
                 self.device.start()
@@ -279,7 +286,7 @@ class Moto:
                 devices.started.remove(self.device)
         else:
             raise RuntimeError(f"moto_server did not start: {last}")
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.call("iot", "create_thing", thingName=THING)
 
     def call(self, service: str, op: str, **kw):
@@ -319,3 +326,65 @@ class Moto:
 
 def venv_python() -> str:
     return sys.executable
+
+
+class MotoBackedShadowFake(FakeAwsShadowService):
+    """The FAKE MQTT shadow service with moto as its store: the hub's `update` requests over MQTT are applied to
+    moto's shadows (UpdateThingShadow, with moto's version check), answered on `update/accepted|rejected`, and
+    `get` over MQTT is recorded and answered from moto too. Needs moto on an address this process reaches."""
+
+    def __init__(self, broker: AwsBroker, moto: "Moto", thing: str = THING):
+        import boto3
+
+        self.iot = boto3.client("iot-data", region_name="eu-west-1", endpoint_url=moto.url,
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        super().__init__(broker, thing)
+
+    def _on_message(self, client, userdata, msg):
+        if msg.topic == EVENTS:
+            return super()._on_message(client, userdata, msg)
+        parts = msg.topic.split("/")
+        name, op = parts[5], parts[6]
+        body = json.loads(msg.payload) if msg.payload else {}
+        token = body.get("clientToken")
+        with self.cond:
+            self.ops.append((name, op))
+            if op == "get":
+                self.gets.append(name)
+                doc = self.store_get(name)
+                if doc is None:
+                    self._pub(self._topic(name, "get/rejected"), {"code": 404, "message": "No shadow", "clientToken": token})
+                else:
+                    self._pub(self._topic(name, "get/accepted"), dict(doc, clientToken=token))
+            elif op == "update":
+                self.updates.append((name, body))
+                try:
+                    r = self.iot.update_thing_shadow(thingName=self.thing, shadowName=name,
+                                                     payload=json.dumps({k: v for k, v in body.items()
+                                                                         if k != "clientToken"}))
+                    doc = json.loads(r["payload"].read())
+                    self._pub(self._topic(name, "update/accepted"), dict(doc, clientToken=token))
+                except self.iot.exceptions.ConflictException:
+                    self.rejections.append((name, 409))
+                    self._pub(self._topic(name, "update/rejected"),
+                              {"code": 409, "message": "Version conflict", "clientToken": token})
+            self.cond.notify_all()
+
+    def store_get(self, name: str) -> dict | None:
+        try:
+            return json.loads(self.iot.get_thing_shadow(thingName=self.thing, shadowName=name)["payload"].read())
+        except self.iot.exceptions.ResourceNotFoundException:
+            return None
+
+    def set_desired(self, name: str, desired: dict):
+        """A cloud application writes desired state through the data plane (no delta goes out: moto has no MQTT)."""
+        self.iot.update_thing_shadow(thingName=self.thing, shadowName=name,
+                                     payload=json.dumps({"state": {"desired": desired}}))
+
+    def reported(self, name: str) -> dict | None:
+        doc = self.store_get(name)
+        return None if doc is None else doc.get("state", {}).get("reported")
+
+    def desired(self, name: str) -> dict | None:
+        doc = self.store_get(name)
+        return None if doc is None else doc.get("state", {}).get("desired")
