@@ -6,7 +6,8 @@ Scenarios (issue 4): twin GET and reconcile on connect; reported PATCH per chang
 desired PATCH -> device; direct methods setState/getState with 200/400/404; cloud-to-device command; telemetry
 with message properties; offline then reconnect (queued on disk, replayed, desired set while offline applied,
 an old desired not re-applied over a newer local change); SAS token renewal by reconnecting; a rejected
-reported PATCH goes to the dead letters.
+reported PATCH goes to the dead letters; X.509 authentication (client certificate, no password) with the same
+twin/method/telemetry surface.
 """
 
 from __future__ import annotations
@@ -50,11 +51,14 @@ def azure(hubbridge, devices, sandbox, device_dir, workspace):
     """Factory: azure(ttl=3600) -> (broker, fake, bridge device, Api), the bridge connected."""
     made = []
 
-    def make(ttl: int = 3600):
-        key_file = os.path.join(device_dir, "device.key")
-        with open(key_file, "w") as f:
-            f.write(KEY + "\n")
-        broker = AzureBroker(devices, workspace, device_dir, sandbox.pair.dev_addr4, KEY, ttl)
+    def make(ttl: int = 3600, x509: bool = False):
+        key_file = None
+        if not x509:
+            key_file = os.path.join(device_dir, "device.key")
+            with open(key_file, "w") as f:
+                f.write(KEY + "\n")
+        broker = AzureBroker(devices, workspace, device_dir, sandbox.pair.dev_addr4, None if x509 else KEY, ttl,
+                             x509=x509)
         fake = FakeAzureTwinService(broker)
         made.append((broker, fake))
         cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge azure",
@@ -192,3 +196,21 @@ def test_rejected_reported_patch_goes_to_dead_letters(azure):
     fake.reported_status = 204
     api.set_state("kitchen-light", {"brightness": 6})
     fake.wait(lambda: reported(fake, "kitchen-light")["brightness"] == 6, what="later changes still delivered")
+
+
+def test_x509_authentication(azure):
+    # The broker requires a client certificate and takes its CN (the device id) as the identity; its ACL lets
+    # that identity use only devices/<device id>/# and $iothub/#. No key, no SAS token, no password.
+    broker, fake, dev, api = azure(x509=True)
+    fake.wait(lambda: fake.gets >= 1, what="twin GET")
+    fake.wait(lambda: reported(fake, "kitchen-light") == {"on": False, "brightness": 100}, what="reconciled")
+    fake.set_desired({"hall-light": {"on": True}})
+    fake.wait(lambda: reported(fake, "hall-light") == {"on": True}, what="desired applied")
+    status, body = fake.invoke("getState", {"device": "front-door"})
+    assert status == 200 and body["state"] == {"contact": True}, body
+    api.set_reachable("front-door", False)
+    fake.wait(lambda: any(t[0].get("type") == "availability" for t in fake.telemetry), what="telemetry")
+    c = wait_api(api, lambda c: c["outbox"]["depth"] == 0, what="outbox drained")
+    assert c["connected"] and c["outbox"]["dead_letters"] == 0
+    log = dev.log_text(since=0)
+    assert "SAS token" not in log and "SharedAccessSignature" not in log

@@ -1,5 +1,6 @@
 """Azure IoT Hub, as far as the tests need it: a real mosquitto (TLS; a password file holding the Azure-style
-username and the SAS token the TEST computed) and `FakeAzureTwinService`, a test-side FAKE of IoT Hub's twin,
+username and the SAS token the TEST computed; or, for X.509 authentication, a required client certificate whose
+CN is the device id, used as the identity, and an ACL that lets that identity use only its own device topics) and `FakeAzureTwinService`, a test-side FAKE of IoT Hub's twin,
 direct-method and cloud-to-device service speaking the documented MQTT surface to the hub through that broker.
 
 What the fake does (as the IoT Hub MQTT documentation describes it for devices):
@@ -60,9 +61,9 @@ class AzureBroker:
 
     LAG = 0.3
 
-    def __init__(self, devices, workspace: str, base_dir: str, host: str, key_b64: str, ttl: int,
-                 name: str = "mosquitto-azure"):
-        self.host, self.key, self.ttl = host, key_b64, ttl
+    def __init__(self, devices, workspace: str, base_dir: str, host: str, key_b64: str | None, ttl: int,
+                 name: str = "mosquitto-azure", x509: bool = False):
+        self.host, self.key, self.ttl, self.x509 = host, key_b64, ttl, x509
         self.dir = os.path.join(base_dir, name)
         self.pki = os.path.join(self.dir, "pki")
         os.makedirs(self.pki, exist_ok=True)
@@ -72,7 +73,19 @@ class AzureBroker:
         self.installed_expiry: int | None = None
         self.hub_allowed = True
         self.installs: list[int] = []
-        self._write_passwd()
+        if x509:
+            # The device's certificate (CN = device id, as IoT Hub's X.509 CA authentication wants) and the
+            # fake service's, both signed by the test CA.
+            for leaf, cn in (("device", DEVICE_ID), ("fake", FAKE_USER)):
+                _sign_leaf(self.pki, leaf, cn)
+            acl = os.path.join(self.dir, "acl")
+            with open(acl, "w") as f:
+                f.write(f"user {DEVICE_ID}\ntopic readwrite devices/{DEVICE_ID}/#\ntopic readwrite $iothub/#\n\n"
+                        f"user {FAKE_USER}\ntopic readwrite #\ntopic readwrite $iothub/#\n")
+            auth = f"require_certificate true\nuse_identity_as_username true\nacl_file {acl}\n"
+        else:
+            self._write_passwd()
+            auth = f"password_file {self.passwd}\nrequire_certificate false\n"
         last = None
         for _ in range(5):
             self.port = random.randint(20000, 60000)
@@ -81,7 +94,6 @@ class AzureBroker:
                 f.write(f"""# Azure IoT Hub stand-in broker (generated)
 per_listener_settings false
 allow_anonymous false
-password_file {self.passwd}
 persistence false
 log_dest stdout
 log_type all
@@ -90,8 +102,7 @@ listener {self.port} {host}
 cafile {self.pki}/ca.pem
 certfile {self.pki}/server.pem
 keyfile {self.pki}/server.key
-require_certificate false
-""")
+{auth}""")
             self.device = devices.create(name, ["stdbuf", "-oL", "mosquitto", "-c", conf], ready=r"mosquitto version \S+ running",
                                          ready_timeout=20)
             try:
@@ -104,7 +115,8 @@ require_certificate false
             raise RuntimeError(f"mosquitto did not start: {last}")
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep, daemon=True)
-        self._keeper.start()
+        if not x509:
+            self._keeper.start()
 
     @property
     def ca(self) -> str:
@@ -151,9 +163,13 @@ require_certificate false
         self._write_passwd(force=True)
         self.device.proc.send_signal(signal.SIGHUP)
 
+    def file(self, name: str) -> str:
+        return os.path.join(self.pki, name)
+
     def close(self):
         self._stop.set()
-        self._keeper.join(5)
+        if self._keeper.is_alive():
+            self._keeper.join(5)
 
 
 class FakeAzureTwinService:
@@ -174,8 +190,12 @@ class FakeAzureTwinService:
         self.method_results: dict[str, tuple[int, dict]] = {}
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="azure-service-fake",
                                   clean_session=True, protocol=mqtt.MQTTv311)
-        self.client.username_pw_set(FAKE_USER, FAKE_PASSWORD)
-        self.client.tls_set(ca_certs=broker.ca, cert_reqs=ssl.CERT_REQUIRED)
+        if broker.x509:
+            self.client.tls_set(ca_certs=broker.ca, certfile=broker.file("fake.pem"), keyfile=broker.file("fake.key"),
+                                cert_reqs=ssl.CERT_REQUIRED)
+        else:
+            self.client.username_pw_set(FAKE_USER, FAKE_PASSWORD)
+            self.client.tls_set(ca_certs=broker.ca, cert_reqs=ssl.CERT_REQUIRED)
         self.client.reconnect_delay_set(0.2, 1)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -285,12 +305,27 @@ def _merge(doc: dict, patch: dict):
             doc[k] = v
 
 
-def connector_toml(broker: AzureBroker, key_file: str, *, name: str = "azure", ttl: int = 3600,
+def _sign_leaf(pki: str, leaf: str, cn: str):
+    """An X.509 v3 client certificate (rustls refuses v1) with CN `cn`, signed by the test CA."""
+    p = lambda f: os.path.join(pki, f)  # noqa: E731
+    with open(p(f"{leaf}.ext"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n")
+    for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", p(f"{leaf}.key")],
+                 ["openssl", "req", "-new", "-key", p(f"{leaf}.key"), "-subj", f"/CN={cn}", "-out", p(f"{leaf}.csr")],
+                 ["openssl", "x509", "-req", "-in", p(f"{leaf}.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                  "-CAcreateserial", "-days", "2", "-extfile", p(f"{leaf}.ext"), "-out", p(f"{leaf}.pem")]):
+        subprocess.run(argv, check=True, capture_output=True)
+
+
+def connector_toml(broker: AzureBroker, key_file: str | None, *, name: str = "azure", ttl: int = 3600,
                    backoff_max_ms: int = 1000) -> str:
-    """A [[connectors]] table of type azure_iot for `broker` (keys as in bridge/hubbridge.example.toml)."""
+    """A [[connectors]] table of type azure_iot for `broker` (keys as in bridge/hubbridge.example.toml): SAS from
+    `key_file`, or the broker's device certificate when `key_file` is None."""
+    auth = [f'device_key_file = "{key_file}"', f"sas_token_ttl_secs = {ttl}"] if key_file else [
+        f'client_cert_file = "{broker.file("device.pem")}"', f'client_key_file = "{broker.file("device.key")}"']
     return "\n".join([
         "[[connectors]]", 'type = "azure_iot"', f'name = "{name}"', f'hub_hostname = "{HUB}"',
         f'device_id = "{DEVICE_ID}"', f'host = "{broker.host}"', f"port = {broker.port}", f'ca_file = "{broker.ca}"',
-        f'device_key_file = "{key_file}"', f"sas_token_ttl_secs = {ttl}", "keep_alive_secs = 10",
+        *auth, "keep_alive_secs = 10",
         "[connectors.retry]", "backoff_min_ms = 200", f"backoff_max_ms = {backoff_max_ms}",
     ]) + "\n"
