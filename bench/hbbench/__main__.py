@@ -107,6 +107,37 @@ def run_child(a, peer: str, n: int, rep: int, run_dir: str, timeout_s: float) ->
             "--min-iterations", str(a.min_iterations)]
     if a.read_iterations is not None:
         argv += ["--read-iterations", str(a.read_iterations)]
+    returncode, error = _supervise(argv, log_path, timeout_s)
+    try:
+        with open(out) as f:
+            res = json.load(f)
+    except (OSError, ValueError):
+        res = dict(peer=peer, count=n, rep=rep, samples={}, proc={}, info={},
+                   error=error or f"child exited {returncode} without a result (log {log_path})")
+    if error and not res.get("error"):
+        res["error"] = error
+    res.setdefault("info", {})["child_log"] = os.path.relpath(log_path, WORKSPACE)
+    return res
+
+
+def run_cloud(a, run_dir: str, timeout_s: float) -> dict:
+    """The cloud step (`hbbench.cloud`) in its own process; its result, or {"error": ...}."""
+    out = os.path.join(run_dir, "cloud.json")
+    log_path = os.path.join(run_dir, "cloud.log")
+    argv = [sys.executable, "-m", "hbbench.cloud", "--run-dir", os.path.join(run_dir, "cloud"), "--out", out,
+            "--hubbridge-bin", a.hubbridge_bin, "--report-dir", run_dir if a.quick else a.out]
+    if a.quick:
+        argv += ["--startups", "2", "--devices", "10", "--mqtt-args=--devices 20 --seconds 2 --events 10000"]
+    returncode, error = _supervise(argv, log_path, timeout_s)
+    try:
+        with open(out) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return dict(error=error or f"cloud step exited {returncode} without a result (log {log_path})")
+
+
+def _supervise(argv: list[str], log_path: str, timeout_s: float) -> tuple[int | None, str | None]:
+    """Runs one child (its `[hbbench` lines echoed), terminated by PID on timeout; (exit code, error)."""
     env = dict(os.environ, PYTHONPATH=os.path.join(WORKSPACE, "bench") + os.pathsep + os.environ.get("PYTHONPATH", ""),
                PYTHONDONTWRITEBYTECODE="1")
     t0 = time.monotonic()
@@ -145,16 +176,7 @@ def run_child(a, peer: str, n: int, rep: int, run_dir: str, timeout_s: float) ->
                 proc.wait(10)
             # The child's guardian removes its namespaces; make sure, by name (only this child's).
             netns.destroy(f"hb-{proc.pid}")
-    try:
-        with open(out) as f:
-            res = json.load(f)
-    except (OSError, ValueError):
-        res = dict(peer=peer, count=n, rep=rep, samples={}, proc={}, info={},
-                   error=error or f"child exited {proc.returncode} without a result (log {log_path})")
-    if error and not res.get("error"):
-        res["error"] = error
-    res.setdefault("info", {})["child_log"] = os.path.relpath(log_path, WORKSPACE)
-    return res
+    return proc.returncode, error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=os.path.join(WORKSPACE, "bench"))
     ap.add_argument("--hubbridge-bin", default=os.path.join(WORKSPACE, "target", "release", "hubbridge"))
     ap.add_argument("--source-note", default="", help="where the hubbridge binary was built from (for the report)")
+    ap.add_argument("--no-cloud", action="store_true", help="skip the cloud step (bench-mqtt, start-up with a connector)")
+    ap.add_argument("--cloud-only", action="store_true",
+                    help="run only the cloud step and merge it into --out's report.json (Matter figures kept)")
     ap.add_argument("--rerender", action="store_true",
                     help="rewrite report.md/.svg from --out's report.json and bench/notes.md, measuring nothing")
     a = ap.parse_args(argv)
@@ -203,6 +228,16 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = os.path.join(RUNS, stamp)
     os.makedirs(run_dir, exist_ok=True)
     _prune(KEEP_RUNS, run_dir)
+    if a.cloud_only:
+        with open(os.path.join(a.out, "report.json")) as f:
+            rep = json.load(f)
+        print("[hbbench] === cloud step only (Matter figures kept from report.json)", file=sys.stderr, flush=True)
+        rep["cloud"] = dict(run_cloud(a, run_dir, 1800), started=_utc())
+        rep["targets"] = report_mod.targets(rep["aggregate"], rep["meta"]["counts"], rep["cloud"])
+        rep["notes"] = _notes(a.out)
+        for p in report_mod.write(rep, a.out):
+            print(f"[hbbench] wrote {os.path.relpath(p, WORKSPACE)}", file=sys.stderr)
+        return 1 if rep["cloud"].get("error") else 0
     meta = _meta(a, argv)
     deadline = time.monotonic() + a.max_minutes * 60
     results: list[dict] = []
@@ -222,8 +257,13 @@ def main(argv: list[str] | None = None) -> int:
                     # A repetition may take at most 6 figure budgets plus start/commission slack.
                     cap = min(left, 6 * a.figure_budget + 600)
                     results.append(run_child(a, peer, n, rep, run_dir, cap))
+        cloud = {}
+        if not a.no_cloud:
+            print("[hbbench] === cloud step (hubbridge only)", file=sys.stderr, flush=True)
+            cloud = dict(run_cloud(a, run_dir, 1800), started=_utc())
     except KeyboardInterrupt:
         interrupted = True
+        cloud = {}
     meta["finished"] = _utc()
     meta["run_dir"] = os.path.relpath(run_dir, WORKSPACE)
     partial = []
@@ -241,9 +281,9 @@ def main(argv: list[str] | None = None) -> int:
                              "per-figure time cap or the run's time bound was reached; see the iteration counts)")
     failures = [dict(peer=r["peer"], count=r["count"], rep=r["rep"], error=r["error"]) for r in results if r.get("error")]
     agg = report_mod.aggregate(results)
-    rep = dict(meta=meta, aggregate=agg, results=results, failures=failures, cloud={},
+    rep = dict(meta=meta, aggregate=agg, results=results, failures=failures, cloud=cloud,
                notes=[])
-    rep["targets"] = report_mod.targets(agg, a.counts)
+    rep["targets"] = report_mod.targets(agg, a.counts, cloud)
     rep["notes"] = _notes(a.out)
     for p in report_mod.write(rep, a.out):
         print(f"[hbbench] wrote {os.path.relpath(p, WORKSPACE)}", file=sys.stderr)
