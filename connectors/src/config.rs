@@ -108,15 +108,12 @@ impl OutboxConfig {
         if self.event_ttl_secs == 0 {
             return Err(invalid(name, "outbox.event_ttl_secs", 0, "must not be 0"));
         }
-        if !(1..=86_400).contains(&self.command_ttl_secs) {
-            return Err(invalid(
-                name,
-                "outbox.command_ttl_secs",
-                self.command_ttl_secs,
-                "must be between 1 and 86400",
-            ));
-        }
-        Ok(())
+        in_range(
+            name,
+            "outbox.command_ttl_secs",
+            self.command_ttl_secs,
+            1..=86_400,
+        )
     }
 }
 
@@ -174,6 +171,23 @@ pub fn check_name(name: &str) -> Result<(), Error> {
             "must match [a-z0-9][a-z0-9_-]{0,31}",
         ))
     }
+}
+
+/// `Err` naming `key` unless `value` lies in `range` ("must be between A and B").
+pub(crate) fn in_range<T>(
+    connector: &str,
+    key: &'static str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<(), Error>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        return Ok(());
+    }
+    let reason = format!("must be between {} and {}", range.start(), range.end());
+    Err(invalid(connector, key, value, &reason))
 }
 
 pub(crate) fn invalid(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::shadow;
-use crate::config::{invalid, OutboxConfig, RetryConfig};
+use crate::config::{in_range, invalid, OutboxConfig, RetryConfig};
 use crate::Error;
 
 /// How the hub talks to AWS IoT.
@@ -167,30 +167,14 @@ impl AwsIotConfig {
         if self.port == 0 {
             return Err(invalid(name, "port", 0, "must not be 0"));
         }
-        if !(30..=1200).contains(&self.keep_alive_secs) {
-            return Err(invalid(
-                name,
-                "keep_alive_secs",
-                self.keep_alive_secs,
-                "must be between 30 and 1200",
-            ));
-        }
-        if !(1..=86_400).contains(&self.poll_interval_secs) {
-            return Err(invalid(
-                name,
-                "poll_interval_secs",
-                self.poll_interval_secs,
-                "must be between 1 and 86400",
-            ));
-        }
-        if !(1..=1000).contains(&self.max_inflight) {
-            return Err(invalid(
-                name,
-                "max_inflight",
-                self.max_inflight,
-                "must be between 1 and 1000",
-            ));
-        }
+        in_range(name, "keep_alive_secs", self.keep_alive_secs, 30..=1200)?;
+        in_range(
+            name,
+            "poll_interval_secs",
+            self.poll_interval_secs,
+            1..=86_400,
+        )?;
+        in_range(name, "max_inflight", self.max_inflight, 1..=1000)?;
         match self.transport {
             Transport::Mqtt => {
                 if self.endpoint.as_deref().is_none_or(|e| e.trim().is_empty()) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::sas::DeviceKey;
-use crate::config::{invalid, OutboxConfig, RetryConfig};
+use crate::config::{in_range, invalid, OutboxConfig, RetryConfig};
 use crate::mqtt::Secret;
 use crate::Error;
 
@@ -130,30 +130,14 @@ impl AzureIotConfig {
         if self.port == 0 {
             return Err(invalid(name, "port", 0, "must not be 0"));
         }
-        if !(10..=86_400).contains(&self.sas_token_ttl_secs) {
-            return Err(invalid(
-                name,
-                "sas_token_ttl_secs",
-                self.sas_token_ttl_secs,
-                "must be between 10 and 86400",
-            ));
-        }
-        if !(5..=1177).contains(&self.keep_alive_secs) {
-            return Err(invalid(
-                name,
-                "keep_alive_secs",
-                self.keep_alive_secs,
-                "must be between 5 and 1177",
-            ));
-        }
-        if !(1..=1000).contains(&self.max_inflight) {
-            return Err(invalid(
-                name,
-                "max_inflight",
-                self.max_inflight,
-                "must be between 1 and 1000",
-            ));
-        }
+        in_range(
+            name,
+            "sas_token_ttl_secs",
+            self.sas_token_ttl_secs,
+            10..=86_400,
+        )?;
+        in_range(name, "keep_alive_secs", self.keep_alive_secs, 5..=1177)?;
+        in_range(name, "max_inflight", self.max_inflight, 1..=1000)?;
         let keys =
             usize::from(self.device_key.is_some()) + usize::from(self.device_key_file.is_some());
         let x509 = self.client_cert_file.is_some() || self.client_key_file.is_some();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::config::{invalid, OutboxConfig, RetryConfig};
+use crate::config::{in_range, invalid, OutboxConfig, RetryConfig};
 use crate::Error;
 
 /// MQTT protocol version.
@@ -137,14 +137,7 @@ impl MqttConfig {
         if self.port == Some(0) {
             return Err(invalid(name, "port", 0, "must not be 0"));
         }
-        if !(5..=3600).contains(&self.keep_alive_secs) {
-            return Err(invalid(
-                name,
-                "keep_alive_secs",
-                self.keep_alive_secs,
-                "must be between 5 and 3600",
-            ));
-        }
+        in_range(name, "keep_alive_secs", self.keep_alive_secs, 5..=3600)?;
         for (key, topic) in [
             ("base_topic", &self.base_topic),
             ("homeassistant_prefix", &self.homeassistant_prefix),
@@ -162,14 +155,7 @@ impl MqttConfig {
                 ));
             }
         }
-        if !(1..=1000).contains(&self.max_inflight) {
-            return Err(invalid(
-                name,
-                "max_inflight",
-                self.max_inflight,
-                "must be between 1 and 1000",
-            ));
-        }
+        in_range(name, "max_inflight", self.max_inflight, 1..=1000)?;
         if self.password.is_some() && self.password_file.is_some() {
             return Err(invalid(
                 name,
