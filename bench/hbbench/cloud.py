@@ -31,34 +31,11 @@ from . import WORKSPACE, ensure_paths
 ensure_paths()
 
 from hbe2e.api import Api  # noqa: E402
-from hbe2e.device import Device  # noqa: E402
-from hbe2e.hubbridge import config_toml  # noqa: E402
+from hbe2e.device import Devices  # noqa: E402
 from hbe2e.mosquitto import Watcher, connector_toml, make_broker  # noqa: E402
 from hbe2e.sandbox import Sandbox  # noqa: E402
 
-API_PORT = 8080
-
-
-class Devices:
-    """Processes in the dev namespace (the interface `hbe2e.mosquitto.make_broker` expects)."""
-
-    def __init__(self, sandbox: Sandbox):
-        self.sandbox = sandbox
-        self.started: list[Device] = []
-
-    def create(self, name: str, argv: list[str], *, ready: str | None = None, ready_timeout: float = 60.0,
-               env: dict | None = None, cwd: str | None = None) -> Device:
-        d = Device(name, argv, netns=self.sandbox.pair.dev, log_dir=self.sandbox.log_dir, ready=ready,
-                   ready_timeout=ready_timeout, env=env, cwd=cwd)
-        self.started.append(d)
-        return d
-
-    def stop_all(self) -> None:
-        for d in reversed(self.started):
-            try:
-                d.stop()
-            except Exception:  # noqa: BLE001
-                d.kill()
+from .peers import API_PORT, HubbridgePeer  # noqa: E402
 
 
 def bench_mqtt(sb: Sandbox, binary: str, out_dir: str, log, extra: list[str] = ()) -> dict:
@@ -81,22 +58,15 @@ def startups(sb: Sandbox, binary: str, count: int, times: int, log) -> dict:
     samples: dict[str, list[float]] = {"ready_s": [], "connected_s": [], "synced_s": []}
     try:
         broker = make_broker(devices, WORKSPACE, os.path.join(sb.devices_dir, "cloud"), sb.pair.dev_addr4)
-        lights = [dict(id=f"light-{i:03d}", kind="on_off_light", name=f"Light {i}") for i in range(1, count + 1)]
         for i in range(times):
-            storage = os.path.join(sb.devices_dir, "cloud", f"hubbridge-{i}")
-            os.makedirs(storage, exist_ok=True)
-            cfg = config_toml(os.path.join(storage, "state"), interface=sb.pair.dev_if, name="hubbridge bench",
-                              api_listen=f"[{sb.pair.dev_addr6}]:{API_PORT}", devices=lights,
-                              extra=connector_toml(broker, name="home", base=f"bench{i}"))
-            cfg += "\n[virtual]\ndrift = false\n"
-            path = os.path.join(storage, "hubbridge.toml")
-            with open(path, "w") as f:
-                f.write(cfg)
-            dev = devices.create(f"hubbridge-cloud-{i}", [binary, "run", "--config", path],
-                                 ready=r"MT:[0-9A-Z.\-]{15,}", ready_timeout=60, env={"RUST_LOG": "warn"},
-                                 cwd=storage)
+            # The Matter bench's hubbridge (same lights, same config), plus an MQTT connector.
+            peer = HubbridgePeer(binary=binary, count=count, sandbox=sb,
+                                 storage=os.path.join(sb.devices_dir, "cloud", f"hubbridge-{i}"),
+                                 extra=connector_toml(broker, name="home", base=f"bench{i}"))
+            dev = peer.device
+            devices.started.append(dev)
             api = Api(sb.pair.dev_addr6, API_PORT)
-            ids = {d["id"] for d in lights}
+            ids = set(peer.ids)
             watcher = Watcher(broker, topics=(f"bench{i}/+",), client_id=f"bench-startup-{i}", clean=True)
             t0 = time.monotonic()
             dev.start()

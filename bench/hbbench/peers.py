@@ -67,14 +67,15 @@ class Peer:
 
 
 class HubbridgePeer(Peer):
-    def __init__(self, *, binary: str, count: int, sandbox, storage: str, log_level: str = "warn"):
+    def __init__(self, *, binary: str, count: int, sandbox, storage: str, log_level: str = "warn", extra: str = ""):
+        """`extra`: more config, appended verbatim (the cloud step's connector)."""
         self.name = "hubbridge"
         self.count = count
         self.host = sandbox.pair.dev_addr6
         self.ids = [f"light-{i:03d}" for i in range(1, count + 1)]
         devices = [dict(id=i, kind="on_off_light", name=f"Light {n}") for n, i in enumerate(self.ids, 1)]
         cfg = config_toml(os.path.join(storage, "state"), interface=sandbox.pair.dev_if, name="hubbridge bench",
-                          api_listen=f"[{self.host}]:{API_PORT}", devices=devices)
+                          api_listen=f"[{self.host}]:{API_PORT}", devices=devices, extra=extra)
         cfg += "\n[virtual]\ndrift = false\n"
         os.makedirs(storage, exist_ok=True)
         path = os.path.join(storage, "hubbridge.toml")

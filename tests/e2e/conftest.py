@@ -12,13 +12,12 @@ import os
 import re
 import signal
 import sys
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hbe2e.device import Device  # noqa: E402
+from hbe2e.device import Device, Devices  # noqa: E402
 from hbe2e.sandbox import Sandbox  # noqa: E402
 from hbe2e import standin as _standin  # noqa: E402
 
@@ -128,34 +127,6 @@ def device_dir(sandbox, request) -> str:
         d = f"{base}.{n}"
     os.makedirs(d)
     return d
-
-
-class Devices:
-    """Starts processes in the dev namespace; stops every one it started when the test ends."""
-
-    def __init__(self, sandbox: Sandbox):
-        self.sandbox = sandbox
-        self.started: list[Device] = []
-
-    def create(self, name: str, argv: list[str], *, ready: str | None = None, ready_timeout: float = 60.0,
-               env: dict | None = None, cwd: str | None = None, side: str = "dev",
-               stop_timeout: float = 10.0) -> Device:
-        """A Device (not started). side='dev' (default) or 'ctl' (the controller's namespace)."""
-        ns = self.sandbox.pair.dev if side == "dev" else None  # 'ctl': we already are there
-        d = Device(name, argv, netns=ns, log_dir=self.sandbox.log_dir, ready=ready, ready_timeout=ready_timeout,
-                   env=env, cwd=cwd, stop_timeout=stop_timeout)
-        self.started.append(d)
-        return d
-
-    def start(self, name: str, argv: list[str], **kw) -> Device:
-        return self.create(name, argv, **kw).start()
-
-    def stop_all(self) -> None:
-        for d in reversed(self.started):
-            try:
-                d.stop()
-            except Exception:
-                d.kill()
 
 
 @pytest.fixture

@@ -33,14 +33,7 @@ DEVICES = [
 
 
 def wait_api(api: Api, check, name: str, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        c = api.connectors()[name]
-        if check(c):
-            return c
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached: {c}")
-        time.sleep(0.1)
+    return api.wait_connector(name, check, timeout, what)
 
 
 def bridge(hubbridge, sandbox, device_dir, connectors: str, env: dict | None = None):

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 
 import pytest
 
-from hbe2e import azure_fake
 from hbe2e.api import Api
 from hbe2e.azure_fake import AzureBroker, FakeAzureTwinService, connector_toml
 from hbe2e.hubbridge import config_toml
@@ -36,14 +34,7 @@ DEVICES = [
 
 
 def wait_api(api: Api, check, timeout: float = 60, what: str = "condition", name: str = "azure"):
-    deadline = time.monotonic() + timeout
-    while True:
-        c = api.connectors()[name]
-        if check(c):
-            return c
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached: {c}")
-        time.sleep(0.1)
+    return api.wait_connector(name, check, timeout, what)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 
 import pytest
 
@@ -24,13 +23,7 @@ DEVICES = [dict(id="kitchen-light", kind="dimmable_light", name="Kitchen light",
 
 
 def wait_api(api, check, name, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        c = api.connectors()[name]
-        if check(c):
-            return c
-        assert time.monotonic() < deadline, f"{what} not reached: {c}"
-        time.sleep(0.1)
+    return api.wait_connector(name, check, timeout, what)
 
 
 def test_mqtt_azure_and_aws_side_by_side(hubbridge, mosquitto, devices, sandbox, device_dir, workspace):

@@ -45,14 +45,8 @@ def state_of(msg) -> dict:
 
 
 def wait_connected(api: Api, name: str = "home", connected: bool = True, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while True:
-        c = api.connectors()[name]
-        if c["connected"] == connected:
-            return c
-        if time.monotonic() > deadline:
-            raise AssertionError(f"connector {name} connected={c['connected']}, wanted {connected}: {c}")
-        time.sleep(0.1)
+    return api.wait_connector(name, lambda c: c["connected"] == connected, timeout,
+                              f"connector {name} connected={connected}")
 
 
 def wait_outbox(api: Api, predicate, name: str = "home", timeout: float = 120, what: str = "outbox condition"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -35,3 +36,14 @@ class Api:
 
     def connectors(self) -> dict:
         return {c["name"]: c for c in self.call("GET", "/connectors", expect=200)[1]["connectors"]}
+
+    def wait_connector(self, name: str, check, timeout: float = 60, what: str = "condition") -> dict:
+        """Polls connector `name`'s health until `check(health)` holds; returns that health."""
+        deadline = time.monotonic() + timeout
+        while True:
+            c = self.connectors()[name]
+            if check(c):
+                return c
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} not reached: {c}")
+            time.sleep(0.1)

@@ -26,6 +26,8 @@ import sys
 import threading
 import time
 
+from hbe2e.mosquitto import sign_client_cert, start_mosquitto, wait_on
+
 THING = "living-room-hub"
 EVENTS = "hubbridge/living-room-hub/events"
 
@@ -42,41 +44,26 @@ class AwsBroker:
                        check=True, capture_output=True)
         # The fake service's own certificate (CN = its username), signed by the test CA.
         p = lambda f: os.path.join(self.pki, f)  # noqa: E731
-        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
-                        p("fake.key")], check=True, capture_output=True)
-        subprocess.run(["openssl", "req", "-new", "-key", p("fake.key"), "-subj", "/CN=aws-shadow-fake", "-out",
-                        p("fake.csr")], check=True, capture_output=True)
-        subprocess.run(["openssl", "x509", "-req", "-in", p("fake.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-                        "-CAcreateserial", "-days", "2", "-out", p("fake.pem")], check=True, capture_output=True)
-        last = None
-        for _ in range(5):
-            self.port = random.randint(20000, 60000)
-            conf = os.path.join(self.dir, "mosquitto.conf")
-            with open(conf, "w") as f:
-                f.write(f"""# AWS IoT Core stand-in broker (generated)
+        sign_client_cert(self.pki, "fake", "aws-shadow-fake")
+
+        def render(port: int) -> str:
+            return f"""# AWS IoT Core stand-in broker (generated)
 per_listener_settings false
 allow_anonymous false
 persistence false
 log_dest stdout
 log_type all
 connection_messages true
-listener {self.port} {host}
+listener {port} {host}
 cafile {p("ca.pem")}
 certfile {p("server.pem")}
 keyfile {p("server.key")}
 require_certificate true
 use_identity_as_username true
-""")
-            self.device = devices.create(name, ["stdbuf", "-oL", "mosquitto", "-c", conf],
-                                         ready=r"mosquitto version \S+ running", ready_timeout=20)
-            try:
-                self.device.start()
-                break
-            except Exception as e:  # port taken
-                last = e
-                devices.started.remove(self.device)
-        else:
-            raise RuntimeError(f"mosquitto did not start: {last}")
+"""
+
+        self.device, (self.port,) = start_mosquitto(devices, name, os.path.join(self.dir, "mosquitto.conf"), render,
+                                                    line_buffered=True)
         self.uplink = Uplink(relay_host, (host, self.port))
 
     def file(self, name: str) -> str:
@@ -230,16 +217,8 @@ class FakeAwsShadowService:
         return dict(sh["desired"]) if sh else None
 
     def wait(self, check, timeout: float = 60, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                r = check()
-                if r:
-                    return r
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{what} not reached within {timeout}s (shadows={self.shadows})")
-                self.cond.wait(min(left, 1.0))
+        return wait_on(self.cond, check, timeout,
+                       lambda: f"{what} not reached within {timeout}s (shadows={self.shadows})")
 
     def close(self):
         self.client.loop_stop()

@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import os
-import random
 import signal
 import ssl
 import subprocess
@@ -28,6 +27,8 @@ import threading
 import time
 import urllib.parse
 import uuid
+
+from hbe2e.mosquitto import sign_client_cert, start_mosquitto, wait_on
 
 HUB = "test-hub.azure-devices.net"
 DEVICE_ID = "hub-1"
@@ -77,7 +78,7 @@ class AzureBroker:
             # The device's certificate (CN = device id, as IoT Hub's X.509 CA authentication wants) and the
             # fake service's, both signed by the test CA.
             for leaf, cn in (("device", DEVICE_ID), ("fake", FAKE_USER)):
-                _sign_leaf(self.pki, leaf, cn)
+                sign_client_cert(self.pki, leaf, cn)
             acl = os.path.join(self.dir, "acl")
             with open(acl, "w") as f:
                 f.write(f"user {DEVICE_ID}\ntopic readwrite devices/{DEVICE_ID}/#\ntopic readwrite $iothub/#\n\n"
@@ -86,33 +87,23 @@ class AzureBroker:
         else:
             self._write_passwd()
             auth = f"password_file {self.passwd}\nrequire_certificate false\n"
-        last = None
-        for _ in range(5):
-            self.port = random.randint(20000, 60000)
-            conf = os.path.join(self.dir, "mosquitto.conf")
-            with open(conf, "w") as f:
-                f.write(f"""# Azure IoT Hub stand-in broker (generated)
+
+        def render(port: int) -> str:
+            return f"""# Azure IoT Hub stand-in broker (generated)
 per_listener_settings false
 allow_anonymous false
 persistence false
 log_dest stdout
 log_type all
 connection_messages true
-listener {self.port} {host}
+listener {port} {host}
 cafile {self.pki}/ca.pem
 certfile {self.pki}/server.pem
 keyfile {self.pki}/server.key
-{auth}""")
-            self.device = devices.create(name, ["stdbuf", "-oL", "mosquitto", "-c", conf], ready=r"mosquitto version \S+ running",
-                                         ready_timeout=20)
-            try:
-                self.device.start()
-                break
-            except Exception as e:  # port taken: another
-                last = e
-                devices.started.remove(self.device)
-        else:
-            raise RuntimeError(f"mosquitto did not start: {last}")
+{auth}"""
+
+        self.device, (self.port,) = start_mosquitto(devices, name, os.path.join(self.dir, "mosquitto.conf"), render,
+                                                    line_buffered=True)
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep, daemon=True)
         if not x509:
@@ -253,17 +244,9 @@ class FakeAzureTwinService:
 
     # ---------------------------------------------------------------------------------------------- test API
     def wait(self, check, timeout: float = 60, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                r = check()
-                if r:
-                    return r
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{what} not reached within {timeout}s (reported={self.reported}, "
-                                         f"gets={self.gets}, telemetry={self.telemetry[-3:]})")
-                self.cond.wait(min(left, 1.0))
+        return wait_on(self.cond, check, timeout,
+                       lambda: f"{what} not reached within {timeout}s (reported={self.reported}, "
+                               f"gets={self.gets}, telemetry={self.telemetry[-3:]})")
 
     def set_desired(self, patch: dict, push: bool = True):
         """Changes desired properties as a cloud app would; pushed to the hub if `push` (and it is online)."""
@@ -303,18 +286,6 @@ def _merge(doc: dict, patch: dict):
             _merge(doc[k], v)
         else:
             doc[k] = v
-
-
-def _sign_leaf(pki: str, leaf: str, cn: str):
-    """An X.509 v3 client certificate (rustls refuses v1) with CN `cn`, signed by the test CA."""
-    p = lambda f: os.path.join(pki, f)  # noqa: E731
-    with open(p(f"{leaf}.ext"), "w") as f:
-        f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n")
-    for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", p(f"{leaf}.key")],
-                 ["openssl", "req", "-new", "-key", p(f"{leaf}.key"), "-subj", f"/CN={cn}", "-out", p(f"{leaf}.csr")],
-                 ["openssl", "x509", "-req", "-in", p(f"{leaf}.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-                  "-CAcreateserial", "-days", "2", "-extfile", p(f"{leaf}.ext"), "-out", p(f"{leaf}.pem")]):
-        subprocess.run(argv, check=True, capture_output=True)
 
 
 def connector_toml(broker: AzureBroker, key_file: str | None, *, name: str = "azure", ttl: int = 3600,

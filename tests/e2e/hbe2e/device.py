@@ -200,3 +200,31 @@ class Device:
     def _append(self, line: str) -> None:
         with open(self.log_path, "a") as f:
             f.write(line + "\n")
+
+
+class Devices:
+    """Starts processes in the dev namespace; stops every one it started when the test ends."""
+
+    def __init__(self, sandbox):  # hbe2e.sandbox.Sandbox
+        self.sandbox = sandbox
+        self.started: list[Device] = []
+
+    def create(self, name: str, argv: list[str], *, ready: str | None = None, ready_timeout: float = 60.0,
+               env: dict | None = None, cwd: str | None = None, side: str = "dev",
+               stop_timeout: float = 10.0) -> Device:
+        """A Device (not started). side='dev' (default) or 'ctl' (the controller's namespace)."""
+        ns = self.sandbox.pair.dev if side == "dev" else None  # 'ctl': we already are there
+        d = Device(name, argv, netns=ns, log_dir=self.sandbox.log_dir, ready=ready, ready_timeout=ready_timeout,
+                   env=env, cwd=cwd, stop_timeout=stop_timeout)
+        self.started.append(d)
+        return d
+
+    def start(self, name: str, argv: list[str], **kw) -> Device:
+        return self.create(name, argv, **kw).start()
+
+    def stop_all(self) -> None:
+        for d in reversed(self.started):
+            try:
+                d.stop()
+            except Exception:
+                d.kill()

@@ -21,6 +21,54 @@ BRIDGE_USER, BRIDGE_PASSWORD = "hubbridge", "bridge-secret-1"
 TESTER_USER, TESTER_PASSWORD = "tester", "tester-secret-1"
 
 
+def wait_on(cond: threading.Condition, check, timeout: float, failure) -> object:
+    """Waits on `cond` (notified by an MQTT client thread) until `check()` returns something truthy, and
+    returns it; after `timeout` s raises AssertionError(`failure()`). Holds `cond` while checking."""
+    deadline = time.monotonic() + timeout
+    with cond:
+        while True:
+            r = check()
+            if r:
+                return r
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(failure())
+            cond.wait(min(left, 1.0))
+
+
+def start_mosquitto(devices, name: str, conf_path: str, render, ports: int = 1, line_buffered: bool = False):
+    """Starts mosquitto with the config `render(*ports)` on random ports, trying others when one is taken;
+    returns (device, ports). `line_buffered`: its stdout log line by line (`log_dest stdout`)."""
+    last = None
+    for _ in range(5):
+        chosen = random.sample(range(20000, 60000), ports)
+        with open(conf_path, "w") as f:
+            f.write(render(*chosen))
+        argv = (["stdbuf", "-oL"] if line_buffered else []) + ["mosquitto", "-c", conf_path]
+        dev = devices.create(name, argv, ready=r"mosquitto version \S+ running", ready_timeout=20)
+        try:
+            dev.start()
+            return dev, chosen
+        except Exception as e:  # a port already taken: try others
+            last = e
+            dev.kill()
+            devices.started.remove(dev)
+    raise RuntimeError(f"mosquitto did not start: {last}")
+
+
+def sign_client_cert(pki: str, leaf: str, cn: str) -> None:
+    """`<leaf>.key` and `<leaf>.pem` in `pki`: an X.509 v3 client certificate (rustls refuses v1) with CN `cn`,
+    signed by the test CA of certs/gen-test-pki.sh."""
+    p = lambda f: os.path.join(pki, f)  # noqa: E731
+    with open(p(f"{leaf}.ext"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n")
+    for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", p(f"{leaf}.key")],
+                 ["openssl", "req", "-new", "-key", p(f"{leaf}.key"), "-subj", f"/CN={cn}", "-out", p(f"{leaf}.csr")],
+                 ["openssl", "x509", "-req", "-in", p(f"{leaf}.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                  "-CAcreateserial", "-days", "2", "-extfile", p(f"{leaf}.ext"), "-out", p(f"{leaf}.pem")]):
+        subprocess.run(argv, check=True, capture_output=True)
+
+
 @dataclass
 class Broker:
     device: object  # hbe2e.device.Device
@@ -56,12 +104,9 @@ def make_broker(devices, workspace: str, base_dir: str, host: str, name: str = "
         subprocess.run(["mosquitto_passwd", "-b", passwd, user, pw], check=True, capture_output=True)
     os.chmod(passwd, 0o644)
     os.chmod(d, 0o777)  # mosquitto started as root drops to its own user, and persists here
-    last_error = None
-    for _ in range(5):
-        tcp, tls = random.sample(range(20000, 60000), 2)
-        conf = os.path.join(d, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write(f"""# per-test broker (generated)
+
+    def render(tcp: int, tls: int) -> str:
+        return f"""# per-test broker (generated)
 per_listener_settings false
 allow_anonymous false
 password_file {passwd}
@@ -81,17 +126,10 @@ cafile {pki}/ca.pem
 certfile {pki}/server.pem
 keyfile {pki}/server.key
 require_certificate true
-""")
-        dev = devices.create(name, ["mosquitto", "-c", conf], ready=r"mosquitto version \S+ running",
-                             ready_timeout=20)
-        try:
-            dev.start()
-            return Broker(device=dev, host=host, tcp_port=tcp, tls_port=tls, pki=pki, dir=d)
-        except Exception as e:  # a port already taken: try others
-            last_error = e
-            dev.kill()
-            devices.started.remove(dev)
-    raise RuntimeError(f"mosquitto did not start: {last_error}")
+"""
+
+    dev, (tcp, tls) = start_mosquitto(devices, name, os.path.join(d, "mosquitto.conf"), render, ports=2)
+    return Broker(device=dev, host=host, tcp_port=tcp, tls_port=tls, pki=pki, dir=d)
 
 
 @dataclass
@@ -164,16 +202,8 @@ class Watcher:
                 self.cond.wait(left)
 
     def wait_until(self, check, timeout: float = 60, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                r = check(self.messages)
-                if r:
-                    return r
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{what} not reached within {timeout}s")
-                self.cond.wait(min(left, 1.0))
+        return wait_on(self.cond, lambda: check(self.messages), timeout,
+                       lambda: f"{what} not reached within {timeout}s")
 
     def publish(self, topic: str, payload, qos: int = 1, retain: bool = False):
         if isinstance(payload, (dict, list)):
