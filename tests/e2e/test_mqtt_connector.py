@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 
@@ -50,14 +49,7 @@ def wait_connected(api: Api, name: str = "home", connected: bool = True, timeout
 
 
 def wait_outbox(api: Api, predicate, name: str = "home", timeout: float = 120, what: str = "outbox condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        c = api.connectors()[name]
-        if predicate(c):
-            return c
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached: {c}")
-        time.sleep(0.1)
+    return api.wait_connector(name, predicate, timeout, what)
 
 
 @pytest.fixture
