@@ -16,6 +16,7 @@ import json
 import os
 
 from hbe2e.device import Device
+from hbe2e.api import token_for_port
 from hbe2e.hubbridge import config_toml
 from hbe2e.standin import standin_device
 
@@ -48,7 +49,7 @@ class Peer:
         for attempt in (1, 2):  # one retry on a connection the server closed while idle
             conn = self._http(host, port)
             try:
-                conn.request(method, path, body=data, headers={"content-type": "application/json"})
+                conn.request(method, path, body=data, headers=_headers(port))
                 r = conn.getresponse()
                 text = r.read()
                 break
@@ -66,6 +67,15 @@ class Peer:
             self._conn = None
 
 
+def _headers(port: int) -> dict:
+    """JSON, and hubbridge's API token when a hubbridge serves `port`."""
+    h = {"content-type": "application/json"}
+    token = token_for_port(port)
+    if token:
+        h["authorization"] = f"Bearer {token}"
+    return h
+
+
 class HubbridgePeer(Peer):
     def __init__(self, *, binary: str, count: int, sandbox, storage: str, log_level: str = "warn", extra: str = ""):
         """`extra`: more config, appended verbatim (the cloud step's connector)."""
@@ -75,21 +85,23 @@ class HubbridgePeer(Peer):
         self.ids = [f"light-{i:03d}" for i in range(1, count + 1)]
         devices = [dict(id=i, kind="on_off_light", name=f"Light {n}") for n, i in enumerate(self.ids, 1)]
         cfg = config_toml(os.path.join(storage, "state"), interface=sandbox.pair.dev_if, name="hubbridge bench",
-                          api_listen=f"[{self.host}]:{API_PORT}", devices=devices, extra=extra)
+                          api_listen=f"[{self.host}]:{API_PORT}", devices=devices, extra=extra,
+                          # The benchmark drives the API as fast as it answers: no per-client rate limit.
+                          api_extra=dict(rate_limit_per_second=1000000, rate_limit_burst=1000000))
         cfg += "\n[virtual]\ndrift = false\n"
         os.makedirs(storage, exist_ok=True)
         path = os.path.join(storage, "hubbridge.toml")
         with open(path, "w") as f:
             f.write(cfg)
         self.device = Device("hubbridge", [binary, "run", "--config", path], netns=sandbox.pair.dev,
-                             log_dir=sandbox.log_dir, ready=r"MT:[0-9A-Z.\-]{15,}", ready_timeout=120,
+                             log_dir=sandbox.log_dir, ready=r"hubbridge ready: API on", ready_timeout=120,
                              env={"RUST_LOG": log_level}, cwd=storage)
         self._endpoints: list[int] | None = None
 
     def light_endpoints(self) -> list[int]:
         if self._endpoints is None:
             conn = self._http(self.host, API_PORT)
-            conn.request("GET", "/api/devices")
+            conn.request("GET", "/api/devices", headers=_headers(API_PORT))
             r = conn.getresponse()
             devices = {d["id"]: d["endpoint"] for d in json.loads(r.read())}
             self._endpoints = [devices[i] for i in self.ids]

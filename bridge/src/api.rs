@@ -1,6 +1,11 @@
 //! The local HTTP API (axum): JSON in and out, errors as `{"error": "..."}`, change events as Server-Sent Events.
 //!
+//! Every route but `GET /healthz` needs `Authorization: Bearer <token>` (see [`guard`] for the order of
+//! the checks: Host header, rate limit, token and its scope); bodies are capped at `api.max_body_bytes`.
+//! No CORS headers are ever sent.
+//!
 //! Routes:
+//! - `GET /healthz` (unauthenticated, answers `ok`)
 //! - `GET /api/health`, `GET /api/pairing`, `GET /api/connectors` (health and outbox of each connector), `GET /api/events` (SSE stream of registry changes)
 //! - `GET|POST /api/devices`, `GET|DELETE /api/devices/{id}`
 //! - `GET|PATCH|PUT /api/devices/{id}/state`, `PUT /api/devices/{id}/reachable`
@@ -11,18 +16,28 @@
 mod devices;
 mod error;
 mod events;
+pub mod guard;
+mod listener;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;
+pub mod tokens;
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 pub use error::{ApiError, JsonBody, StateBody};
+pub use guard::{ClientAddr, Guard};
+pub use listener::{server_config, ApiListener, TlsSetupError};
 
 use crate::cloud::ConnectorsStatus;
 use crate::matter::PairingStatus;
@@ -37,11 +52,39 @@ pub struct ApiState {
     pub shutdown: CancellationToken,
     /// Health and outbox figures of every cloud connector.
     pub connectors: ConnectorsStatus,
+    /// Host, rate and token checks.
+    pub guard: Arc<Guard>,
+    /// Limits on what requests may do.
+    pub limits: Limits,
+}
+
+/// Limits on requests, from `[api]`.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most devices that may exist through the API at once.
+    pub max_devices: usize,
+    /// Held while a device is added, so two adds cannot both pass the cap.
+    pub adding: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Limits {
+    pub fn new(config: &crate::config::ApiConfig) -> Self {
+        Limits {
+            max_body_bytes: config.max_body_bytes,
+            max_devices: config.max_devices,
+            adding: Arc::default(),
+        }
+    }
 }
 
 /// The API's routes.
 pub fn router(state: ApiState) -> Router {
+    let checks = state.guard.clone();
+    let max_body = state.limits.max_body_bytes;
     Router::new()
+        .route(guard::HEALTH_PROBE, get(|| async { "ok" }))
         .route("/api/health", get(health))
         .route("/api/pairing", get(pairing))
         .route("/api/connectors", get(connectors))
@@ -61,15 +104,19 @@ pub fn router(state: ApiState) -> Router {
         .fallback(|| async { ApiError::not_found("no such route".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(checks, guard::check))
+        .layer(DefaultBodyLimit::max(max_body))
 }
 
 /// Serves the API on `listener` until `state.shutdown` is cancelled, then drains open requests.
-pub async fn serve(listener: TcpListener, state: ApiState) -> std::io::Result<()> {
+pub async fn serve(listener: ApiListener, state: ApiState) -> std::io::Result<()> {
+    use axum::serve::Listener as _;
     let shutdown = state.shutdown.clone();
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "local API listening");
     }
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<ClientAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

@@ -2,6 +2,8 @@
 //! shutdown signal, then stop them in order (inputs first, Matter last).
 
 use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,10 +11,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiListener, ApiState, Guard, Limits};
 use crate::cloud;
 use crate::config::Config;
 use crate::matter;
+use crate::persist;
 use crate::registry::Registry;
 use crate::sources::{DeviceSource, VirtualSource};
 
@@ -30,21 +33,43 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
     let storage = config.bridge.storage_dir.clone();
     let registry = {
         let devices = config.devices.clone();
-        tokio::task::spawn_blocking(move || Registry::open(&storage, &devices))
-            .await
-            .context("opening the device registry")?
-            .with_context(|| {
-                format!(
-                    "cannot open the device registry in {}",
-                    config.bridge.storage_dir.display()
-                )
-            })?
+        tokio::task::spawn_blocking(move || {
+            secure_storage(&storage)?;
+            Registry::open(&storage, &devices)
+        })
+        .await
+        .context("opening the device registry")?
+        .with_context(|| {
+            format!(
+                "cannot open the device registry in {}",
+                config.bridge.storage_dir.display()
+            )
+        })?
     };
 
+    let tokens = if config.api.auth {
+        let (dir, names) = (
+            config.bridge.storage_dir.clone(),
+            config.api.read_only_tokens.clone(),
+        );
+        let tokens = tokio::task::spawn_blocking(move || api::tokens::Tokens::open(&dir, &names))
+            .await
+            .context("loading the API tokens")?
+            .context("loading the API tokens")?;
+        Some(tokens)
+    } else {
+        tracing::warn!(listen = %config.api.listen, "API authentication is off (api.auth = false): any local user can use the API");
+        None
+    };
+    let tls = match (&config.api.tls_cert, &config.api.tls_key) {
+        (Some(cert), Some(key)) => Some(api::server_config(cert, key)?),
+        _ => None,
+    };
     // Bind before starting anything else, so a busy port fails fast and cleanly.
     let listener = TcpListener::bind(config.api.listen)
         .await
         .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
+    let listener = ApiListener::new(listener, tls).context("starting the API listener")?;
 
     // Connectors before Matter: a bad outbox file fails startup before anything is running.
     let stop = CancellationToken::new();
@@ -79,6 +104,8 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         pairing: matter.pairing(),
         shutdown: stop.clone(),
         connectors,
+        guard: Arc::new(Guard::new(&config.api, tokens)),
+        limits: Limits::new(&config.api),
     };
     let mut api_task = tokio::spawn(api::serve(listener, api_state));
 
@@ -87,6 +114,11 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         devices = registry.list().len(),
         api = %config.api.listen,
         "hubbridge running"
+    );
+    println!(
+        "hubbridge ready: API on {}://{}",
+        if config.api.tls() { "https" } else { "http" },
+        config.api.listen
     );
 
     let mut failure = None;
@@ -167,16 +199,36 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Print what a user needs to pair the bridge: the codes, and the QR code drawn in the terminal.
-/// Pairing info is the one secret-ish thing we print: it is what the user needs, and nothing else is.
+/// Creates the storage directory 0700 if missing, and restricts whatever in it others could read.
+fn secure_storage(dir: &Path) -> Result<(), persist::PersistError> {
+    persist::ensure_dir(dir)?;
+    let report = persist::check_storage_modes(dir)?;
+    if !report.fixed.is_empty() {
+        tracing::warn!(
+            storage = %dir.display(),
+            fixed = report.fixed.len(),
+            "restricted storage files other users could read (directories 0700, files 0600)"
+        );
+    }
+    Ok(())
+}
+
+/// Print what a user needs to pair the bridge — the codes and the QR code drawn in the terminal — but
+/// only while it is not paired: once it is, the setup code only helps someone who should not pair, and
+/// the log may be kept or shipped. `hubbridge pairing` shows it on request.
 fn print_pairing(status: &matter::PairingStatus) {
+    if status.commissioned {
+        println!(
+            "Paired with {} fabric(s); `hubbridge pairing` shows the pairing code.",
+            status.fabrics
+        );
+        return;
+    }
     let mut out = String::new();
     out.push_str(&status.render());
-    if !status.commissioned {
-        for line in matter::render_qr(&status.qr_payload) {
-            out.push_str(&line);
-            out.push('\n');
-        }
+    for line in matter::render_qr(&status.qr_payload) {
+        out.push_str(&line);
+        out.push('\n');
     }
     println!("{out}");
 }

@@ -1,10 +1,11 @@
-//! The command line: `hubbridge run | pairing | check-config`, and how flags override the config file.
+//! The command line: `hubbridge run | pairing | token | check-config`, and how flags override the config file.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use hubbridge::api::tokens;
 use hubbridge::config::Config;
 
 /// Bridges local devices to Matter controllers and cloud connectors.
@@ -21,6 +22,9 @@ pub enum Command {
     Run(RunArgs),
     /// Print the pairing QR payload and manual code, and whether the bridge is paired.
     Pairing(PairingArgs),
+    /// Print the local API's token (made on first start), or a read-only one with --name; --rotate
+    /// replaces it with a new one (the running bridge accepts only the new one from then on).
+    Token(TokenArgs),
     /// Check a configuration file and exit (status 0 if it is valid).
     CheckConfig {
         /// The configuration file.
@@ -57,6 +61,49 @@ pub struct PairingArgs {
     /// Storage directory (overrides bridge.storage_dir).
     #[arg(long, value_name = "DIR")]
     pub storage: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Configuration file (TOML); without it, the built-in demo's.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Storage directory (overrides bridge.storage_dir).
+    #[arg(long, value_name = "DIR")]
+    pub storage: Option<PathBuf>,
+    /// A read-only token listed in api.read_only_tokens, instead of the admin token.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Replace the token with a new random one and print that.
+    #[arg(long)]
+    pub rotate: bool,
+}
+
+impl TokenArgs {
+    /// Prints (after making or rotating) the token asked for.
+    pub fn run(&self) -> anyhow::Result<String> {
+        let mut config = load(self.config.as_deref())?;
+        if let Some(storage) = &self.storage {
+            config.bridge.storage_dir = storage.clone();
+        }
+        config.validate()?;
+        if let Some(name) = &self.name {
+            if !config.api.read_only_tokens.contains(name) {
+                anyhow::bail!(
+                    "--name {name:?}: no such read-only token; list it in api.read_only_tokens first"
+                );
+            }
+        }
+        let dir = &config.bridge.storage_dir;
+        hubbridge::persist::ensure_dir(dir)?;
+        let path = tokens::token_path(dir, self.name.as_deref());
+        let token = if self.rotate {
+            tokens::rotate(&path)?
+        } else {
+            tokens::load_or_create(&path)?
+        };
+        Ok(token)
+    }
 }
 
 fn load(path: Option<&Path>) -> anyhow::Result<Config> {
@@ -161,6 +208,31 @@ mod tests {
         assert!(Cli::try_parse_from(["hubbridge", "run", "--api-listen", "nope"]).is_err());
         assert!(Cli::try_parse_from(["hubbridge", "check-config"]).is_err());
         assert!(Cli::try_parse_from(["hubbridge", "run", "--colour"]).is_err());
+    }
+
+    #[test]
+    fn token_prints_creates_and_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().join("state");
+        let run = |extra: &[&str]| {
+            let mut args = vec!["hubbridge", "token", "--storage", storage.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            let Command::Token(args) = parse(&args).command else {
+                panic!("expected token");
+            };
+            args.run()
+        };
+        let first = run(&[]).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(run(&[]).unwrap(), first);
+        let rotated = run(&["--rotate"]).unwrap();
+        assert_ne!(rotated, first);
+        assert_eq!(run(&[]).unwrap(), rotated);
+        let e = run(&["--name", "dashboard"]).unwrap_err().to_string();
+        assert!(
+            e.contains("dashboard") && e.contains("api.read_only_tokens"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -3,17 +3,19 @@
 //! Every option is documented in `bridge/hubbridge.example.toml`, which the tests load. The built-in demo
 //! configuration (used when `hubbridge run` is given no `--config`) lives in [`demo`].
 
+mod api;
 mod demo;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use connectors::ConnectorConfig;
 use device_types::{DeviceKind, State, ValidationError};
 use serde::{Deserialize, Serialize};
+
+pub use api::{check_token_name, ApiConfig};
 
 /// Longest name or label Matter accepts (NodeLabel and friends are `string max 32`), in bytes.
 pub const MAX_LABEL_BYTES: usize = 32;
@@ -102,6 +104,9 @@ pub struct BridgeConfig {
     pub storage_dir: PathBuf,
     /// Use the well-known test passcode 20202021 and discriminator 3840 (for tests only).
     pub test_passcode: bool,
+    /// Seconds the commissioning window stays closed after too many failed passcode attempts; doubles
+    /// with each revocation. 1..=86400, default 60.
+    pub commissioning_backoff_secs: u64,
 }
 
 impl Default for BridgeConfig {
@@ -114,22 +119,7 @@ impl Default for BridgeConfig {
             interfaces: Vec::new(),
             storage_dir: PathBuf::from("/var/lib/hubbridge"),
             test_passcode: false,
-        }
-    }
-}
-
-/// `[api]`: the local HTTP API.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ApiConfig {
-    /// Address the API listens on; loopback by default (the API has no authentication).
-    pub listen: SocketAddr,
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        ApiConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            commissioning_backoff_secs: 60,
         }
     }
 }
@@ -198,6 +188,7 @@ impl Config {
     /// Checks every rule the types cannot express. Call again after changing fields by hand.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.bridge.validate()?;
+        self.api.validate()?;
         self.virtual_.validate()?;
         let mut seen = HashSet::new();
         for device in &self.devices {
@@ -249,6 +240,13 @@ impl BridgeConfig {
         }
         if self.storage_dir.as_os_str().is_empty() {
             return Err(invalid("bridge.storage_dir", "\"\"", "must not be empty"));
+        }
+        if !(1..=86_400).contains(&self.commissioning_backoff_secs) {
+            return Err(invalid(
+                "bridge.commissioning_backoff_secs",
+                self.commissioning_backoff_secs.to_string(),
+                "must be between 1 and 86400",
+            ));
         }
         Ok(())
     }

@@ -20,5 +20,7 @@ pub mod config;
 pub mod identity;
 pub mod matter;
 pub mod persist;
+#[cfg(test)]
+mod proptests;
 pub mod registry;
 pub mod sources;

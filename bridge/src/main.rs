@@ -23,6 +23,13 @@ fn main() -> ExitCode {
     // One rustls crypto provider (ring) for every TLS client in the process.
     connectors::tls::install_crypto_provider();
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        Command::BenchMqtt(_) | Command::CheckConfig { .. }
+    ) {
+        // Every file the daemon makes is private from the first byte, its own and its libraries'.
+        hubbridge::persist::restrict_umask();
+    }
     // The benchmark changes reachability 100k times: per-change info logs would measure the terminal.
     let default_level = match cli.command {
         Command::BenchMqtt(_) => "warn",
@@ -71,6 +78,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let config = args.config()?;
             let status = hubbridge::matter::pairing_info(&config)?;
             print!("{}", status.render());
+            Ok(())
+        }
+        Command::Token(args) => {
+            println!("{}", args.run()?);
             Ok(())
         }
         Command::BenchMqtt(args) => tokio::runtime::Builder::new_multi_thread()

@@ -1,4 +1,7 @@
-//! Crash-safe file writes (temp file, fsync, rename, fsync dir) and strict JSON reads that name the file.
+//! Crash-safe file writes (temp file, fsync, rename, fsync dir), strict JSON reads that name the file, and
+//! the modes that keep secrets private: directories are created 0700 and files 0600 from the first byte
+//! (the mode is given to `open`/`mkdir`, never set afterwards), and [`check_storage_modes`] repairs a
+//! storage directory whose modes were loosened by hand or by an older version.
 //!
 //! A reader never turns a torn or corrupt file into an empty default: losing the identity map would give
 //! every device a new endpoint and break the user's rooms and automations, so the daemon refuses to start
@@ -77,9 +80,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     ));
 
     let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
+        let mut file = private_file_options()
             .open(&tmp)
             .map_err(io_err("create", &tmp))?;
         file.write_all(bytes).map_err(io_err("write", &tmp))?;
@@ -130,9 +131,106 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, PersistE
         })
 }
 
-/// Creates the storage directory (and its parents) if it is missing.
+/// Creates the storage directory (and its parents) if it is missing; every directory it creates is
+/// 0700 from the start.
 pub fn ensure_dir(dir: &Path) -> Result<(), PersistError> {
-    fs::create_dir_all(dir).map_err(io_err("create directory", dir))
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(PRIVATE_DIR_MODE);
+    }
+    builder.create(dir).map_err(io_err("create directory", dir))
+}
+
+/// Mode of every directory the daemon creates.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+/// Mode of every file the daemon creates.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Options that create a new file (never an existing one) readable by the owner only.
+pub fn private_file_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(PRIVATE_FILE_MODE);
+    }
+    options
+}
+
+/// Makes every file and directory this process creates private (umask 077), for the files written
+/// by code that does not pass a mode itself (the connectors' outboxes). Call once at start.
+#[cfg(unix)]
+pub fn restrict_umask() {
+    // SAFETY: umask(2) only swaps the process's file-mode creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+#[cfg(not(unix))]
+pub fn restrict_umask() {}
+
+/// What [`check_storage_modes`] found and repaired.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ModeReport {
+    /// Files and directories looked at.
+    pub checked: usize,
+    /// Paths whose mode was looser than 0600 (files) or 0700 (directories), with the mode they had.
+    pub fixed: Vec<(PathBuf, u32)>,
+}
+
+/// Checks the storage directory and everything in it (symbolic links are not followed): a directory
+/// that others can read, write or enter is set to 0700, a file to 0600, each with a warning naming it.
+#[cfg(unix)]
+pub fn check_storage_modes(dir: &Path) -> Result<ModeReport, PersistError> {
+    let mut report = ModeReport::default();
+    check_tree(dir, 0, &mut report)?;
+    Ok(report)
+}
+
+#[cfg(not(unix))]
+pub fn check_storage_modes(_dir: &Path) -> Result<ModeReport, PersistError> {
+    Ok(ModeReport::default())
+}
+
+#[cfg(unix)]
+fn check_tree(path: &Path, depth: usize, report: &mut ModeReport) -> Result<(), PersistError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::symlink_metadata(path).map_err(io_err("inspect", path))?;
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    report.checked += 1;
+    let mode = meta.permissions().mode() & 0o7777;
+    let is_dir = meta.is_dir();
+    if mode & 0o077 != 0 {
+        let fixed = if is_dir {
+            PRIVATE_DIR_MODE
+        } else {
+            PRIVATE_FILE_MODE
+        };
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:04o}"),
+            fixed = format!("{fixed:04o}"),
+            "storage file readable by other users; restricting it"
+        );
+        fs::set_permissions(path, fs::Permissions::from_mode(fixed))
+            .map_err(io_err("restrict the mode of", path))?;
+        report.fixed.push((path.to_owned(), mode));
+    }
+    // The tree is the daemon's own few levels (storage, matter/, outbox/<connector>/...).
+    if is_dir && depth < 8 {
+        for entry in fs::read_dir(path).map_err(io_err("list", path))? {
+            let entry = entry.map_err(io_err("list", path))?;
+            check_tree(&entry.path(), depth + 1, report)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -190,6 +288,44 @@ mod tests {
         let path = dir.path().join("new/sub/doc.json");
         write_json(&path, &Doc { n: 3 }).unwrap();
         assert_eq!(read_json::<Doc>(&path).unwrap(), Some(Doc { n: 3 }));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_and_directories_are_private_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/sub/doc.json");
+        write_json(&path, &Doc { n: 1 }).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
+        assert_eq!(mode(&dir.path().join("state/sub")), 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_modes_are_reported_and_fixed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("state");
+        ensure_dir(&root.join("matter")).unwrap();
+        write_atomic(&root.join("matter/k_0001"), b"x").unwrap();
+        write_atomic(&root.join("ok.json"), b"{}").unwrap();
+        let set = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+        set(&root, 0o755);
+        set(&root.join("matter/k_0001"), 0o644);
+        let report = check_storage_modes(&root).unwrap();
+        assert_eq!(report.checked, 4);
+        let fixed: Vec<_> = report.fixed.iter().map(|(p, m)| (p.clone(), *m)).collect();
+        assert_eq!(
+            fixed,
+            vec![(root.clone(), 0o755), (root.join("matter/k_0001"), 0o644)]
+        );
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("matter/k_0001")), 0o600);
+        assert!(check_storage_modes(&root).unwrap().fixed.is_empty());
     }
 
     #[cfg(unix)]

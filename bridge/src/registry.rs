@@ -254,6 +254,11 @@ impl Registry {
         self.read().devices.values().cloned().collect()
     }
 
+    /// The endpoint the next new device id will get (`MAX_ENDPOINT + 1` once all are used).
+    pub fn next_endpoint(&self) -> u16 {
+        self.read().identity.next_endpoint()
+    }
+
     pub fn get(&self, id: &str) -> Option<Device> {
         let shared = self.read();
         let ep = shared.endpoints.get(id)?;

@@ -198,9 +198,9 @@ def hubbridge(sandbox, devices, device_dir, timings):
     return make
 
 
-# Default "hubbridge is up" signal: it printed a QR payload. Override per call (e.g. once commissioned, if the
-# bridge stops printing codes) with ready=r"..." .
-HUBBRIDGE_READY = os.environ.get("HB_E2E_HUBBRIDGE_READY", r"MT:[0-9A-Z.\-]{15,}")
+# Default "hubbridge is up" signal: the line it prints once the API serves (paired or not: the pairing code is
+# printed only while unpaired). Override per call with ready=r"..." .
+HUBBRIDGE_READY = os.environ.get("HB_E2E_HUBBRIDGE_READY", r"hubbridge ready: API on")
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def demo(devices, sandbox, device_dir, controller, timings):
         pytest.skip("hubbridge binary not built")
     dev = devices.start("hubbridge-demo", [
         binary, "run", "--storage", os.path.join(device_dir, "state"), "--interface", sandbox.pair.dev_if,
-        "--api-listen", f"[{sandbox.pair.dev_addr6}]:{API_PORT}"], ready=r"MT:[0-9A-Z.\-]{15,}", cwd=device_dir,
+        "--api-listen", f"[{sandbox.pair.dev_addr6}]:{API_PORT}"], ready=r"hubbridge ready: API on", cwd=device_dir,
         env={"RUST_LOG": "info"})
     # The demo uses a random passcode: this is the code it printed, as a user would type it.
     codes = dev.pairing_codes()

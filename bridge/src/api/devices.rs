@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiState, JsonBody, StateBody};
 use crate::config::DeviceConfig;
-use crate::registry::{Device, Origin, Registry, RegistryError};
+use crate::identity::MAX_ENDPOINT;
+use crate::registry::{Device, DeviceOrigin, Origin, Registry, RegistryError};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -81,7 +82,7 @@ pub struct AddDeviceBody {
 }
 
 impl AddDeviceBody {
-    fn into_spec(self) -> ApiResult<DeviceConfig> {
+    pub(super) fn into_spec(self) -> ApiResult<DeviceConfig> {
         let state = match &self.state {
             None => None,
             Some(map) => Some(DeviceState::from_json_object(map).map_err(|e| {
@@ -101,12 +102,45 @@ impl AddDeviceBody {
     }
 }
 
+/// API adds stop while fewer endpoints than this remain unallocated: endpoints are never reused, so
+/// an add/remove loop must not use up the ones config-file devices and sources still need.
+pub const ENDPOINT_RESERVE: u32 = 4096;
+
+/// Refuses an add that would pass `api.max_devices` or eat into the endpoint reserve.
+fn check_capacity(registry: &Registry, max_devices: usize) -> ApiResult<()> {
+    let api_devices = registry
+        .list()
+        .iter()
+        .filter(|d| d.source == DeviceOrigin::Api)
+        .count();
+    if api_devices >= max_devices {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "{api_devices} devices were added through the API, the most api.max_devices = {max_devices} allows; remove one first or raise the limit"
+            ),
+        ));
+    }
+    let remaining = u32::from(MAX_ENDPOINT) + 1 - u32::from(registry.next_endpoint());
+    if remaining < ENDPOINT_RESERVE {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "only {remaining} Matter endpoints are left (endpoints are never reused); the last {ENDPOINT_RESERVE} are kept for devices in the config file, so the API adds no more"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /api/devices`: adds a device; 201 with the device and its `Location`.
 pub async fn add(
     State(state): State<ApiState>,
     JsonBody(body): JsonBody<AddDeviceBody>,
 ) -> ApiResult<impl IntoResponse> {
     let spec = body.into_spec()?;
+    let _adding = state.limits.adding.lock().await;
+    check_capacity(&state.registry, state.limits.max_devices)?;
     let registry = state.registry.clone();
     let device = blocking(move || registry.add(spec, Origin::Api)).await?;
     let location = format!("/api/devices/{}", device.id);

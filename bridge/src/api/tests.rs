@@ -13,18 +13,32 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use super::{router, serve, ApiState};
-use crate::config::DeviceConfig;
+use std::sync::Arc;
+
+use super::tokens::{self, Tokens};
+use super::{router, serve, ApiListener, ApiState, Guard, Limits};
+use crate::config::{ApiConfig, DeviceConfig};
 use crate::matter::PairingStatus;
 use crate::registry::{Origin, Registry};
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    registry: Registry,
-    state: ApiState,
+pub(super) struct Fixture {
+    pub _dir: tempfile::TempDir,
+    pub registry: Registry,
+    pub state: ApiState,
+    /// The admin token every `call` sends.
+    pub token: String,
+    /// The read-only token named `dashboard`.
+    pub read_only: String,
 }
 
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
+    fixture_with(ApiConfig {
+        read_only_tokens: vec!["dashboard".into()],
+        ..ApiConfig::default()
+    })
+}
+
+pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let devices = vec![
         DeviceConfig {
@@ -48,26 +62,51 @@ fn fixture() -> Fixture {
         commissioning_window_open: true,
         ..PairingStatus::default()
     });
+    let tokens = Tokens::open(dir.path(), &api.read_only_tokens).unwrap();
+    let token = tokens::load_or_create(&tokens::token_path(dir.path(), None)).unwrap();
+    let read_only = if api.read_only_tokens.is_empty() {
+        String::new()
+    } else {
+        tokens::load_or_create(&tokens::token_path(dir.path(), Some("dashboard"))).unwrap()
+    };
     let state = ApiState {
         registry: registry.clone(),
         pairing,
         shutdown: CancellationToken::new(),
         connectors: Default::default(),
+        guard: Arc::new(Guard::new(&api, api.auth.then_some(tokens))),
+        limits: Limits::new(&api),
     };
     Fixture {
         _dir: dir,
         registry,
         state,
+        token,
+        read_only,
     }
 }
 
 impl Fixture {
-    fn app(&self) -> Router {
+    pub fn app(&self) -> Router {
         router(self.state.clone())
     }
 
-    async fn call(&self, method: Method, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
+    pub async fn call(&self, method: Method, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
+        self.call_as(&self.token, method, uri, body).await
+    }
+
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        uri: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "localhost:8080")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
         if body.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");
         }
@@ -78,7 +117,7 @@ impl Fixture {
     }
 }
 
-async fn send(app: Router, request: Request<Body>) -> (StatusCode, Value) {
+pub(super) async fn send(app: Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = app.oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -90,7 +129,7 @@ async fn send(app: Router, request: Request<Body>) -> (StatusCode, Value) {
     (status, value)
 }
 
-fn error_of(body: &Value) -> &str {
+pub(super) fn error_of(body: &Value) -> &str {
     body["error"]
         .as_str()
         .unwrap_or_else(|| panic!("no error message in {body}"))
@@ -214,6 +253,8 @@ async fn body_without_json_content_type_is_415() {
     let request = Request::builder()
         .method(Method::PATCH)
         .uri("/api/devices/lamp/state")
+        .header(header::HOST, "localhost")
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.token))
         .header(header::CONTENT_TYPE, "text/plain")
         .body(Body::from(r#"{"on": true}"#))
         .unwrap();
@@ -334,12 +375,20 @@ async fn event_stream_over_a_real_socket_reports_changes_and_ends_at_shutdown() 
     let f = fixture();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve(listener, f.state.clone()));
+    let server = tokio::spawn(serve(
+        ApiListener::new(listener, None).unwrap(),
+        f.state.clone(),
+    ));
 
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(
-            b"GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n",
+            format!(
+                "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+                 Accept: text/event-stream\r\n\r\n",
+                f.token
+            )
+            .as_bytes(),
         )
         .await
         .unwrap();

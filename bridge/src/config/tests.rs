@@ -248,3 +248,85 @@ fn connector_errors_name_the_connector_and_key() {
         err("[[connectors]]\ntype = \"mqtt\"\nname = \"a\"\nhost = \"h\"\npassword = \"s3cret\"\n");
     assert!(e.contains("username") && !e.contains("s3cret"), "{e}");
 }
+
+#[test]
+fn mqtt_password_over_plain_tcp_needs_allow_insecure() {
+    let base = "[[connectors]]\ntype = \"mqtt\"\nname = \"home\"\nhost = \"h\"\nusername = \"u\"\n";
+    for secret in ["password = \"s3cret\"\n", "password_file = \"/etc/pw\"\n"] {
+        let e = err(&format!("{base}{secret}"));
+        assert!(
+            e.contains("connector `home`") && e.contains("allow_insecure") && !e.contains("s3cret"),
+            "{e}"
+        );
+        Config::from_toml_str(&format!("{base}{secret}allow_insecure = true\n")).unwrap();
+        Config::from_toml_str(&format!(
+            "{base}{secret}[connectors.tls]\nca_file = \"/etc/ca.pem\"\n"
+        ))
+        .unwrap();
+    }
+    // No password: nothing to protect.
+    Config::from_toml_str(base).unwrap();
+}
+
+#[test]
+fn api_section_defaults_and_errors_name_the_key() {
+    let config = Config::from_toml_str("").unwrap();
+    assert!(config.api.auth);
+    assert_eq!(config.api.max_devices, 256);
+    assert!(!config.api.tls());
+
+    let e = err("[api]\nlisten = \"0.0.0.0:8080\"\nauth = false\n");
+    assert!(e.contains("api.auth") && e.contains("0.0.0.0:8080"), "{e}");
+    let e = err("[api]\nlisten = \"[fd00::1]:8080\"\nauth = false\n");
+    assert!(e.contains("api.auth") && e.contains("loopback"), "{e}");
+    Config::from_toml_str("[api]\nlisten = \"[::1]:8080\"\nauth = false\n").unwrap();
+
+    for (text, key, value) in [
+        (
+            "host_names = [\"hub.local:8080\"]",
+            "api.host_names",
+            "hub.local:8080",
+        ),
+        ("host_names = [\"\"]", "api.host_names", "\"\""),
+        (
+            "host_names = [\"a\", \"A\"]",
+            "api.host_names",
+            "listed twice",
+        ),
+        (
+            "read_only_tokens = [\"Dash\"]",
+            "api.read_only_tokens",
+            "Dash",
+        ),
+        (
+            "read_only_tokens = [\"../x\"]",
+            "api.read_only_tokens",
+            "../x",
+        ),
+        ("max_body_bytes = 10", "api.max_body_bytes", "10"),
+        (
+            "rate_limit_per_second = 0",
+            "api.rate_limit_per_second",
+            "0",
+        ),
+        ("rate_limit_burst = 0", "api.rate_limit_burst", "0"),
+        ("max_devices = 100000", "api.max_devices", "100000"),
+        (
+            "tls_cert = \"/c.pem\"",
+            "api.tls_key",
+            "api.tls_cert is set",
+        ),
+        ("tls_key = \"/k.pem\"", "api.tls_cert", "api.tls_key is set"),
+        ("tokens = 1", "tokens", "unknown field"),
+    ] {
+        let e = err(&format!("[api]\n{text}\n"));
+        assert!(e.contains(key) && e.contains(value), "{text}: {e}");
+    }
+    let config = Config::from_toml_str(
+        "[api]\nhost_names = [\"hub.local\", \"192.168.1.5\"]\nread_only_tokens = [\"dashboard\"]\n\
+         tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n",
+    )
+    .unwrap();
+    assert!(config.api.tls());
+    assert_eq!(config.api.read_only_tokens, ["dashboard"]);
+}

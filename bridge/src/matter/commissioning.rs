@@ -111,11 +111,6 @@ pub fn load_or_create(
         path: path.clone(),
         source: std::io::Error::other(source.to_string()),
     })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
     Ok(secrets)
 }
 

@@ -1,6 +1,7 @@
 //! Crash-safe key-value store for rs-matter's persisted state (fabrics, ACLs, counters, basic info).
 //!
-//! One file per key under `<storage>/matter/`, named `k_XXXX`. Each file is written to a temp file,
+//! One file per key under `<storage>/matter/` (0700), named `k_XXXX` (0600 from the first byte: the
+//! fabric blobs hold the operational private key and the IPK). Each file is written to a temp file,
 //! fsync'd and renamed over the old one (see `persist::write_atomic`), so a crash leaves either the
 //! old or the new blob, never a torn one. Each blob carries a small header (magic, length, CRC-32):
 //! a file damaged on disk is reported by name at start-up instead of being silently read as "no
@@ -126,7 +127,7 @@ impl KvBlobStore for SafeKvStore {
 
     fn store(&mut self, key: u16, data: &[u8], _buf: &mut [u8]) -> Result<(), Error> {
         let path = self.key_path(key);
-        if let Err(e) = std::fs::create_dir_all(&self.dir) {
+        if let Err(e) = crate::persist::ensure_dir(&self.dir) {
             tracing::error!(path = %self.dir.display(), error = %e, "cannot create the Matter state dir");
             return Err(ErrorCode::StdIoError.into());
         }

@@ -141,29 +141,9 @@ pub async fn run<C: Crypto>(
         .map_err(|_| Error::from(ErrorCode::MdnsError))
 }
 
-/// The mDNS host name: 12 hex digits derived from the node's identity, stable across restarts.
-pub fn host_name(seed: &str) -> String {
-    format!("{:012X}", fnv1a(seed.as_bytes()) & 0xFFFF_FFFF_FFFF)
-}
-
-/// FNV-1a: a fixed hash, so names do not change when the toolchain does.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_name_shape() {
-        let h = host_name("seed");
-        assert_eq!(h.len(), 12);
-        assert_eq!(h, host_name("seed"));
-        assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
-    }
 
     #[test]
     fn unknown_interface_is_named() {

@@ -11,17 +11,23 @@
 //! - `sync.rs`: registry changes → mirror, reports, events, PartsList; pairing status.
 //! - `mdns.rs`: DNS-SD advertising with mdns-sd.
 //! - `commissioning.rs`: passcode/discriminator, manual code and QR payload.
+//! - `node_identity.rs`: serial number, UniqueID and mDNS host name, random per installation.
 //! - `kv.rs`: crash-safe persistence of rs-matter's state.
 //! - `tlv.rs`: value conversions.
+//! - `window.rs`: when the commissioning window is reopened, and the backoff after a revocation.
 
 mod commissioning;
 mod handler;
 mod kv;
 mod mdns;
 mod node;
+mod node_identity;
+#[cfg(test)]
+mod proptests;
 mod runtime;
 mod sync;
 mod tlv;
+mod window;
 
 use std::thread::JoinHandle;
 
@@ -104,7 +110,7 @@ pub fn pairing_info(config: &Config) -> anyhow::Result<PairingStatus> {
     let secrets =
         commissioning::load_or_create(&config.bridge.storage_dir, config.bridge.test_passcode)
             .context("loading commissioning data")?;
-    let identity = runtime::NodeIdentity::new(config);
+    let identity = runtime::NodeIdentity::load(config)?;
     let dev_det = identity.basic_info();
     let fabrics = runtime::persisted_fabrics(&config.bridge.storage_dir);
     Ok(PairingStatus {
@@ -124,7 +130,7 @@ pub fn spawn(config: &Config, registry: Registry) -> anyhow::Result<MatterHandle
     let (pairing_tx, pairing_rx) = watch::channel(status);
     let (stop_tx, stop_rx) = oneshot::channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let params = runtime::Params::new(config);
+    let params = runtime::Params::new(config)?;
     let thread = std::thread::Builder::new()
         .name("matter".into())
         .stack_size(8 * 1024 * 1024)

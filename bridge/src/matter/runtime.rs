@@ -28,7 +28,9 @@ use super::commissioning;
 use super::handler::{BridgeHandler, Mirror};
 use super::kv::SafeKvStore;
 use super::node::{BridgeNode, AGGREGATOR_ENDPOINT};
+use super::node_identity;
 use super::sync::{self, SyncState};
+use super::window::WindowPolicy;
 use super::PairingStatus;
 use crate::config::Config;
 use crate::registry::Registry;
@@ -40,44 +42,50 @@ pub struct Params {
     interfaces: Vec<String>,
     storage_dir: PathBuf,
     test_passcode: bool,
+    commissioning_backoff: std::time::Duration,
 }
 
 impl Params {
-    pub fn new(config: &Config) -> Self {
-        Self {
-            identity: NodeIdentity::new(config),
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            identity: NodeIdentity::load(config)?,
             port: config.bridge.port,
             interfaces: config.bridge.interfaces.clone(),
             storage_dir: config.bridge.storage_dir.clone(),
             test_passcode: config.bridge.test_passcode,
-        }
+            commissioning_backoff: std::time::Duration::from_secs(
+                config.bridge.commissioning_backoff_secs,
+            ),
+        })
     }
 }
 
-/// The strings behind the node's Basic Information cluster.
+/// The strings behind the node's Basic Information cluster, and its mDNS host name.
 pub struct NodeIdentity {
     vid: u16,
     pid: u16,
     name: String,
     serial: String,
     unique_id: String,
-    seed: String,
+    host_name: String,
 }
 
 impl NodeIdentity {
-    pub fn new(config: &Config) -> Self {
-        let dir = std::fs::canonicalize(&config.bridge.storage_dir)
-            .unwrap_or_else(|_| config.bridge.storage_dir.clone());
-        let seed = dir.display().to_string();
-        let hash = fnv1a(seed.as_bytes());
-        Self {
+    /// The configured ids and name with the installation's stored identity (made on first use, see
+    /// `node_identity`).
+    pub fn load(config: &Config) -> anyhow::Result<Self> {
+        let dir = &config.bridge.storage_dir;
+        crate::persist::ensure_dir(dir)?;
+        let stored = node_identity::load_or_create(dir, persisted_fabrics(dir) > 0)
+            .context("loading the node identity")?;
+        Ok(Self {
             vid: config.bridge.vendor_id,
             pid: config.bridge.product_id,
             name: config.bridge.name.chars().take(32).collect(),
-            serial: format!("HB{:010X}", hash & 0xFF_FFFF_FFFF),
-            unique_id: format!("{hash:016X}"),
-            seed,
-        }
+            serial: stored.serial,
+            unique_id: stored.unique_id,
+            host_name: stored.host_name,
+        })
     }
 
     pub fn basic_info(&self) -> BasicInfoConfig<'_> {
@@ -97,12 +105,6 @@ impl NodeIdentity {
             ..BasicInfoConfig::new()
         }
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// How many fabrics the storage dir holds (rs-matter keeps one blob per fabric under keys 0..256).
@@ -178,7 +180,14 @@ fn run_inner(
         &node,
         &mirror,
         registry.clone(),
-        SyncState { changes, pairing },
+        SyncState {
+            changes,
+            pairing,
+            window: WindowPolicy::new(
+                params.commissioning_backoff,
+                std::time::Duration::from_secs(u64::from(MAX_COMM_WINDOW_TIMEOUT_SECS)),
+            ),
+        },
     );
     sync::populate(&handler, &devices);
     tracing::info!(devices = devices.len(), "bridged devices loaded");
@@ -205,7 +214,7 @@ fn run_inner(
     let mdns_iface =
         super::mdns::pick_interface(&params.interfaces).context("choosing the mDNS interface")?;
     let mdns_socket = super::mdns::bind(&mdns_iface).context("starting mDNS")?;
-    let host_name = super::mdns::host_name(&params.identity.seed);
+    let host_name = params.identity.host_name.clone();
 
     if !matter.has_fabrics() {
         im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS)

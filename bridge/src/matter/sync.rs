@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::handler::{BridgeHandler, MirrorDevice};
 use super::node::{bdbi_attr, AGGREGATOR_ENDPOINT, BRIDGED_INFO, DESCRIPTOR, PARTS_LIST};
+use super::window::{Decision, WindowPolicy};
 use super::PairingStatus;
 use crate::registry::{Change, Device};
 
@@ -25,6 +26,8 @@ const BOOLEAN_STATE: u32 = 0x0045;
 pub struct SyncState {
     pub changes: broadcast::Receiver<Change>,
     pub pairing: watch::Sender<PairingStatus>,
+    /// When the commissioning window may be reopened after rs-matter revoked it.
+    pub window: WindowPolicy,
 }
 
 /// Load the registry's devices into the node and the mirror (before serving starts).
@@ -41,7 +44,7 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
         // `run` is called once per data model; a second call has nothing to drive.
         return core::future::pending().await;
     };
-    publish_status(&ctx, &state.pairing);
+    publish_status(&ctx, &state.pairing, &mut state.window);
     let mut ticks: u32 = 0;
     let mut subscriptions_seen = established_subscriptions(&ctx);
     let mut replays: Vec<Instant> = Vec::new();
@@ -59,7 +62,7 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
             Either::Second(()) => {
                 ticks = ticks.wrapping_add(1);
                 if ticks.is_multiple_of(4) {
-                    publish_status(&ctx, &state.pairing);
+                    publish_status(&ctx, &state.pairing, &mut state.window);
                 }
                 let established = established_subscriptions(&ctx);
                 if established != subscriptions_seen {
@@ -260,23 +263,36 @@ fn resync(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
     }
 }
 
-/// Publish commissioning status, and keep the node commissionable while it has no fabric.
-fn publish_status(ctx: &impl HandlerContext, tx: &watch::Sender<PairingStatus>) {
+/// Publish commissioning status, and keep the node commissionable while it has no fabric — except
+/// during the backoff after rs-matter revoked the window for too many failed passcode attempts.
+fn publish_status(
+    ctx: &impl HandlerContext,
+    tx: &watch::Sender<PairingStatus>,
+    policy: &mut WindowPolicy,
+) {
     let matter = ctx.matter();
     let fabrics = matter.with_state(|s| s.fabrics.iter().count());
     let mut window_open = matches!(matter.comm_window_state(), CommWindowState::Open { .. });
-    if fabrics == 0 && !window_open {
-        match matter.open_basic_comm_window(
+    let now = Instant::now();
+    match policy.decide(now, fabrics, window_open) {
+        Decision::Nothing | Decision::StayClosed(_) => {}
+        Decision::Revoked(backoff) => tracing::warn!(
+            backoff_secs = backoff.as_secs(),
+            "commissioning window revoked after too many failed passcode attempts (someone may be \
+             guessing the code); it stays closed for the backoff, then reopens"
+        ),
+        Decision::Open => match matter.open_basic_comm_window(
             MAX_COMM_WINDOW_TIMEOUT_SECS,
             ctx.crypto(),
             ctx as &dyn AttrChangeNotifier,
         ) {
             Ok(()) => {
+                policy.opened(now);
                 window_open = true;
                 tracing::info!("no fabric: commissioning window (re)opened");
             }
             Err(e) => tracing::error!(error = ?e, "cannot open the commissioning window"),
-        }
+        },
     }
     tx.send_if_modified(|s| {
         let new = (fabrics > 0, fabrics, window_open);

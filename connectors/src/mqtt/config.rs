@@ -95,6 +95,10 @@ pub struct MqttConfig {
     pub max_inflight: u16,
     #[serde(default)]
     pub tls: Option<MqttTls>,
+    /// Allow a password over plain TCP (no `[connectors.tls]`), where anyone on the path can read it.
+    /// Default false: such a config is refused.
+    #[serde(default)]
+    pub allow_insecure: bool,
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
@@ -170,6 +174,16 @@ impl MqttConfig {
                 "username",
                 "(unset)",
                 "a password needs a username",
+            ));
+        }
+        let has_password = self.password.is_some() || self.password_file.is_some();
+        if has_password && self.tls.is_none() && !self.allow_insecure {
+            return Err(invalid(
+                name,
+                "tls",
+                "(unset)",
+                "a password would be sent over plain TCP: add a [connectors.tls] table, or set \
+                 allow_insecure = true to accept that",
             ));
         }
         if let Some(tls) = &self.tls {

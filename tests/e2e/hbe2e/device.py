@@ -89,6 +89,8 @@ class Device:
         if self.running:
             raise DeviceError(f"{self.name} already running (pid {self.pid})")
         self.starts += 1
+        from hbe2e.api import register_argv  # a hubbridge: tell the API client where its token is
+        register_argv(self.argv, self.cwd)
         full = _DIE_WITH_PARENT + (["ip", "netns", "exec", self.netns] if self.netns else []) + self.argv
         env = dict(os.environ)
         if self.env:

@@ -27,13 +27,16 @@ def _toml_value(v: Any) -> str:
 
 def config_toml(storage_dir: str, *, interface: str, port: int = 5540, name: str = "hubbridge-e2e",
                 test_passcode: bool = True, api_listen: str = "127.0.0.1:8080",
-                devices: Iterable[dict] = (), bridge_extra: dict | None = None, extra: str = "") -> str:
+                devices: Iterable[dict] = (), bridge_extra: dict | None = None, api_extra: dict | None = None,
+                extra: str = "") -> str:
     """A complete hubbridge config. `devices` are [[devices]] tables (id, kind, name, room?, state?);
-    `bridge_extra` adds keys to [bridge]; `extra` is appended verbatim (e.g. connector sections)."""
+    `bridge_extra` adds keys to [bridge], `api_extra` to [api]; `extra` is appended verbatim (e.g. connector
+    sections)."""
     bridge = dict(name=name, port=port, interfaces=[interface], storage_dir=storage_dir, test_passcode=test_passcode)
     bridge.update(bridge_extra or {})
     out = ["[bridge]"] + [f"{k} = {_toml_value(v)}" for k, v in bridge.items()]
     out += ["", "[api]", f"listen = {_toml_value(api_listen)}"]
+    out += [f"{k} = {_toml_value(v)}" for k, v in (api_extra or {}).items()]
     for d in devices:
         out += ["", "[[devices]]"] + [f"{k} = {_toml_value(v)}" for k, v in d.items()]
     if extra:

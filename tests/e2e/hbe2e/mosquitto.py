@@ -227,6 +227,8 @@ def connector_toml(broker: Broker, *, name: str = "home", tls: bool = True, base
              f"port = {broker.tls_port if tls else broker.tcp_port}", f'protocol = "{protocol}"',
              f'username = "{BRIDGE_USER}"', f'password = "{password or BRIDGE_PASSWORD}"', f'base_topic = "{base}"',
              "keep_alive_secs = 10"]
+    if not tls:
+        lines += ["allow_insecure = true"]  # a password over plain TCP must be allowed explicitly
     lines += [extra] if extra else []
     lines += ["[connectors.retry]", "backoff_min_ms = 200", f"backoff_max_ms = {backoff_max_ms}"]
     if tls:

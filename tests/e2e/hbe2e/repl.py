@@ -35,7 +35,7 @@ def main() -> None:
             started.append(d)
             return d.start()
 
-        def hubbridge(config_path: str, name: str = "hubbridge", ready: str | None = r"MT:[0-9A-Z.\-]{15,}") -> Device:
+        def hubbridge(config_path: str, name: str = "hubbridge", ready: str | None = r"hubbridge ready: API on") -> Device:
             d = Device(name, [os.path.join(WORKSPACE, "target", "debug", "hubbridge"), "run", "--config", config_path],
                        netns=sb.pair.dev, log_dir=sb.log_dir, ready=ready, env={"RUST_LOG": "info"})
             started.append(d)
