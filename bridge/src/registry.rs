@@ -9,19 +9,26 @@
 //! added at run time through the API are kept in `<storage>/devices.json`. Device *state* is not persisted:
 //! after a restart it is the configured initial state over the kind's default.
 
+mod command;
 mod origin;
+mod source_devices;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use device_types::{DeviceKind, State, ValidationError};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
-pub use origin::{DeviceOrigin, Origin};
+pub use command::{
+    confirm_at_once, CommandOptions, PendingCommand, SourceCommand, SourceCommandError,
+    ACCEPT_TIMEOUT, CONFIRM_TIMEOUT, SOURCE_QUEUE,
+};
+pub use origin::{DeviceOrigin, Origin, API_ROUTE, VIRTUAL_ROUTE};
+pub use source_devices::SourceDevice;
 
 use crate::config::{self, ConfigError, DeviceConfig};
 use crate::identity::{IdentityError, IdentityMap};
@@ -49,8 +56,12 @@ pub struct Device {
     /// Registry-wide version of the last state change (0: unchanged since start).
     pub version: u64,
     pub reachable: bool,
-    /// Where the device is defined: the config file or the API.
+    /// Where the device is defined, and so the source its commands go to.
     pub source: DeviceOrigin,
+    /// What the source found on the device but could not map onto the device's kind (e.g.
+    /// Zigbee2MQTT exposes), listed so that nothing is dropped silently.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmapped: Vec<String>,
 }
 
 /// One change, broadcast once to every subscriber.
@@ -82,6 +93,12 @@ pub enum Change {
         label: Option<String>,
         origin: Origin,
     },
+    /// The device's source gave it a new name (the endpoint and UniqueID stay).
+    Renamed {
+        device: String,
+        endpoint: u16,
+        name: String,
+    },
 }
 
 /// Why the registry refused a request.
@@ -111,6 +128,30 @@ pub enum RegistryError {
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Persist(#[from] PersistError),
+    #[error("device `{device}`: its source `{source_name}` is not running")]
+    SourceDown { device: String, source_name: String },
+    #[error("device `{device}`: its source `{source_name}` has too many commands queued")]
+    SourceBusy { device: String, source_name: String },
+    #[error("device `{device}`: source `{source_name}` refused the command: {error}")]
+    Refused {
+        device: String,
+        source_name: String,
+        error: SourceCommandError,
+    },
+    #[error(
+        "device `{device}`: source `{source_name}` did not accept the command within {timeout_ms} ms"
+    )]
+    NotAccepted {
+        device: String,
+        source_name: String,
+        timeout_ms: u64,
+    },
+    #[error("device `{device}` belongs to `{owner}`, not to source `{source_name}`")]
+    NotOwned {
+        device: String,
+        owner: String,
+        source_name: String,
+    },
 }
 
 /// The shared handle; clone it freely.
@@ -130,6 +171,8 @@ impl std::fmt::Debug for Registry {
 struct Inner {
     changes: broadcast::Sender<Change>,
     shared: RwLock<Shared>,
+    /// Command channel of each attached source, by route.
+    routes: Mutex<HashMap<String, mpsc::Sender<SourceCommand>>>,
 }
 
 struct Shared {
@@ -231,6 +274,7 @@ impl Registry {
         Ok(Registry(Arc::new(Inner {
             changes,
             shared: RwLock::new(shared),
+            routes: Mutex::new(HashMap::new()),
         })))
     }
 
@@ -242,6 +286,10 @@ impl Registry {
 
     fn write(&self) -> RwLockWriteGuard<'_, Shared> {
         self.0.shared.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn routes(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<SourceCommand>>> {
+        self.0.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn broadcast(&self, change: Change) {
@@ -342,6 +390,13 @@ impl Registry {
             .get(id)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
         let Some(pos) = shared.api_devices.iter().position(|s| s.id == id) else {
+            if let Some(DeviceOrigin::Source(owner)) = shared.devices.get(&ep).map(|d| &d.source) {
+                return Err(RegistryError::NotOwned {
+                    device: id.to_owned(),
+                    owner: owner.clone(),
+                    source_name: "api".to_owned(),
+                });
+            }
             return Err(RegistryError::DefinedInConfig(id.to_owned()));
         };
         let spec = shared.api_devices.remove(pos);
@@ -457,6 +512,7 @@ impl Shared {
             version: 0,
             reachable: true,
             source,
+            unmapped: Vec::new(),
         })
     }
 }

@@ -17,6 +17,7 @@ use super::{router, serve, ApiState};
 use crate::config::DeviceConfig;
 use crate::matter::PairingStatus;
 use crate::registry::{Origin, Registry};
+use crate::sources::{DeviceSource, VirtualSource};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -43,6 +44,11 @@ fn fixture() -> Fixture {
         },
     ];
     let registry = Registry::open(dir.path(), &devices).unwrap();
+    // The config devices' source, confirming commands at once as in the daemon.
+    let commands = registry.attach_source(crate::registry::VIRTUAL_ROUTE);
+    let source: Box<dyn DeviceSource> =
+        Box::new(VirtualSource::new(false, Duration::from_secs(60)));
+    tokio::spawn(source.run(registry.clone(), commands, CancellationToken::new()));
     let (_tx, pairing) = watch::channel(PairingStatus {
         manual_code: "3497-011-2332".into(),
         commissioning_window_open: true,
@@ -144,7 +150,7 @@ async fn patch_and_put_change_state_through_the_registry() {
     assert!(matches!(
         change,
         crate::registry::Change::State {
-            origin: Origin::Api,
+            origin: Origin::Local,
             ..
         }
     ));

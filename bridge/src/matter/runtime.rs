@@ -192,7 +192,7 @@ fn run_inner(
                 |e, c| e == AGGREGATOR_ENDPOINT && c == desc::DescHandler::CLUSTER.id,
                 Async(desc::DescHandler::new_aggregator(Dataver::new_rand(&mut rand)).adapt()),
             )
-            .chain(|e, _| e > AGGREGATOR_ENDPOINT, Async(&handler)),
+            .chain(|e, _| e > AGGREGATOR_ENDPOINT, &handler),
     );
 
     let im = InteractionModel::new(&matter, &crypto, &buffers, data_model, &kv, &im_state);

@@ -1,6 +1,7 @@
 //! The Matter thread's side of the data path: follows the registry's change broadcast, keeps the
 //! mirror and the node's endpoints in step (PartsList and ConfigurationVersion included), turns
-//! local changes into subscription reports and events, and publishes pairing status.
+//! local changes into subscription reports and events, rolls back targets a device never confirmed,
+//! and publishes pairing status.
 
 use embassy_futures::select::{select, Either};
 use std::time::Instant;
@@ -58,6 +59,7 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
             }
             Either::Second(()) => {
                 ticks = ticks.wrapping_add(1);
+                handler.roll_back_unconfirmed(&ctx);
                 if ticks.is_multiple_of(4) {
                     publish_status(&ctx, &state.pairing);
                 }
@@ -192,6 +194,12 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
                     tracing::warn!(endpoint, error = ?e, "cannot emit ReachableChanged");
                 }
             }
+        }
+        Change::Renamed { endpoint, name, .. } => {
+            if let Some(dev) = handler.mirror.devices.borrow_mut().get_mut(&endpoint) {
+                dev.name = name;
+            }
+            handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::NODE_LABEL);
         }
         Change::Label {
             endpoint, label, ..
