@@ -177,16 +177,21 @@ impl Session<'_> {
             Ok(_) => return self.bad("bridge/devices", "devices", payload, "not a JSON array"),
             Err(e) => return self.bad("bridge/devices", "devices", payload, &e.to_string()),
         };
+        // One malformed entry makes the whole list untrustworthy: keep the devices we have rather
+        // than remove everything the list would leave out.
+        let mut parsed = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.into_iter().enumerate() {
+            match serde_json::from_value::<BridgeDevice>(entry) {
+                Ok(d) => parsed.push(d),
+                Err(e) => {
+                    tracing::warn!(source = %self.source, index = i, error = %e, "bad bridge/devices entry: the whole message is ignored");
+                    return;
+                }
+            }
+        }
         let mut table = HashMap::new();
         let mut specs = Vec::new();
-        for (i, entry) in entries.into_iter().enumerate() {
-            let device: BridgeDevice = match serde_json::from_value(entry) {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!(source = %self.source, index = i, error = %e, "bad bridge/devices entry ignored");
-                    continue;
-                }
-            };
+        for device in parsed {
             if let Some((known, spec)) = self.describe(&device) {
                 specs.push(spec);
                 table.insert(known.ieee.clone(), known);
