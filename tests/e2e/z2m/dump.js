@@ -63,7 +63,11 @@ const args = process.argv.slice(2);
 const out = [];
 if (args[0] === "all") {
     let dynamic = 0;
+    const seen = new Set();
     for (const raw of definitions()) {
+        const key = `${raw.vendor}\u0000${raw.model}`;
+        if (seen.has(key)) continue; // devices/index.js re-exports every vendor file
+        seen.add(key);
         let d;
         try {
             d = serialise(raw);
@@ -77,7 +81,7 @@ if (args[0] === "all") {
 } else {
     const wanted = new Set(args);
     for (const raw of definitions()) {
-        if (!wanted.has(raw.model)) continue;
+        if (!wanted.has(raw.model)) continue; // the first of a model (index.js repeats them)
         const d = serialise(raw);
         if (!d) {
             process.stderr.write(`model ${raw.model}: exposes are dynamic\n`);

@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod config;
 pub mod convert;
+pub mod coverage;
 pub mod devices;
 pub mod link;
 pub mod mapping;
