@@ -165,3 +165,20 @@ def test_rename_leave_rejoin_and_broker_outage(setup, controller):
         fake2.wait_set("kitchen/bulb")
     finally:
         fake2.close()
+
+
+def test_a_command_the_device_never_confirms_is_rolled_back_in_the_controller(setup, controller):
+    broker, fake, dev, api = setup
+    node = controller.commission(dev.pairing_codes().manual)
+    ep = device(api, BULB_ID)["endpoint"]
+    sub = controller.subscribe(node, [(ep, OnOff.Attributes.OnOff)], min_interval=0, max_interval=10)
+    fake.deaf.add(BULB)
+    mark = sub.mark()
+    controller.invoke(node, ep, OnOff.Commands.On())  # accepted: the broker acknowledged the /set
+    assert fake.wait_set("living/bulb") == {"state": "ON"}
+    assert sub.wait_for(ep, OnOff.Attributes.OnOff, True, since=mark, timeout=5) is True
+    assert device(api, BULB_ID)["state"]["on"] is False, "the registry holds confirmed state only"
+    # No confirmation within 10 s: the controller is told the lamp is still off.
+    mark = sub.mark()
+    assert sub.wait_for(ep, OnOff.Attributes.OnOff, False, since=mark, timeout=20) is False
+    assert controller.read_attribute(node, ep, OnOff.Attributes.OnOff) is False

@@ -32,6 +32,7 @@ class FakeZigbee2Mqtt:
         self.devices: dict[str, dict] = {}  # ieee -> bridge/devices entry
         self.state: dict[str, dict] = {}  # ieee -> current state
         self.sets: list[tuple[str, dict]] = []  # (friendly_name, payload) of every /set received
+        self.deaf: set[str] = set()  # ieee addresses whose device never acts on a /set (out of range, broken)
         self.cond = threading.Condition()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{client_id}-{os.getpid()}",
                                   protocol=mqtt.MQTTv311)
@@ -109,7 +110,7 @@ class FakeZigbee2Mqtt:
             self.sets.append((name, payload))
             self.cond.notify_all()
         ieee = next((i for i, d in self.devices.items() if d["friendly_name"] == name), None)
-        if ieee is None:
+        if ieee is None or ieee in self.deaf:
             return
         # Zigbee2MQTT answers a /set with the device's new state (colour as the device reports it).
         new = {k: v for k, v in payload.items() if k != "transition"}
