@@ -141,6 +141,9 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         .await
         .context("stopping the Matter node")?
         .context("stopping the Matter node")?;
+    // Last: everything changed until now is on disk before the process exits.
+    let flushing = registry.clone();
+    let _ = tokio::task::spawn_blocking(move || flushing.flush()).await;
     tracing::info!("stopped");
 
     match failure {

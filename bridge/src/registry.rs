@@ -6,19 +6,22 @@
 //! (a std lock inside, never held across an `.await`), so the non-tokio Matter thread can use it too.
 //!
 //! Devices defined in the config file come from [`DeviceConfig`]s passed to [`Registry::open`]; devices
-//! added at run time through the API are kept in `<storage>/devices.json`. Device *state* is not persisted:
-//! after a restart it is the configured initial state over the kind's default.
+//! added at run time through the API are kept in `<storage>/devices.json`. Each device's last-known state
+//! and its controller-written settings are kept in `<storage>/state.json` (see [`store`]), written by the
+//! persistence writer off every hot path; after a restart a device comes back as it was.
 
 mod command;
 mod origin;
 mod source_devices;
+pub mod store;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
+use device_types::matter::Settings;
 use device_types::{DeviceKind, State, ValidationError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
@@ -33,6 +36,7 @@ pub use source_devices::SourceDevice;
 use crate::config::{self, ConfigError, DeviceConfig};
 use crate::identity::{IdentityError, IdentityMap};
 use crate::persist::{self, PersistError};
+use crate::writer::Writer;
 
 /// Capacity of the change channel. A receiver that falls further behind gets `RecvError::Lagged`
 /// and must resynchronise from [`Registry::list`].
@@ -62,6 +66,9 @@ pub struct Device {
     /// Zigbee2MQTT exposes), listed so that nothing is dropped silently.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmapped: Vec<String>,
+    /// Controller-written configuration attributes (StartUpOnOff, OnLevel, setpoint limits, ...).
+    #[serde(skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
 }
 
 /// One change, broadcast once to every subscriber.
@@ -173,6 +180,8 @@ struct Inner {
     shared: RwLock<Shared>,
     /// Command channel of each attached source, by route.
     routes: Mutex<HashMap<String, mpsc::Sender<SourceCommand>>>,
+    writer: Writer,
+    state_path: PathBuf,
 }
 
 struct Shared {
@@ -199,7 +208,8 @@ impl Registry {
     /// each device's initial state. A device id both in the config and in devices.json is the config's.
     pub fn open(storage_dir: &Path, devices: &[DeviceConfig]) -> Result<Registry, RegistryError> {
         persist::ensure_dir(storage_dir)?;
-        let mut identity = IdentityMap::load(storage_dir)?;
+        let writer = Writer::spawn();
+        let mut identity = IdentityMap::load(storage_dir)?.with_writer(writer.clone());
         let devices_path = storage_dir.join(DEVICES_FILE);
         let stored = persist::read_json::<DevicesFile>(&devices_path)?;
         if let Some(file) = &stored {
@@ -259,8 +269,33 @@ impl Registry {
             devices_path,
             version: 0,
         };
+        let mut stored = store::load(storage_dir)?;
         for (spec, source) in all {
-            let device = shared.build(spec, source)?;
+            let mut device = shared.build(spec, source)?;
+            if let Some(entry) = stored.remove(&spec.id) {
+                match store::usable(&entry, device.kind) {
+                    Ok((state, settings)) => {
+                        device.state = device.state.merged(&state);
+                        device.settings = settings;
+                    }
+                    Err(reason) => tracing::warn!(
+                        device = %spec.id,
+                        file = %storage_dir.join(store::STATE_FILE).display(),
+                        %reason,
+                        "stored state not applied; the device starts in its configured state"
+                    ),
+                }
+            }
+            // Devices the bridge simulates power up as their StartUp* settings say.
+            let start = device_types::matter::settings::start_up_patch(
+                device.kind,
+                &device.state,
+                &device.settings,
+            );
+            if !start.is_empty() {
+                tracing::info!(device = %device.id, patch = %start.to_json(), "start-up settings applied");
+                device.state = device.state.merged(&start);
+            }
             shared.insert(device);
         }
         shared.api_devices = api_devices;
@@ -271,11 +306,53 @@ impl Registry {
             "registry open"
         );
         let (changes, _) = broadcast::channel(CHANGE_CAPACITY);
-        Ok(Registry(Arc::new(Inner {
+        let state_path = storage_dir.join(store::STATE_FILE);
+        let registry = Registry(Arc::new(Inner {
             changes,
             shared: RwLock::new(shared),
             routes: Mutex::new(HashMap::new()),
-        })))
+            writer,
+            state_path,
+        }));
+        let weak: Weak<Inner> = Arc::downgrade(&registry.0);
+        registry
+            .0
+            .writer
+            .register_snapshot(&registry.0.state_path, move || {
+                let Some(inner) = weak.upgrade() else {
+                    return Ok(None);
+                };
+                // Never wait for the registry lock here: its holder may be waiting for this
+                // writer (an identity save during an add).
+                let shared = match inner.shared.try_read() {
+                    Ok(guard) => guard,
+                    Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => return Err(crate::writer::Busy),
+                };
+                Ok(store::encode(
+                    shared
+                        .devices
+                        .values()
+                        .map(|d| (d.id.as_str(), d.kind, &d.state, &d.settings)),
+                ))
+            });
+        // Record the state as started (start-up settings may have changed it).
+        registry.mark_state_dirty();
+        Ok(registry)
+    }
+
+    /// The persistence writer every durable write of the daemon goes through.
+    pub fn writer(&self) -> &Writer {
+        &self.0.writer
+    }
+
+    /// Waits until every change so far is on disk (shutdown, tests).
+    pub fn flush(&self) {
+        self.0.writer.flush();
+    }
+
+    fn mark_state_dirty(&self) {
+        self.0.writer.mark_dirty(&self.0.state_path);
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Shared> {
@@ -358,7 +435,34 @@ impl Registry {
         let device = device.clone();
         // Sent under the lock so subscribers see versions in order.
         self.broadcast(change);
+        self.mark_state_dirty();
         Ok(device)
+    }
+
+    /// Stores a controller-written setting (already range-checked by `device-types`) and persists
+    /// it with the device's state. `None` stores null. Returns the device as it is now.
+    pub fn set_setting(
+        &self,
+        id: &str,
+        cluster: u32,
+        attr: u32,
+        value: Option<i64>,
+        origin: Origin,
+    ) -> Result<Device, RegistryError> {
+        let mut shared = self.write();
+        let device = shared
+            .device_mut(id)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        if device.settings.get(cluster, attr) != Some(value) {
+            device.settings.set(cluster, attr, value);
+            tracing::debug!(device = id, cluster, attr, ?value, %origin, "setting stored");
+            let persistent = device_types::matter::settings::setting_spec(cluster, attr)
+                .is_some_and(|s| s.persistent);
+            if persistent {
+                self.mark_state_dirty();
+            }
+        }
+        Ok(device.clone())
     }
 
     /// Adds a device at run time (through the API); it is persisted in devices.json and survives restarts.
@@ -458,7 +562,7 @@ impl Registry {
         if !shared.endpoints.contains_key(id) {
             return Err(RegistryError::UnknownDevice(id.to_owned()));
         }
-        if !shared.identity.set_label(id, label.clone())? {
+        if !shared.identity.set_label_deferred(id, label.clone())? {
             return Ok(());
         }
         let device = shared
@@ -513,6 +617,7 @@ impl Shared {
             reachable: true,
             source,
             unmapped: Vec::new(),
+            settings: Settings::default(),
         })
     }
 }
@@ -525,4 +630,11 @@ fn save_devices(path: &Path, devices: &[DeviceConfig]) -> Result<(), PersistErro
             devices: devices.to_vec(),
         },
     )
+}
+
+impl Drop for Inner {
+    /// A registry going away (shutdown, tests) leaves every queued write on disk.
+    fn drop(&mut self) {
+        self.writer.flush();
+    }
 }

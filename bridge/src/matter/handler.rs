@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError};
+use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError, Settings};
 use device_types::{DeviceKind, State};
 use embassy_futures::select::{select, Either};
 use rs_matter::dm::clusters::desc::{self, DescHandler};
@@ -31,6 +31,9 @@ use crate::registry::{
 const IDENTIFY: u32 = 0x0003;
 const GROUPS: u32 = 0x0004;
 const IDENTIFY_TIME: u32 = 0x0000;
+const ON_OFF: u32 = 0x0006;
+const ON_TIME: u32 = 0x4001;
+const OFF_WAIT_TIME: u32 = 0x4002;
 /// How long notified attributes are remembered for replay to new subscriptions.
 pub const RECENT_WINDOW: Duration = Duration::from_secs(10);
 /// At most this many remembered notifications (oldest dropped first).
@@ -53,6 +56,8 @@ pub struct MirrorDevice {
     /// Set while subscribers are shown an accepted command's target that the device has not
     /// confirmed yet: when to roll back to the registry's state.
     pub unconfirmed_until: Option<Instant>,
+    /// Controller-written configuration attributes (see `device_types::matter::settings`).
+    pub settings: Settings,
 }
 
 impl MirrorDevice {
@@ -68,6 +73,7 @@ impl MirrorDevice {
             reachable: d.reachable,
             identify_until: None,
             unconfirmed_until: None,
+            settings: d.settings.clone(),
         }
     }
 
@@ -97,6 +103,18 @@ pub struct BridgeHandler<'a> {
     /// Attributes notified in the last few seconds, replayed when a subscription is set up
     /// (see `sync::replay_for_new_subscriptions`).
     pub(super) recent: RefCell<VecDeque<(Instant, u16, u32, u32)>>,
+    /// State changes this handler applied itself (the sync loop then sees their broadcast as
+    /// already mirrored): their events are emitted by the sync loop.
+    pub(super) pending_events: RefCell<Vec<PendingEvents>>,
+}
+
+/// A change whose events are still to be emitted.
+pub struct PendingEvents {
+    pub endpoint: u16,
+    pub kind: DeviceKind,
+    pub old: State,
+    pub new: State,
+    pub origin: Origin,
 }
 
 impl<'a> BridgeHandler<'a> {
@@ -115,6 +133,7 @@ impl<'a> BridgeHandler<'a> {
             datavers: RefCell::new(HashMap::new()),
             sync: RefCell::new(Some(sync)),
             recent: RefCell::new(VecDeque::new()),
+            pending_events: RefCell::new(Vec::new()),
         }
     }
 
@@ -205,11 +224,33 @@ impl<'a> BridgeHandler<'a> {
         Ok(())
     }
 
+    /// A command the node sends on its own (OnTime ran out): routed to the device's source like a
+    /// controller's, without waiting for its acceptance (the confirmation updates the mirror).
+    pub(super) fn command_now(&self, endpoint: u16, id: &str, patch: &State) {
+        let options = CommandOptions {
+            transition: None,
+            origin: Origin::Matter,
+        };
+        if let Err(e) = self.registry.command(id, patch, options) {
+            tracing::warn!(device = id, endpoint, error = %e, "the node's own command was refused");
+        }
+    }
+
     /// After a source accepted a command: bring the mirror up to the registry (the source may have
     /// confirmed already), then, if the target still differs, show it until the device confirms.
     fn show_target(&self, notify: &dyn AttrChangeNotifier, endpoint: u16, id: &str, patch: &State) {
         if let Some(device) = self.registry.get(id) {
-            self.update_state(notify, endpoint, &device.state, device.version);
+            if let Some((kind, old)) =
+                self.update_state(notify, endpoint, &device.state, device.version)
+            {
+                self.pending_events.borrow_mut().push(PendingEvents {
+                    endpoint,
+                    kind,
+                    old,
+                    new: device.state.clone(),
+                    origin: Origin::Matter,
+                });
+            }
         }
         let (kind, old, new) = {
             let mut devices = self.mirror.devices.borrow_mut();
@@ -227,6 +268,15 @@ impl<'a> BridgeHandler<'a> {
         for (cluster, attr) in dtm::changed_attrs(kind, &old, &new) {
             self.notify(notify, endpoint, cluster, attr);
         }
+        // The events of the shown target (a lock operation) go out now, with the controller as
+        // their source; the device's later confirmation of the same value raises none again.
+        self.pending_events.borrow_mut().push(PendingEvents {
+            endpoint,
+            kind,
+            old,
+            new,
+            origin: Origin::Matter,
+        });
     }
 
     /// Roll every mirror entry whose target went unconfirmed for too long back to the registry's
@@ -269,6 +319,31 @@ impl<'a> BridgeHandler<'a> {
                 self.notify(notify, endpoint, cluster, attr);
             }
         }
+    }
+
+    /// Store a controller-written setting in the registry (persisted there) and the mirror, and
+    /// tell subscribers.
+    pub(super) fn store_setting(
+        &self,
+        notify: &dyn AttrChangeNotifier,
+        endpoint: u16,
+        id: &str,
+        cluster: u32,
+        attr: u32,
+        value: Option<i64>,
+    ) -> Result<(), Error> {
+        let device = self
+            .registry
+            .set_setting(id, cluster, attr, value, Origin::Matter)
+            .map_err(|e| {
+                tracing::warn!(device = id, endpoint, error = %e, "setting rejected");
+                Error::from(ErrorCode::ConstraintError)
+            })?;
+        if let Some(dev) = self.mirror.devices.borrow_mut().get_mut(&endpoint) {
+            dev.settings = device.settings;
+        }
+        self.notify(notify, endpoint, cluster, attr);
+        Ok(())
     }
 
     /// Bring the mirror up to `version` and notify every attribute whose value changed.
@@ -323,7 +398,7 @@ impl<'a> BridgeHandler<'a> {
                     left.min(u16::MAX as u64) as u16
                 )));
             }
-            dtm::read_attr(dev.kind, &dev.state, cluster, attr)
+            dtm::read_attr_with(dev.kind, &dev.state, &dev.settings, cluster, attr)
                 .map(OwnedOut::Value)
                 .ok_or_else(|| ErrorCode::AttributeNotFound.into())
         })?
@@ -414,8 +489,9 @@ impl BridgeHandler<'_> {
         }
         attr.check_dataver(self.dataver(endpoint, cluster))?;
         let data = ctx.data();
-        let (id, kind, state) =
-            self.with_device(endpoint, |d| (d.id.clone(), d.kind, d.state.clone()))?;
+        let (id, kind, state, settings) = self.with_device(endpoint, |d| {
+            (d.id.clone(), d.kind, d.state.clone(), d.settings.clone())
+        })?;
 
         if cluster == BRIDGED_INFO && attr_id == bdbi_attr::NODE_LABEL {
             let label = data
@@ -449,12 +525,20 @@ impl BridgeHandler<'_> {
             ctx.notify_attr_changed(endpoint, cluster, attr_id);
             return Ok(());
         }
-        let patch = dtm::write_attr(kind, &state, cluster, attr_id, &tlv::arg_value(data))
-            .map_err(command_error)?;
-        self.command_patch(&ctx, endpoint, &id, &patch, None)
+        let effect = dtm::write_attr_with(
+            kind,
+            &state,
+            &settings,
+            cluster,
+            attr_id,
+            &tlv::arg_value(data),
+        )
+        .map_err(command_error)?;
+        if let Some((c, a, value)) = effect.setting {
+            self.store_setting(&ctx, endpoint, &id, c, a, value)?;
+        }
+        self.command_patch(&ctx, endpoint, &id, &effect.patch, None)
             .await?;
-        // Attributes with no canonical field (e.g. Options) are accepted but not stored: the
-        // dataver still moves so a controller's cache sees the write happened.
         self.notify(&ctx, endpoint, cluster, attr_id);
         Ok(())
     }
@@ -469,10 +553,39 @@ impl BridgeHandler<'_> {
         if cluster == GROUPS {
             return self.groups.invoke(ctx, reply);
         }
-        let (id, kind, state) =
-            self.with_device(endpoint, |d| (d.id.clone(), d.kind, d.state.clone()))?;
+        let (id, kind, state, settings) = self.with_device(endpoint, |d| {
+            (d.id.clone(), d.kind, d.state.clone(), d.settings.clone())
+        })?;
         let args = tlv::command_args(ctx.data())?;
-        match dtm::invoke(kind, &state, cluster, cmd_id, &args).map_err(command_error)? {
+        let effect = dtm::invoke_with(kind, &state, &settings, cluster, cmd_id, &args)
+            .map_err(command_error)?;
+        // On/Off's OnTime/OffWaitTime countdowns (OnWithTimedOff) are the node's own.
+        let effect = if cluster == ON_OFF {
+            let timed = {
+                let mut devices = self.mirror.devices.borrow_mut();
+                let dev = devices
+                    .get_mut(&endpoint)
+                    .ok_or_else(|| Error::from(ErrorCode::EndpointNotFound))?;
+                let is_on = dev.state.on.unwrap_or(false);
+                super::timers::on_off_command(&mut dev.settings, cmd_id, &args, is_on)
+            };
+            self.notify(&ctx, endpoint, ON_OFF, ON_TIME);
+            self.notify(&ctx, endpoint, ON_OFF, OFF_WAIT_TIME);
+            if cmd_id == dtm::ids::on_off::cmd::ON_WITH_TIMED_OFF {
+                match timed {
+                    Some(on) => CommandEffect::Patch(State {
+                        on: Some(on),
+                        ..State::default()
+                    }),
+                    None => CommandEffect::NoChange,
+                }
+            } else {
+                effect
+            }
+        } else {
+            effect
+        };
+        match effect {
             CommandEffect::Patch(patch) => {
                 let transition = transition_of(cluster, cmd_id, &args);
                 self.command_patch(&ctx, endpoint, &id, &patch, transition)

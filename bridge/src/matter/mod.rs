@@ -12,6 +12,7 @@
 //! - `mdns.rs`: DNS-SD advertising with mdns-sd.
 //! - `commissioning.rs`: passcode/discriminator, manual code and QR payload.
 //! - `kv.rs`: crash-safe persistence of rs-matter's state.
+//! - `timers.rs`: the node's own countdowns (OnTime/OffWaitTime, IdentifyTime).
 //! - `tlv.rs`: value conversions.
 
 mod commissioning;
@@ -21,6 +22,7 @@ mod mdns;
 mod node;
 mod runtime;
 mod sync;
+mod timers;
 mod tlv;
 
 use std::thread::JoinHandle;
