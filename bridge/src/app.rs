@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiListener, ApiState, Guard, Limits};
 use crate::cloud;
-use crate::config::Config;
+use crate::config::{Config, SourceConfig};
 use crate::matter;
 use crate::persist;
 use crate::registry::Registry;
-use crate::sources::{DeviceSource, VirtualSource};
+use crate::sources::zigbee2mqtt::Zigbee2MqttSource;
+use crate::sources::{ApiSource, DeviceSource, VirtualSource};
 
 /// How long the API and the sources get to stop before they are abandoned.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -71,8 +72,32 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
     let listener = ApiListener::new(listener, tls).context("starting the API listener")?;
 
-    // Connectors before Matter: a bad outbox file fails startup before anything is running.
     let stop = CancellationToken::new();
+    // Sources first: their command channels exist before Matter, a cloud or the API can send anything.
+    let mut sources = JoinSet::new();
+    let mut local: Vec<Box<dyn DeviceSource>> = vec![
+        Box::new(VirtualSource::from_config(&config.virtual_)),
+        Box::new(ApiSource),
+    ];
+    for source in &config.sources {
+        match source {
+            SourceConfig::Zigbee2mqtt(c) => local.push(Box::new(Zigbee2MqttSource::new(c.clone()))),
+        }
+    }
+    for source in local {
+        let name = source.name().to_owned();
+        let (registry, stop) = (registry.clone(), stop.clone());
+        // Attached before the Matter node or the API can send it anything.
+        let commands = registry.attach_source(&name);
+        sources.spawn(async move {
+            match source.run(registry, commands, stop).await {
+                Ok(()) => tracing::debug!(source = %name, "source stopped"),
+                Err(e) => tracing::error!(source = %name, error = %e, "source failed; the rest keeps running"),
+            }
+        });
+    }
+
+    // Connectors before Matter: a bad outbox file fails startup before anything is running.
     let mut clouds = JoinSet::new();
     let connectors = cloud::start(
         &config.connectors,
@@ -84,20 +109,6 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
     .context("starting the cloud connectors")?;
     let matter = matter::spawn(&config, registry.clone()).context("starting the Matter node")?;
     print_pairing(&matter.pairing().borrow());
-
-    let mut sources = JoinSet::new();
-    let local: Vec<Box<dyn DeviceSource>> =
-        vec![Box::new(VirtualSource::from_config(&config.virtual_))];
-    for source in local {
-        let name = source.name().to_owned();
-        let (registry, stop) = (registry.clone(), stop.clone());
-        sources.spawn(async move {
-            match source.run(registry, stop).await {
-                Ok(()) => tracing::debug!(source = %name, "source stopped"),
-                Err(e) => tracing::error!(source = %name, error = %e, "source failed; the rest keeps running"),
-            }
-        });
-    }
 
     let api_state = ApiState {
         registry: registry.clone(),
@@ -162,6 +173,9 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         .await
         .context("stopping the Matter node")?
         .context("stopping the Matter node")?;
+    // Last: everything changed until now is on disk before the process exits.
+    let flushing = registry.clone();
+    let _ = tokio::task::spawn_blocking(move || flushing.flush()).await;
     tracing::info!("stopped");
 
     match failure {

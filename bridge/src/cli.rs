@@ -32,6 +32,12 @@ pub enum Command {
     },
     /// Benchmark the MQTT cloud path against a mosquitto it starts on loopback; writes a report.
     BenchMqtt(crate::bench_mqtt::BenchArgs),
+    /// Zigbee2MQTT mapping coverage of a definitions dump (bench/z2m-coverage.sh); prints JSON.
+    #[command(hide = true)]
+    Z2mCoverage {
+        /// Output of tests/e2e/z2m/dump.js all.
+        dump: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

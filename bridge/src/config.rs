@@ -12,6 +12,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use connectors::ConnectorConfig;
+
+pub use crate::sources::zigbee2mqtt::config::{DeviceOverride, Zigbee2MqttConfig};
 use device_types::{DeviceKind, State, ValidationError};
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +69,17 @@ pub enum ConfigError {
     /// Two connectors share one name.
     #[error("connector name `{0}` is used by more than one connector")]
     DuplicateConnector(String),
+    /// A `[[sources]]` table has a value that is not allowed.
+    #[error("source `{source_name}`: `{key}` = {value}: {reason}")]
+    Source {
+        source_name: String,
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// Two sources share one name.
+    #[error("source name `{0}` is used by more than one source")]
+    DuplicateSource(String),
 }
 
 /// The whole configuration file.
@@ -84,6 +97,33 @@ pub struct Config {
     /// `[[connectors]]`: cloud connectors, any number (tagged by `type`).
     #[serde(default)]
     pub connectors: Vec<ConnectorConfig>,
+    /// `[[sources]]`: device sources besides the virtual one, any number (tagged by `type`).
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// One `[[sources]]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum SourceConfig {
+    /// A Zigbee2MQTT instance, through its MQTT broker.
+    #[serde(rename = "zigbee2mqtt")]
+    Zigbee2mqtt(Zigbee2MqttConfig),
+}
+
+impl SourceConfig {
+    /// The registry's name of the source (`zigbee2mqtt:<name>`).
+    pub fn source_name(&self) -> String {
+        match self {
+            SourceConfig::Zigbee2mqtt(c) => c.source_name(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match self {
+            SourceConfig::Zigbee2mqtt(c) => c.validate(),
+        }
+    }
 }
 
 /// `[bridge]`: the Matter node itself.
@@ -202,6 +242,13 @@ impl Config {
             connector.validate()?;
             if !names.insert(connector.name()) {
                 return Err(ConfigError::DuplicateConnector(connector.name().to_owned()));
+            }
+        }
+        let mut names = HashSet::new();
+        for source in &self.sources {
+            source.validate()?;
+            if !names.insert(source.source_name()) {
+                return Err(ConfigError::DuplicateSource(source.source_name()));
             }
         }
         Ok(())

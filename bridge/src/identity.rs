@@ -61,6 +61,9 @@ struct IdentityFile {
 pub struct IdentityMap {
     path: PathBuf,
     file: IdentityFile,
+    /// When set, every save goes through the persistence writer (so saves made from different
+    /// threads reach the disk in the order they were made).
+    writer: Option<crate::writer::Writer>,
 }
 
 impl IdentityMap {
@@ -81,7 +84,17 @@ impl IdentityMap {
                 devices: BTreeMap::new(),
             },
         };
-        Ok(IdentityMap { path, file })
+        Ok(IdentityMap {
+            path,
+            file,
+            writer: None,
+        })
+    }
+
+    /// Routes every later save through `writer`.
+    pub fn with_writer(mut self, writer: crate::writer::Writer) -> IdentityMap {
+        self.writer = Some(writer);
+        self
     }
 
     /// The file this map is stored in.
@@ -138,6 +151,32 @@ impl IdentityMap {
         Ok(())
     }
 
+    /// Sets or clears the controller-written label and queues the save on the persistence writer
+    /// without waiting for it (a label must never make the Matter thread wait for an fsync; a failed
+    /// save is logged and reported in the writer's health). Without a writer it saves at once.
+    /// Returns whether it changed. The caller checks the length.
+    pub fn set_label_deferred(
+        &mut self,
+        id: &str,
+        label: Option<String>,
+    ) -> Result<bool, IdentityError> {
+        let Some(writer) = self.writer.clone() else {
+            return self.set_label(id, label);
+        };
+        let identity = self
+            .file
+            .devices
+            .get_mut(id)
+            .ok_or_else(|| IdentityError::Unknown(id.to_owned()))?;
+        if identity.label == label {
+            return Ok(false);
+        }
+        identity.label = label;
+        let bytes = crate::writer::json_bytes(&self.path, &self.file)?;
+        writer.submit(&self.path, bytes);
+        Ok(true)
+    }
+
     /// Sets or clears the controller-written label and persists it. Returns whether it changed.
     /// The caller checks the length.
     pub fn set_label(&mut self, id: &str, label: Option<String>) -> Result<bool, IdentityError> {
@@ -160,7 +199,10 @@ impl IdentityMap {
     }
 
     fn save(&self) -> Result<(), IdentityError> {
-        persist::write_json(&self.path, &self.file)?;
+        match &self.writer {
+            Some(writer) => writer.write_json_blocking(&self.path, &self.file)?,
+            None => persist::write_json(&self.path, &self.file)?,
+        }
         Ok(())
     }
 }

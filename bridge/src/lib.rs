@@ -9,6 +9,7 @@
 //! - [`cloud`] — the connector host: feeds each cloud connector's outbox, applies its commands, health.
 //! - [`api`] — the local HTTP API and its Server-Sent Events stream.
 //! - [`matter`] — the Matter node, on its own thread.
+//! - [`writer`] — the background persistence writer: every durable write, off every hot path.
 //! - [`app`] — the lifecycle: start everything, wait for a signal, stop in order.
 //!
 //! The binary (`src/main.rs`, `src/cli.rs`) only parses the command line and sets up logging.
@@ -24,3 +25,4 @@ pub mod persist;
 mod proptests;
 pub mod registry;
 pub mod sources;
+pub mod writer;

@@ -89,6 +89,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             .build()
             .context("cannot start the async runtime")?
             .block_on(bench_mqtt::run(args)),
+        Command::Z2mCoverage { dump } => {
+            let bytes =
+                std::fs::read(&dump).with_context(|| format!("cannot read {}", dump.display()))?;
+            let coverage = hubbridge::sources::zigbee2mqtt::coverage::of_dump(&bytes)
+                .with_context(|| format!("{}: not a definitions dump", dump.display()))?;
+            println!("{}", serde_json::to_string_pretty(&coverage)?);
+            Ok(())
+        }
         Command::CheckConfig { file } => {
             let config = hubbridge::config::Config::load(&file)?;
             print!("{}", cli::render_check(&file, &config));

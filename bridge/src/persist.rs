@@ -37,6 +37,9 @@ pub enum PersistError {
          restore it from a backup or move it aside"
     )]
     Inconsistent { path: PathBuf, reason: String },
+    /// A write handed to the persistence writer failed there (the reason is the writer's error text).
+    #[error("{reason}")]
+    Write { path: PathBuf, reason: String },
     #[error("cannot encode {path}: {error}")]
     Encode {
         path: PathBuf,

@@ -6,26 +6,37 @@
 //! (a std lock inside, never held across an `.await`), so the non-tokio Matter thread can use it too.
 //!
 //! Devices defined in the config file come from [`DeviceConfig`]s passed to [`Registry::open`]; devices
-//! added at run time through the API are kept in `<storage>/devices.json`. Device *state* is not persisted:
-//! after a restart it is the configured initial state over the kind's default.
+//! added at run time through the API are kept in `<storage>/devices.json`. Each device's last-known state
+//! and its controller-written settings are kept in `<storage>/state.json` (see [`store`]), written by the
+//! persistence writer off every hot path; after a restart a device comes back as it was.
 
+mod command;
 mod origin;
+mod source_devices;
+pub mod store;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
+use device_types::matter::Settings;
 use device_types::{DeviceKind, State, ValidationError};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
-pub use origin::{DeviceOrigin, Origin};
+pub use command::{
+    confirm_at_once, CommandOptions, PendingCommand, SourceCommand, SourceCommandError,
+    ACCEPT_TIMEOUT, CONFIRM_TIMEOUT, SOURCE_QUEUE,
+};
+pub use origin::{DeviceOrigin, Origin, API_ROUTE, VIRTUAL_ROUTE};
+pub use source_devices::SourceDevice;
 
 use crate::config::{self, ConfigError, DeviceConfig};
 use crate::identity::{IdentityError, IdentityMap};
 use crate::persist::{self, PersistError};
+use crate::writer::Writer;
 
 /// Capacity of the change channel. A receiver that falls further behind gets `RecvError::Lagged`
 /// and must resynchronise from [`Registry::list`].
@@ -49,8 +60,15 @@ pub struct Device {
     /// Registry-wide version of the last state change (0: unchanged since start).
     pub version: u64,
     pub reachable: bool,
-    /// Where the device is defined: the config file or the API.
+    /// Where the device is defined, and so the source its commands go to.
     pub source: DeviceOrigin,
+    /// What the source found on the device but could not map onto the device's kind (e.g.
+    /// Zigbee2MQTT exposes), listed so that nothing is dropped silently.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmapped: Vec<String>,
+    /// Controller-written configuration attributes (StartUpOnOff, OnLevel, setpoint limits, ...).
+    #[serde(skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
 }
 
 /// One change, broadcast once to every subscriber.
@@ -82,6 +100,12 @@ pub enum Change {
         label: Option<String>,
         origin: Origin,
     },
+    /// The device's source gave it a new name (the endpoint and UniqueID stay).
+    Renamed {
+        device: String,
+        endpoint: u16,
+        name: String,
+    },
 }
 
 /// Why the registry refused a request.
@@ -111,6 +135,30 @@ pub enum RegistryError {
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Persist(#[from] PersistError),
+    #[error("device `{device}`: its source `{source_name}` is not running")]
+    SourceDown { device: String, source_name: String },
+    #[error("device `{device}`: its source `{source_name}` has too many commands queued")]
+    SourceBusy { device: String, source_name: String },
+    #[error("device `{device}`: source `{source_name}` refused the command: {error}")]
+    Refused {
+        device: String,
+        source_name: String,
+        error: SourceCommandError,
+    },
+    #[error(
+        "device `{device}`: source `{source_name}` did not accept the command within {timeout_ms} ms"
+    )]
+    NotAccepted {
+        device: String,
+        source_name: String,
+        timeout_ms: u64,
+    },
+    #[error("device `{device}` belongs to `{owner}`, not to source `{source_name}`")]
+    NotOwned {
+        device: String,
+        owner: String,
+        source_name: String,
+    },
 }
 
 /// The shared handle; clone it freely.
@@ -130,6 +178,10 @@ impl std::fmt::Debug for Registry {
 struct Inner {
     changes: broadcast::Sender<Change>,
     shared: RwLock<Shared>,
+    /// Command channel of each attached source, by route.
+    routes: Mutex<HashMap<String, mpsc::Sender<SourceCommand>>>,
+    writer: Writer,
+    state_path: PathBuf,
 }
 
 struct Shared {
@@ -156,7 +208,8 @@ impl Registry {
     /// each device's initial state. A device id both in the config and in devices.json is the config's.
     pub fn open(storage_dir: &Path, devices: &[DeviceConfig]) -> Result<Registry, RegistryError> {
         persist::ensure_dir(storage_dir)?;
-        let mut identity = IdentityMap::load(storage_dir)?;
+        let writer = Writer::spawn();
+        let mut identity = IdentityMap::load(storage_dir)?.with_writer(writer.clone());
         let devices_path = storage_dir.join(DEVICES_FILE);
         let stored = persist::read_json::<DevicesFile>(&devices_path)?;
         if let Some(file) = &stored {
@@ -216,8 +269,33 @@ impl Registry {
             devices_path,
             version: 0,
         };
+        let mut stored = store::load(storage_dir)?;
         for (spec, source) in all {
-            let device = shared.build(spec, source)?;
+            let mut device = shared.build(spec, source)?;
+            if let Some(entry) = stored.remove(&spec.id) {
+                match store::usable(&entry, device.kind) {
+                    Ok((state, settings)) => {
+                        device.state = device.state.merged(&state);
+                        device.settings = settings;
+                    }
+                    Err(reason) => tracing::warn!(
+                        device = %spec.id,
+                        file = %storage_dir.join(store::STATE_FILE).display(),
+                        %reason,
+                        "stored state not applied; the device starts in its configured state"
+                    ),
+                }
+            }
+            // Devices the bridge simulates power up as their StartUp* settings say.
+            let start = device_types::matter::settings::start_up_patch(
+                device.kind,
+                &device.state,
+                &device.settings,
+            );
+            if !start.is_empty() {
+                tracing::info!(device = %device.id, patch = %start.to_json(), "start-up settings applied");
+                device.state = device.state.merged(&start);
+            }
             shared.insert(device);
         }
         shared.api_devices = api_devices;
@@ -228,10 +306,53 @@ impl Registry {
             "registry open"
         );
         let (changes, _) = broadcast::channel(CHANGE_CAPACITY);
-        Ok(Registry(Arc::new(Inner {
+        let state_path = storage_dir.join(store::STATE_FILE);
+        let registry = Registry(Arc::new(Inner {
             changes,
             shared: RwLock::new(shared),
-        })))
+            routes: Mutex::new(HashMap::new()),
+            writer,
+            state_path,
+        }));
+        let weak: Weak<Inner> = Arc::downgrade(&registry.0);
+        registry
+            .0
+            .writer
+            .register_snapshot(&registry.0.state_path, move || {
+                let Some(inner) = weak.upgrade() else {
+                    return Ok(None);
+                };
+                // Never wait for the registry lock here: its holder may be waiting for this
+                // writer (an identity save during an add).
+                let shared = match inner.shared.try_read() {
+                    Ok(guard) => guard,
+                    Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => return Err(crate::writer::Busy),
+                };
+                Ok(store::encode(
+                    shared
+                        .devices
+                        .values()
+                        .map(|d| (d.id.as_str(), d.kind, &d.state, &d.settings)),
+                ))
+            });
+        // Record the state as started (start-up settings may have changed it).
+        registry.mark_state_dirty();
+        Ok(registry)
+    }
+
+    /// The persistence writer every durable write of the daemon goes through.
+    pub fn writer(&self) -> &Writer {
+        &self.0.writer
+    }
+
+    /// Waits until every change so far is on disk (shutdown, tests).
+    pub fn flush(&self) {
+        self.0.writer.flush();
+    }
+
+    fn mark_state_dirty(&self) {
+        self.0.writer.mark_dirty(&self.0.state_path);
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Shared> {
@@ -242,6 +363,10 @@ impl Registry {
 
     fn write(&self) -> RwLockWriteGuard<'_, Shared> {
         self.0.shared.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn routes(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<SourceCommand>>> {
+        self.0.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn broadcast(&self, change: Change) {
@@ -315,7 +440,34 @@ impl Registry {
         let device = device.clone();
         // Sent under the lock so subscribers see versions in order.
         self.broadcast(change);
+        self.mark_state_dirty();
         Ok(device)
+    }
+
+    /// Stores a controller-written setting (already range-checked by `device-types`) and persists
+    /// it with the device's state. `None` stores null. Returns the device as it is now.
+    pub fn set_setting(
+        &self,
+        id: &str,
+        cluster: u32,
+        attr: u32,
+        value: Option<i64>,
+        origin: Origin,
+    ) -> Result<Device, RegistryError> {
+        let mut shared = self.write();
+        let device = shared
+            .device_mut(id)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        if device.settings.get(cluster, attr) != Some(value) {
+            device.settings.set(cluster, attr, value);
+            tracing::debug!(device = id, cluster, attr, ?value, %origin, "setting stored");
+            let persistent = device_types::matter::settings::setting_spec(cluster, attr)
+                .is_some_and(|s| s.persistent);
+            if persistent {
+                self.mark_state_dirty();
+            }
+        }
+        Ok(device.clone())
     }
 
     /// Adds a device at run time (through the API); it is persisted in devices.json and survives restarts.
@@ -347,6 +499,13 @@ impl Registry {
             .get(id)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
         let Some(pos) = shared.api_devices.iter().position(|s| s.id == id) else {
+            if let Some(DeviceOrigin::Source(owner)) = shared.devices.get(&ep).map(|d| &d.source) {
+                return Err(RegistryError::NotOwned {
+                    device: id.to_owned(),
+                    owner: owner.clone(),
+                    source_name: "api".to_owned(),
+                });
+            }
             return Err(RegistryError::DefinedInConfig(id.to_owned()));
         };
         let spec = shared.api_devices.remove(pos);
@@ -408,7 +567,7 @@ impl Registry {
         if !shared.endpoints.contains_key(id) {
             return Err(RegistryError::UnknownDevice(id.to_owned()));
         }
-        if !shared.identity.set_label(id, label.clone())? {
+        if !shared.identity.set_label_deferred(id, label.clone())? {
             return Ok(());
         }
         let device = shared
@@ -462,6 +621,8 @@ impl Shared {
             version: 0,
             reachable: true,
             source,
+            unmapped: Vec::new(),
+            settings: Settings::default(),
         })
     }
 }
@@ -474,4 +635,11 @@ fn save_devices(path: &Path, devices: &[DeviceConfig]) -> Result<(), PersistErro
             devices: devices.to_vec(),
         },
     )
+}
+
+impl Drop for Inner {
+    /// A registry going away (shutdown, tests) leaves every queued write on disk.
+    fn drop(&mut self) {
+        self.writer.flush();
+    }
 }

@@ -1,9 +1,10 @@
 //! Device kinds: their names, Matter device types, applicable state fields and default states.
 //!
-//! Device type ids and revisions come from the Matter 1.4.2 Device Library as published in
-//! machine-readable form in project-chip/connectedhomeip `data_model/1.4.2/device_types/*.xml`
-//! (falling back to `data_model/1.4/` for device types 1.4.2 did not change: contact,
-//! occupancy, temperature and humidity sensors, dimmable and colour-temperature lights).
+//! Device type ids and revisions are those of the Matter 1.6.0 Device Library (the version the node
+//! claims), as published in machine-readable form in project-chip/connectedhomeip
+//! `data_model/1.6/device_types/*.xml`, falling back to 1.5.1 / 1.5 where the 1.6 file is missing
+//! (Extended Color Light, Contact and Temperature Sensor, Door Lock). 1.6.1's Groupcast bumps are
+//! not taken: that condition is provisional and rs-matter 0.4.1 serves no Groupcast cluster.
 
 use crate::matter::spec;
 use crate::validate::{validate_for_kind, ValidationError};
@@ -67,12 +68,12 @@ impl DeviceKind {
             // Rev 2 since 1.3 ("add Boolean State Configuration as optional cluster").
             DeviceKind::ContactSensor => dt(0x0015, 2, "Contact Sensor"),
             DeviceKind::OccupancySensor => dt(0x0107, 4, "Occupancy Sensor"),
-            DeviceKind::TemperatureSensor => dt(0x0302, 2, "Temperature Sensor"),
-            DeviceKind::HumiditySensor => dt(0x0307, 2, "Humidity Sensor"),
-            DeviceKind::Thermostat => dt(0x0301, 4, "Thermostat"),
-            DeviceKind::DoorLock => dt(0x000A, 3, "Door Lock"),
-            // Rev 4 in 1.4.2 ("Scenes Management cluster was removed"); rev 3 in 1.4.
-            DeviceKind::WindowCovering => dt(0x0202, 4, "Window Covering"),
+            DeviceKind::TemperatureSensor => dt(0x0302, 3, "Temperature Sensor"),
+            DeviceKind::HumiditySensor => dt(0x0307, 3, "Humidity Sensor"),
+            DeviceKind::Thermostat => dt(0x0301, 6, "Thermostat"),
+            DeviceKind::DoorLock => dt(0x000A, 4, "Door Lock"),
+            // Rev 6 in 1.6 (5: conditions on the Closure clusters; 6: Zigbee elements removed).
+            DeviceKind::WindowCovering => dt(0x0202, 6, "Window Covering"),
         }
     }
 

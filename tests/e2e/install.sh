@@ -6,7 +6,8 @@
 #     per-test PKI, certs/gen-test-pki.sh), python3-venv.
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
 #     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
-#   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json).
+#   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json), and
+#     zigbee-herdsman-converters for the Zigbee2MQTT fake (tests/e2e/z2m, pinned by package-lock.json).
 #     Skipped with a warning when node is missing or older than 20.19 (set HB_E2E_SKIP_NODE=1 to skip on purpose).
 #
 # Stamps (hash of the pin files) make warm runs fast; delete target/e2e-venv or bench/matterjs/node_modules
@@ -94,6 +95,17 @@ else
         log "npm ci in $MATTERJS"
         (cd "$MATTERJS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         echo "$lock_sum" >"$nstamp"
+    fi
+    # zigbee-herdsman-converters for the Zigbee2MQTT fake's device definitions (tests/e2e/z2m, pinned).
+    Z2M="$HERE/z2m"
+    zsum="$(sha256sum "$Z2M/package-lock.json" | cut -d' ' -f1)"
+    zstamp="$Z2M/node_modules/.hb-e2e-stamp"
+    if [[ -f "$zstamp" && "$(cat "$zstamp")" == "$zsum" ]]; then
+        log "zigbee-herdsman-converters up to date"
+    else
+        log "npm ci in $Z2M"
+        (cd "$Z2M" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$zsum" >"$zstamp"
     fi
 fi
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{ApiError, ApiState, JsonBody, StateBody};
 use crate::config::DeviceConfig;
 use crate::identity::MAX_ENDPOINT;
-use crate::registry::{Device, DeviceOrigin, Origin, Registry, RegistryError};
+use crate::registry::{CommandOptions, Device, DeviceOrigin, Origin, Registry, RegistryError};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -57,13 +57,19 @@ pub async fn state(
     found(&state.registry, &id).map(|d| Json(d.state))
 }
 
-/// `PATCH` (and `PUT`) `/api/devices/{id}/state`: merges a partial state; answers the updated device.
+/// `PATCH` (and `PUT`) `/api/devices/{id}/state`: a command for the device, validated and handed to its
+/// source; answers once the source accepted it, with the device as the registry then has it (for the
+/// virtual and API sources, which confirm at once, the new state; for a real device, its confirmed
+/// state until it reports the change).
 pub async fn apply(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     StateBody(patch): StateBody,
 ) -> ApiResult<Json<Device>> {
-    let device = state.registry.apply(&id, &patch, Origin::Api)?;
+    let device = state
+        .registry
+        .command_and_wait(&id, &patch, CommandOptions::from(Origin::Api))
+        .await?;
     Ok(Json(device))
 }
 

@@ -72,6 +72,11 @@ impl From<RegistryError> for ApiError {
             RegistryError::Identity(_) | RegistryError::Persist(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            RegistryError::NotOwned { .. } => StatusCode::CONFLICT,
+            RegistryError::SourceDown { .. }
+            | RegistryError::SourceBusy { .. }
+            | RegistryError::Refused { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            RegistryError::NotAccepted { .. } => StatusCode::GATEWAY_TIMEOUT,
         };
         ApiError::new(status, e.to_string())
     }

@@ -46,6 +46,7 @@ fn to_event(change: &Change) -> Event {
         Change::Removed { .. } => "removed",
         Change::Reachable { .. } => "reachable",
         Change::Label { .. } => "label",
+        Change::Renamed { .. } => "renamed",
     };
     let data = serde_json::to_string(change)
         .unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string());

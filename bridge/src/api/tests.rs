@@ -20,6 +20,7 @@ use super::{router, serve, ApiListener, ApiState, Guard, Limits};
 use crate::config::{ApiConfig, DeviceConfig};
 use crate::matter::PairingStatus;
 use crate::registry::{Origin, Registry};
+use crate::sources::{DeviceSource, VirtualSource};
 
 pub(super) struct Fixture {
     pub _dir: tempfile::TempDir,
@@ -57,6 +58,11 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
         },
     ];
     let registry = Registry::open(dir.path(), &devices).unwrap();
+    // The config devices' source, confirming commands at once as in the daemon.
+    let commands = registry.attach_source(crate::registry::VIRTUAL_ROUTE);
+    let source: Box<dyn DeviceSource> =
+        Box::new(VirtualSource::new(false, Duration::from_secs(60)));
+    tokio::spawn(source.run(registry.clone(), commands, CancellationToken::new()));
     let (_tx, pairing) = watch::channel(PairingStatus {
         manual_code: "3497-011-2332".into(),
         commissioning_window_open: true,
@@ -183,7 +189,7 @@ async fn patch_and_put_change_state_through_the_registry() {
     assert!(matches!(
         change,
         crate::registry::Change::State {
-            origin: Origin::Api,
+            origin: Origin::Local,
             ..
         }
     ));

@@ -108,6 +108,8 @@ fn entries(change: &Change, out: &mut Vec<Entry>) {
                 reachable: *reachable,
             },
         }),
+        // The connectors' device info is refreshed from the registry view on reconnect.
+        Change::Renamed { .. } => {}
         Change::Label { device, label, .. } => out.push(Entry::Event {
             device: device.clone(),
             body: EventBody::Label {

@@ -100,5 +100,6 @@ pub(super) fn demo() -> Config {
             })
             .collect(),
         connectors: Vec::new(),
+        sources: Vec::new(),
     }
 }

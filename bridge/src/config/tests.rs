@@ -42,7 +42,7 @@ fn example_file_loads_and_documents_every_section() {
     for line in defaults.lines() {
         if let Some((key, _)) = line
             .split_once(" = ")
-            .filter(|(k, _)| *k != "devices" && *k != "connectors")
+            .filter(|(k, _)| !matches!(*k, "devices" | "connectors" | "sources"))
         {
             assert!(
                 text.contains(&format!("\n{key} = ")),
@@ -64,6 +64,32 @@ fn example_file_loads_and_documents_every_section() {
                 "example file does not document connector option `{key}`"
             );
         }
+    }
+    // Every Zigbee2MQTT source option appears too.
+    let [crate::config::SourceConfig::Zigbee2mqtt(z2m)] = config.sources.as_slice() else {
+        panic!("the example has one zigbee2mqtt source");
+    };
+    assert_eq!(z2m.source_name(), "zigbee2mqtt:home");
+    assert_eq!(
+        z2m.override_for("0x00158D0001A2B3C4", "whatever")
+            .and_then(|o| o.kind),
+        Some(DeviceKind::OnOffLight)
+    );
+    assert!(!z2m.wanted("0x00124b0012345678", "any"));
+    let documented = toml::to_string(z2m).unwrap();
+    for line in documented.lines() {
+        if let Some((key, _)) = line.split_once(" = ") {
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "example file does not document source option `{key}`"
+            );
+        }
+    }
+    for key in ["ca_file", "client_cert_file", "client_key_file"] {
+        assert!(
+            text.contains(&format!("# {key} = ")),
+            "example lacks `{key}`"
+        );
     }
     for key in ["type", "password"] {
         assert!(text.contains(&format!("{key} = ")), "example lacks `{key}`");
@@ -329,4 +355,26 @@ fn api_section_defaults_and_errors_name_the_key() {
     .unwrap();
     assert!(config.api.tls());
     assert_eq!(config.api.read_only_tokens, ["dashboard"]);
+}
+
+#[test]
+fn source_errors_name_the_source_key_and_value() {
+    let base = "[[sources]]\ntype = \"zigbee2mqtt\"\nname = \"home\"\nhost = \"127.0.0.1\"\n";
+    for (extra, needle) in [
+        ("merge_ms = 5000\n", "`merge_ms` = 5000"),
+        ("base_topic = \"z2m/#\"\n", "`base_topic`"),
+        ("password = \"x\"\n", "`username`"),
+        ("max_packet_bytes = 10\n", "`max_packet_bytes` = 10"),
+    ] {
+        let e = Config::from_toml_str(&format!("{base}{extra}")).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.contains("source `home`") && message.contains(needle),
+            "{message}"
+        );
+    }
+    let e = Config::from_toml_str(&format!("{base}bogus = 1\n")).unwrap_err();
+    assert!(e.to_string().contains("bogus"), "{e}");
+    let e = Config::from_toml_str(&format!("{base}{base}")).unwrap_err();
+    assert!(e.to_string().contains("zigbee2mqtt:home"), "{e}");
 }

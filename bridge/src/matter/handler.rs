@@ -1,29 +1,39 @@
 //! The one handler behind every bridged endpoint (2 and up): reads come from the Matter thread's
-//! mirror of the registry; commands and writes become registry changes with origin `matter`,
-//! validated by device-types; the mirror and subscribers are updated as soon as the registry
-//! accepts them. Dispatch is by endpoint, then cluster, from the node metadata.
+//! mirror of the registry; commands and writes become registry commands with origin `matter`,
+//! validated by device-types and handed to the device's source. An invoke is answered once the source
+//! accepted it (success) or refused it, or after [`ACCEPT_TIMEOUT`] (failure): never a hang. Once
+//! accepted, subscribers are shown the target until the device confirms it, or for at most
+//! [`CONFIRM_TIMEOUT`], after which the mirror rolls back to the registry's confirmed state and
+//! reports it (`sync::roll_back_unconfirmed`). Dispatch is by endpoint, then cluster, from the
+//! node metadata.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError};
+use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError, Settings};
 use device_types::{DeviceKind, State};
+use embassy_futures::select::{select, Either};
 use rs_matter::dm::clusters::desc::{self, DescHandler};
 use rs_matter::dm::clusters::groups::{self, GroupsHandler};
 use rs_matter::dm::{
-    AttrChangeNotifier, Dataver, Handler, InvokeContext, InvokeReply, MatchContext,
-    NonBlockingHandler, ReadContext, ReadReply, WriteContext,
+    AsyncHandler, AttrChangeNotifier, Dataver, Handler, InvokeContext, InvokeReply, MatchContext,
+    ReadContext, ReadReply, WriteContext,
 };
 use rs_matter::error::{Error, ErrorCode};
 
 use super::node::{bdbi_attr, BridgeNode, BRIDGED_INFO, DESCRIPTOR};
 use super::tlv::{self, Out};
-use crate::registry::{Device, Origin, Registry};
+use crate::registry::{
+    CommandOptions, Device, Origin, Registry, RegistryError, ACCEPT_TIMEOUT, CONFIRM_TIMEOUT,
+};
 
 const IDENTIFY: u32 = 0x0003;
 const GROUPS: u32 = 0x0004;
 const IDENTIFY_TIME: u32 = 0x0000;
+const ON_OFF: u32 = 0x0006;
+const ON_TIME: u32 = 0x4001;
+const OFF_WAIT_TIME: u32 = 0x4002;
 /// How long notified attributes are remembered for replay to new subscriptions.
 pub const RECENT_WINDOW: Duration = Duration::from_secs(10);
 /// At most this many remembered notifications (oldest dropped first).
@@ -43,6 +53,11 @@ pub struct MirrorDevice {
     pub version: u64,
     pub reachable: bool,
     pub identify_until: Option<Instant>,
+    /// Set while subscribers are shown an accepted command's target that the device has not
+    /// confirmed yet: when to roll back to the registry's state.
+    pub unconfirmed_until: Option<Instant>,
+    /// Controller-written configuration attributes (see `device_types::matter::settings`).
+    pub settings: Settings,
 }
 
 impl MirrorDevice {
@@ -57,6 +72,8 @@ impl MirrorDevice {
             version: d.version,
             reachable: d.reachable,
             identify_until: None,
+            unconfirmed_until: None,
+            settings: d.settings.clone(),
         }
     }
 
@@ -86,6 +103,18 @@ pub struct BridgeHandler<'a> {
     /// Attributes notified in the last few seconds, replayed when a subscription is set up
     /// (see `sync::replay_for_new_subscriptions`).
     pub(super) recent: RefCell<VecDeque<(Instant, u16, u32, u32)>>,
+    /// State changes this handler applied itself (the sync loop then sees their broadcast as
+    /// already mirrored): their events are emitted by the sync loop.
+    pub(super) pending_events: RefCell<Vec<PendingEvents>>,
+}
+
+/// A change whose events are still to be emitted.
+pub struct PendingEvents {
+    pub endpoint: u16,
+    pub kind: DeviceKind,
+    pub old: State,
+    pub new: State,
+    pub origin: Origin,
 }
 
 impl<'a> BridgeHandler<'a> {
@@ -104,6 +133,7 @@ impl<'a> BridgeHandler<'a> {
             datavers: RefCell::new(HashMap::new()),
             sync: RefCell::new(Some(sync)),
             recent: RefCell::new(VecDeque::new()),
+            pending_events: RefCell::new(Vec::new()),
         }
     }
 
@@ -150,28 +180,170 @@ impl<'a> BridgeHandler<'a> {
         recent.push_back((now, endpoint, cluster, attr));
     }
 
-    /// Apply a patch through the registry and, once accepted, update the mirror and tell
-    /// subscribers which attributes changed.
-    pub(super) fn apply_patch(
+    /// Send a patch through the registry to the device's source and wait (at most
+    /// [`ACCEPT_TIMEOUT`]) for the source to accept it; then show subscribers the target.
+    pub(super) async fn command_patch(
         &self,
         notify: &dyn AttrChangeNotifier,
         endpoint: u16,
         id: &str,
         patch: &State,
+        transition: Option<Duration>,
     ) -> Result<(), Error> {
         if patch.is_empty() {
             return Ok(());
         }
-        match self.registry.apply(id, patch, Origin::Matter) {
-            Ok(device) => {
-                self.update_state(notify, endpoint, &device.state, device.version);
-                Ok(())
+        let options = CommandOptions {
+            transition,
+            origin: Origin::Matter,
+        };
+        let pending = self.registry.command(id, patch, options).map_err(|e| {
+            tracing::warn!(device = id, endpoint, error = %e, "controller command refused");
+            status_for(&e)
+        })?;
+        let timeout = embassy_time::Timer::after(embassy_time::Duration::from_millis(
+            ACCEPT_TIMEOUT.as_millis() as u64,
+        ));
+        match select(pending.accepted(), timeout).await {
+            Either::First(Ok(())) => {}
+            Either::First(Err(e)) => {
+                tracing::warn!(device = id, endpoint, error = %e, "controller command not accepted");
+                return Err(status_for(&e));
             }
-            Err(e) => {
-                tracing::warn!(device = id, endpoint, error = %e, "controller change rejected");
-                Err(ErrorCode::ConstraintError.into())
+            Either::Second(()) => {
+                tracing::warn!(
+                    device = id,
+                    endpoint,
+                    timeout_ms = ACCEPT_TIMEOUT.as_millis() as u64,
+                    "the device's source did not accept the command in time"
+                );
+                return Err(ErrorCode::Failure.into());
             }
         }
+        self.show_target(notify, endpoint, id, patch);
+        Ok(())
+    }
+
+    /// A command the node sends on its own (OnTime ran out): routed to the device's source like a
+    /// controller's, without waiting for its acceptance (the confirmation updates the mirror).
+    pub(super) fn command_now(&self, endpoint: u16, id: &str, patch: &State) {
+        let options = CommandOptions {
+            transition: None,
+            origin: Origin::Matter,
+        };
+        if let Err(e) = self.registry.command(id, patch, options) {
+            tracing::warn!(device = id, endpoint, error = %e, "the node's own command was refused");
+        }
+    }
+
+    /// After a source accepted a command: bring the mirror up to the registry (the source may have
+    /// confirmed already), then, if the target still differs, show it until the device confirms.
+    fn show_target(&self, notify: &dyn AttrChangeNotifier, endpoint: u16, id: &str, patch: &State) {
+        if let Some(device) = self.registry.get(id) {
+            if let Some((kind, old)) =
+                self.update_state(notify, endpoint, &device.state, device.version)
+            {
+                self.pending_events.borrow_mut().push(PendingEvents {
+                    endpoint,
+                    kind,
+                    old,
+                    new: device.state.clone(),
+                    origin: Origin::Matter,
+                });
+            }
+        }
+        let (kind, old, new) = {
+            let mut devices = self.mirror.devices.borrow_mut();
+            let Some(dev) = devices.get_mut(&endpoint) else {
+                return;
+            };
+            let target = dev.state.merged(patch);
+            if target == dev.state {
+                return;
+            }
+            dev.unconfirmed_until = Some(Instant::now() + CONFIRM_TIMEOUT);
+            let old = std::mem::replace(&mut dev.state, target.clone());
+            (dev.kind, old, target)
+        };
+        for (cluster, attr) in dtm::changed_attrs(kind, &old, &new) {
+            self.notify(notify, endpoint, cluster, attr);
+        }
+        // The events of the shown target (a lock operation) go out now, with the controller as
+        // their source; the device's later confirmation of the same value raises none again.
+        self.pending_events.borrow_mut().push(PendingEvents {
+            endpoint,
+            kind,
+            old,
+            new,
+            origin: Origin::Matter,
+        });
+    }
+
+    /// Roll every mirror entry whose target went unconfirmed for too long back to the registry's
+    /// state, and report what that changes.
+    pub(super) fn roll_back_unconfirmed(&self, notify: &dyn AttrChangeNotifier) {
+        let now = Instant::now();
+        let expired: Vec<(u16, String)> = self
+            .mirror
+            .devices
+            .borrow()
+            .iter()
+            .filter(|(_, d)| d.unconfirmed_until.is_some_and(|t| t <= now))
+            .map(|(ep, d)| (*ep, d.id.clone()))
+            .collect();
+        for (endpoint, id) in expired {
+            let confirmed = self.registry.get(&id);
+            let (kind, old, new) = {
+                let mut devices = self.mirror.devices.borrow_mut();
+                let Some(dev) = devices.get_mut(&endpoint) else {
+                    continue;
+                };
+                dev.unconfirmed_until = None;
+                let Some(confirmed) = confirmed else {
+                    continue;
+                };
+                dev.version = confirmed.version;
+                let old = std::mem::replace(&mut dev.state, confirmed.state.clone());
+                (dev.kind, old, confirmed.state)
+            };
+            let changed = dtm::changed_attrs(kind, &old, &new);
+            if !changed.is_empty() {
+                tracing::warn!(
+                    device = %id,
+                    endpoint,
+                    timeout_ms = CONFIRM_TIMEOUT.as_millis() as u64,
+                    "the device did not confirm a command; controllers are shown its confirmed state again"
+                );
+            }
+            for (cluster, attr) in changed {
+                self.notify(notify, endpoint, cluster, attr);
+            }
+        }
+    }
+
+    /// Store a controller-written setting in the registry (persisted there) and the mirror, and
+    /// tell subscribers.
+    pub(super) fn store_setting(
+        &self,
+        notify: &dyn AttrChangeNotifier,
+        endpoint: u16,
+        id: &str,
+        cluster: u32,
+        attr: u32,
+        value: Option<i64>,
+    ) -> Result<(), Error> {
+        let device = self
+            .registry
+            .set_setting(id, cluster, attr, value, Origin::Matter)
+            .map_err(|e| {
+                tracing::warn!(device = id, endpoint, error = %e, "setting rejected");
+                Error::from(ErrorCode::ConstraintError)
+            })?;
+        if let Some(dev) = self.mirror.devices.borrow_mut().get_mut(&endpoint) {
+            dev.settings = device.settings;
+        }
+        self.notify(notify, endpoint, cluster, attr);
+        Ok(())
     }
 
     /// Bring the mirror up to `version` and notify every attribute whose value changed.
@@ -191,6 +363,8 @@ impl<'a> BridgeHandler<'a> {
             }
             let old = std::mem::replace(&mut dev.state, new.clone());
             dev.version = version;
+            // The registry spoke: whatever target was shown is now replaced by confirmed state.
+            dev.unconfirmed_until = None;
             (dev.kind, old)
         };
         for (cluster, attr) in dtm::changed_attrs(kind, &old, new) {
@@ -224,7 +398,7 @@ impl<'a> BridgeHandler<'a> {
                     left.min(u16::MAX as u64) as u16
                 )));
             }
-            dtm::read_attr(dev.kind, &dev.state, cluster, attr)
+            dtm::read_attr_with(dev.kind, &dev.state, &dev.settings, cluster, attr)
                 .map(OwnedOut::Value)
                 .ok_or_else(|| ErrorCode::AttributeNotFound.into())
         })?
@@ -245,6 +419,30 @@ enum OwnedOut {
     Str(String),
 }
 
+/// The Matter status for a command the registry or the source refused.
+fn status_for(e: &RegistryError) -> Error {
+    match e {
+        RegistryError::UnknownDevice(_) => ErrorCode::EndpointNotFound.into(),
+        RegistryError::Invalid { .. } => ErrorCode::ConstraintError.into(),
+        RegistryError::SourceBusy { .. } => ErrorCode::Busy.into(),
+        _ => ErrorCode::Failure.into(),
+    }
+}
+
+/// Matter TransitionTime (tenths of a second) of the commands that carry one.
+fn transition_of(cluster: u32, cmd: u32, args: &dtm::CommandArgs) -> Option<Duration> {
+    const LEVEL: u32 = 0x0008;
+    const COLOR: u32 = 0x0300;
+    let tag = match (cluster, cmd) {
+        (LEVEL, 0x00 | 0x04) => 1,
+        (COLOR, 0x00 | 0x06 | 0x07 | 0x40 | 0x43) => 2,
+        (COLOR, 0x03 | 0x0A) => 1,
+        _ => return None,
+    };
+    let tenths = args.uint(tag)?;
+    (tenths > 0).then(|| Duration::from_millis(tenths.min(u16::MAX as u64) * 100))
+}
+
 fn command_error(e: CommandError) -> Error {
     match e {
         CommandError::UnsupportedCommand => ErrorCode::CommandNotFound.into(),
@@ -254,8 +452,8 @@ fn command_error(e: CommandError) -> Error {
     }
 }
 
-impl Handler for BridgeHandler<'_> {
-    fn read(&self, ctx: impl ReadContext, reply: impl ReadReply) -> Result<(), Error> {
+impl BridgeHandler<'_> {
+    fn read_now(&self, ctx: impl ReadContext, reply: impl ReadReply) -> Result<(), Error> {
         let attr = ctx.attr();
         let (endpoint, cluster, attr_id) = (attr.endpoint_id, attr.cluster_id, attr.attr_id);
         if cluster == DESCRIPTOR {
@@ -280,7 +478,7 @@ impl Handler for BridgeHandler<'_> {
         }
     }
 
-    fn write(&self, ctx: impl WriteContext) -> Result<(), Error> {
+    async fn write_attr(&self, ctx: impl WriteContext) -> Result<(), Error> {
         let attr = ctx.attr();
         let (endpoint, cluster, attr_id) = (attr.endpoint_id, attr.cluster_id, attr.attr_id);
         if cluster == DESCRIPTOR {
@@ -291,8 +489,9 @@ impl Handler for BridgeHandler<'_> {
         }
         attr.check_dataver(self.dataver(endpoint, cluster))?;
         let data = ctx.data();
-        let (id, kind, state) =
-            self.with_device(endpoint, |d| (d.id.clone(), d.kind, d.state.clone()))?;
+        let (id, kind, state, settings) = self.with_device(endpoint, |d| {
+            (d.id.clone(), d.kind, d.state.clone(), d.settings.clone())
+        })?;
 
         if cluster == BRIDGED_INFO && attr_id == bdbi_attr::NODE_LABEL {
             let label = data
@@ -326,26 +525,72 @@ impl Handler for BridgeHandler<'_> {
             ctx.notify_attr_changed(endpoint, cluster, attr_id);
             return Ok(());
         }
-        let patch = dtm::write_attr(kind, &state, cluster, attr_id, &tlv::arg_value(data))
-            .map_err(command_error)?;
-        self.apply_patch(&ctx, endpoint, &id, &patch)?;
-        // Attributes with no canonical field (e.g. Options) are accepted but not stored: the
-        // dataver still moves so a controller's cache sees the write happened.
+        let effect = dtm::write_attr_with(
+            kind,
+            &state,
+            &settings,
+            cluster,
+            attr_id,
+            &tlv::arg_value(data),
+        )
+        .map_err(command_error)?;
+        if let Some((c, a, value)) = effect.setting {
+            self.store_setting(&ctx, endpoint, &id, c, a, value)?;
+        }
+        self.command_patch(&ctx, endpoint, &id, &effect.patch, None)
+            .await?;
         self.notify(&ctx, endpoint, cluster, attr_id);
         Ok(())
     }
 
-    fn invoke(&self, ctx: impl InvokeContext, reply: impl InvokeReply) -> Result<(), Error> {
+    async fn invoke_cmd(
+        &self,
+        ctx: impl InvokeContext,
+        reply: impl InvokeReply,
+    ) -> Result<(), Error> {
         let cmd = ctx.cmd();
         let (endpoint, cluster, cmd_id) = (cmd.endpoint_id, cmd.cluster_id, cmd.cmd_id);
         if cluster == GROUPS {
             return self.groups.invoke(ctx, reply);
         }
-        let (id, kind, state) =
-            self.with_device(endpoint, |d| (d.id.clone(), d.kind, d.state.clone()))?;
+        let (id, kind, state, settings) = self.with_device(endpoint, |d| {
+            (d.id.clone(), d.kind, d.state.clone(), d.settings.clone())
+        })?;
         let args = tlv::command_args(ctx.data())?;
-        match dtm::invoke(kind, &state, cluster, cmd_id, &args).map_err(command_error)? {
-            CommandEffect::Patch(patch) => self.apply_patch(&ctx, endpoint, &id, &patch),
+        let effect = dtm::invoke_with(kind, &state, &settings, cluster, cmd_id, &args)
+            .map_err(command_error)?;
+        // On/Off's OnTime/OffWaitTime countdowns (OnWithTimedOff) are the node's own.
+        let effect = if cluster == ON_OFF {
+            let timed = {
+                let mut devices = self.mirror.devices.borrow_mut();
+                let dev = devices
+                    .get_mut(&endpoint)
+                    .ok_or_else(|| Error::from(ErrorCode::EndpointNotFound))?;
+                let is_on = dev.state.on.unwrap_or(false);
+                super::timers::on_off_command(&mut dev.settings, cmd_id, &args, is_on)
+            };
+            self.notify(&ctx, endpoint, ON_OFF, ON_TIME);
+            self.notify(&ctx, endpoint, ON_OFF, OFF_WAIT_TIME);
+            if cmd_id == dtm::ids::on_off::cmd::ON_WITH_TIMED_OFF {
+                match timed {
+                    Some(on) => CommandEffect::Patch(State {
+                        on: Some(on),
+                        ..State::default()
+                    }),
+                    None => CommandEffect::NoChange,
+                }
+            } else {
+                effect
+            }
+        } else {
+            effect
+        };
+        match effect {
+            CommandEffect::Patch(patch) => {
+                let transition = transition_of(cluster, cmd_id, &args);
+                self.command_patch(&ctx, endpoint, &id, &patch, transition)
+                    .await
+            }
             CommandEffect::NoChange => Ok(()),
             CommandEffect::Identify { seconds } => {
                 if let Some(dev) = self.mirror.devices.borrow_mut().get_mut(&endpoint) {
@@ -357,6 +602,28 @@ impl Handler for BridgeHandler<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+impl AsyncHandler for BridgeHandler<'_> {
+    fn read_awaits(&self, _ctx: impl ReadContext) -> bool {
+        false
+    }
+
+    fn read(
+        &self,
+        ctx: impl ReadContext,
+        reply: impl ReadReply,
+    ) -> impl core::future::Future<Output = Result<(), Error>> {
+        core::future::ready(self.read_now(ctx, reply))
+    }
+
+    async fn write(&self, ctx: impl WriteContext) -> Result<(), Error> {
+        self.write_attr(ctx).await
+    }
+
+    async fn invoke(&self, ctx: impl InvokeContext, reply: impl InvokeReply) -> Result<(), Error> {
+        self.invoke_cmd(ctx, reply).await
     }
 
     fn bump_dataver(&self, ctx: impl MatchContext) {
@@ -387,5 +654,3 @@ impl Handler for BridgeHandler<'_> {
         super::sync::run(self, ctx)
     }
 }
-
-impl NonBlockingHandler for BridgeHandler<'_> {}

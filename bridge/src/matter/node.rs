@@ -14,7 +14,18 @@ use rs_matter::dm::clusters::decl::{
     temperature_measurement, thermostat, window_covering,
 };
 use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
-use rs_matter::dm::devices::{DEV_TYPE_AGGREGATOR, DEV_TYPE_BRIDGED_NODE};
+/// Bridged Node at its Matter 1.6 revision (3: Ecosystem Information and FabricSynchronizedNode,
+/// neither of which applies to a plain bridge); rs-matter's constant still says 1.
+pub const DEV_TYPE_BRIDGED_NODE: DeviceType = DeviceType {
+    dtype: 0x0013,
+    drev: 3,
+};
+/// Aggregator at its Matter 1.6 revision (2: Commissioner Control under FabricSynchronization,
+/// which does not apply); rs-matter's constant still says 1.
+pub const DEV_TYPE_AGGREGATOR: DeviceType = DeviceType {
+    dtype: 0x000E,
+    drev: 2,
+};
 use rs_matter::dm::{Attribute, Cluster, Command, DeviceType, Endpoint, Event, Metadata, Node};
 use rs_matter::{clusters, devices, root_endpoint};
 

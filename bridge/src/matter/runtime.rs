@@ -201,12 +201,16 @@ fn run_inner(
                 |e, c| e == AGGREGATOR_ENDPOINT && c == desc::DescHandler::CLUSTER.id,
                 Async(desc::DescHandler::new_aggregator(Dataver::new_rand(&mut rand)).adapt()),
             )
-            .chain(|e, _| e > AGGREGATOR_ENDPOINT, Async(&handler)),
+            .chain(|e, _| e > AGGREGATOR_ENDPOINT, &handler),
     );
 
     let im = InteractionModel::new(&matter, &crypto, &buffers, data_model, &kv, &im_state);
     futures_lite::future::block_on(im.startup())
         .map_err(|e| anyhow!("starting the data model: {e:?}"))?;
+    bump_if_shape_changed(&params.storage_dir, &node, &devices, || {
+        im.bump_configuration_version()
+            .map_err(|e| anyhow!("bumping ConfigurationVersion: {e:?}"))
+    })?;
 
     let socket =
         async_io::Async::<UdpSocket>::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, params.port)))
@@ -248,4 +252,64 @@ fn run_inner(
             Ok(())
         }
     }
+}
+
+/// File holding a fingerprint of what the node served when it last started.
+const SHAPE_FILE: &str = "node-shape";
+
+/// Bumps ConfigurationVersion when what the node serves differs from what it served at the last
+/// start (a device added, removed, renamed or of another kind in the config file; a cluster
+/// revision or feature changed by an upgrade), so controllers re-read the node instead of trusting
+/// their cache. Runtime adds and removes bump it where they happen (`sync.rs`).
+fn bump_if_shape_changed(
+    storage_dir: &Path,
+    node: &BridgeNode,
+    devices: &[crate::registry::Device],
+    bump: impl FnOnce() -> anyhow::Result<u32>,
+) -> anyhow::Result<()> {
+    use rs_matter::dm::Metadata as _;
+    let mut text = String::new();
+    node.access(|n| {
+        for ep in n.endpoints.iter() {
+            text.push_str(&format!("ep {}:", ep.id));
+            for dt in ep.device_types.iter() {
+                text.push_str(&format!(" dt {:#x}/{}", dt.dtype, dt.drev));
+            }
+            for c in ep.clusters.iter() {
+                text.push_str(&format!(
+                    " c {:#x}/{}/{:#x}",
+                    c.id, c.revision, c.feature_map
+                ));
+                for a in c.attributes.iter() {
+                    text.push_str(&format!(",{:#x}", a.id));
+                }
+                for cmd in c.commands.iter() {
+                    text.push_str(&format!(";{:#x}", cmd.id));
+                }
+            }
+            text.push('\n');
+        }
+    });
+    for d in devices {
+        text.push_str(&format!(
+            "dev {} {} {} {:?}\n",
+            d.endpoint, d.id, d.kind, d.name
+        ));
+    }
+    let fingerprint = format!("{:016x}\n", super::node_identity::fnv1a(text.as_bytes()));
+    let path = storage_dir.join(SHAPE_FILE);
+    let previous = std::fs::read_to_string(&path).ok();
+    if previous.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(());
+    }
+    if previous.is_some() {
+        let version = bump()?;
+        tracing::info!(
+            configuration_version = version,
+            "the served node changed since the last start"
+        );
+    }
+    crate::persist::write_atomic(&path, fingerprint.as_bytes())
+        .with_context(|| format!("recording the node shape in {}", path.display()))?;
+    Ok(())
 }

@@ -1,12 +1,13 @@
 //! The Matter thread's side of the data path: follows the registry's change broadcast, keeps the
 //! mirror and the node's endpoints in step (PartsList and ConfigurationVersion included), turns
-//! local changes into subscription reports and events, and publishes pairing status.
+//! local changes into subscription reports and events, rolls back targets a device never confirmed,
+//! and publishes pairing status.
 
 use embassy_futures::select::{select, Either};
 use std::time::Instant;
 
 use embassy_time::{Duration, Timer};
-use rs_matter::dm::clusters::decl::{boolean_state, bridged_device_basic_information as bdbi};
+use rs_matter::dm::clusters::decl::bridged_device_basic_information as bdbi;
 use rs_matter::dm::{AttrChangeNotifier, HandlerContext};
 use rs_matter::error::Error;
 use rs_matter::im::ImStats as _;
@@ -20,7 +21,7 @@ use super::window::{Decision, WindowPolicy};
 use super::PairingStatus;
 use crate::registry::{Change, Device};
 
-const BOOLEAN_STATE: u32 = 0x0045;
+const DOOR_LOCK: u32 = 0x0101;
 
 /// What the sync loop needs besides the handler: the change stream and where to publish status.
 pub struct SyncState {
@@ -48,7 +49,19 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
     let mut ticks: u32 = 0;
     let mut subscriptions_seen = established_subscriptions(&ctx);
     let mut replays: Vec<Instant> = Vec::new();
+    let mut timers = super::timers::TickState::default();
+    let mut last_tick = Instant::now();
     loop {
+        let pending = std::mem::take(&mut *handler.pending_events.borrow_mut());
+        for p in pending {
+            emit_state_events(&ctx, p.endpoint, p.kind, &p.old, &p.new, &p.origin);
+        }
+        // Countdowns run on time even while changes stream in.
+        let now = Instant::now();
+        if now - last_tick >= std::time::Duration::from_millis(100) {
+            super::timers::tick(handler, &ctx, now - last_tick, &mut timers);
+            last_tick = now;
+        }
         match select(state.changes.recv(), Timer::after(TICK)).await {
             Either::First(Ok(change)) => apply(handler, &ctx, change),
             Either::First(Err(RecvError::Lagged(missed))) => {
@@ -61,7 +74,8 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
             }
             Either::Second(()) => {
                 ticks = ticks.wrapping_add(1);
-                if ticks.is_multiple_of(4) {
+                handler.roll_back_unconfirmed(&ctx);
+                if ticks.is_multiple_of(10) {
                     publish_status(&ctx, &state.pairing, &mut state.window);
                 }
                 let established = established_subscriptions(&ctx);
@@ -80,8 +94,9 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
     }
 }
 
-/// How often the loop looks at subscriptions and pairing status when nothing else happens.
-const TICK: Duration = Duration::from_millis(250);
+/// How often the loop runs the countdowns (OnTime is in tenths of a second) and looks at
+/// subscriptions (pairing status every 10th tick).
+const TICK: Duration = Duration::from_millis(100);
 /// When to replay recent changes after a new subscription shows up.
 const REPLAY_AFTER: [std::time::Duration; 2] = [
     std::time::Duration::from_secs(1),
@@ -150,7 +165,7 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
         } => {
             tracing::debug!(endpoint, version, %origin, "state change from the registry");
             if let Some((kind, old)) = handler.update_state(ctx, endpoint, &new, version) {
-                emit_state_events(ctx, endpoint, kind, &old, &new);
+                emit_state_events(ctx, endpoint, kind, &old, &new, &origin);
             }
         }
         Change::Added(device) => {
@@ -196,6 +211,12 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
                 }
             }
         }
+        Change::Renamed { endpoint, name, .. } => {
+            if let Some(dev) = handler.mirror.devices.borrow_mut().get_mut(&endpoint) {
+                dev.name = name;
+            }
+            handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::NODE_LABEL);
+        }
         Change::Label {
             endpoint, label, ..
         } => {
@@ -207,25 +228,51 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
     }
 }
 
-/// Events a state change implies (BooleanState.StateChange when a contact flips).
+/// Events a state change implies, as device-types lists them (Boolean State StateChange,
+/// Occupancy Sensing OccupancyChanged, Door Lock LockOperation / DoorLockAlarm, and whatever a
+/// kind adds), with their payload from `device_types::matter::event_fields`. A lock operation
+/// names where it came from: Remote for a Matter controller, Proprietary Remote for a cloud,
+/// Unspecified for the device itself or the local API.
 fn emit_state_events(
     ctx: &impl HandlerContext,
     endpoint: u16,
     kind: device_types::DeviceKind,
     old: &device_types::State,
     new: &device_types::State,
+    origin: &crate::registry::Origin,
 ) {
+    use crate::registry::Origin;
+    use device_types::matter::ids::door_lock;
+    use device_types::matter::AttrValue;
+    use rs_matter::im::EventPriority;
     for (cluster, event) in device_types::matter::events_for_change(kind, old, new) {
-        let result = match (cluster, event) {
-            (BOOLEAN_STATE, 0) => {
-                let value = new.contact.unwrap_or(false);
-                boolean_state::StateChange::emit_for(ctx, endpoint, |b| b.state_value(value)?.end())
-                    .map(|_| ())
-            }
-            _ => Ok(()),
+        let Some(mut fields) = device_types::matter::event_fields(kind, new, cluster, event) else {
+            tracing::debug!(
+                endpoint,
+                cluster,
+                event,
+                "event without a payload description"
+            );
+            continue;
         };
-        if let Err(e) = result {
-            tracing::warn!(endpoint, cluster, event, error = ?e, "cannot emit event");
+        let mut priority = EventPriority::Info;
+        if cluster == DOOR_LOCK {
+            if event == door_lock::event::LOCK_OPERATION {
+                let source = match origin {
+                    Origin::Matter => door_lock::operation_source::REMOTE,
+                    Origin::Cloud(_) => door_lock::operation_source::PROPRIETARY_REMOTE,
+                    _ => door_lock::operation_source::UNSPECIFIED,
+                };
+                if let Some(f) = fields.iter_mut().find(|(tag, _)| *tag == 1) {
+                    f.1 = AttrValue::U8(source);
+                }
+            } else {
+                priority = EventPriority::Critical;
+            }
+        }
+        match super::tlv::emit_event(ctx, endpoint, cluster, event, priority, &fields) {
+            Ok(()) => tracing::debug!(endpoint, cluster, event, "event emitted"),
+            Err(e) => tracing::warn!(endpoint, cluster, event, error = ?e, "cannot emit event"),
         }
     }
 }

@@ -72,3 +72,35 @@ pub fn command_args(data: &TLVElement<'_>) -> Result<CommandArgs, Error> {
     }
     Ok(CommandArgs(args))
 }
+
+/// Emit `event` of `cluster` on `endpoint` with a payload of context-tagged scalar fields (as
+/// `device_types::matter::event_fields` describes them).
+pub fn emit_event(
+    emitter: &impl rs_matter::dm::EventEmitter,
+    endpoint: u16,
+    cluster: u32,
+    event: u32,
+    priority: rs_matter::im::EventPriority,
+    fields: &[(u8, AttrValue)],
+) -> Result<(), Error> {
+    use rs_matter::tlv::TLVTag;
+    emitter
+        .emit_event(endpoint, cluster, event, priority, |mut tw| {
+            tw.start_struct(&rs_matter::im::events::EVENT_DATA_TAG)?;
+            for (tag, value) in fields {
+                let tag = TLVTag::Context(*tag);
+                match value {
+                    AttrValue::Bool(b) => tw.bool(&tag, *b)?,
+                    AttrValue::U8(x) => tw.u8(&tag, *x)?,
+                    AttrValue::I8(x) => tw.i8(&tag, *x)?,
+                    AttrValue::U16(x) => tw.u16(&tag, *x)?,
+                    AttrValue::U32(x) => tw.u32(&tag, *x)?,
+                    AttrValue::I16(x) => tw.i16(&tag, *x)?,
+                    AttrValue::Null => tw.null(&tag)?,
+                    AttrValue::Str(s) => tw.utf8(&tag, s)?,
+                }
+            }
+            tw.end_container()
+        })
+        .map(|_| ())
+}

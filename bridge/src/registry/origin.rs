@@ -1,4 +1,5 @@
-//! Where a change came from ([`Origin`], which stops echo loops) and where a device is defined ([`DeviceOrigin`]).
+//! Where a change came from ([`Origin`], which stops echo loops) and where a device is defined, which is
+//! the source its commands go to ([`DeviceOrigin`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -59,12 +60,58 @@ impl<'de> Deserialize<'de> for Origin {
     }
 }
 
-/// Where a device is defined: the config file, or added at run time through the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Where a device is defined, which is also the source its commands go to: the config file (the
+/// virtual source), the API (the API source), or a device source by name (`zigbee2mqtt:<name>`).
+/// Its JSON form is `"config"`, `"api"` or the source's name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceOrigin {
     Config,
     Api,
+    Source(String),
+}
+
+/// Command route of config-file devices.
+pub const VIRTUAL_ROUTE: &str = "virtual";
+/// Command route of API-added devices.
+pub const API_ROUTE: &str = "api";
+
+impl DeviceOrigin {
+    /// The name of the source that actuates this device (the key of its command channel).
+    pub fn route(&self) -> &str {
+        match self {
+            DeviceOrigin::Config => VIRTUAL_ROUTE,
+            DeviceOrigin::Api => API_ROUTE,
+            DeviceOrigin::Source(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for DeviceOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceOrigin::Config => f.write_str("config"),
+            DeviceOrigin::Api => f.write_str("api"),
+            DeviceOrigin::Source(name) => f.write_str(name),
+        }
+    }
+}
+
+impl Serialize for DeviceOrigin {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceOrigin {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Ok(match s.as_str() {
+            "config" => DeviceOrigin::Config,
+            "api" => DeviceOrigin::Api,
+            "" => return Err(serde::de::Error::custom("empty device source")),
+            _ => DeviceOrigin::Source(s),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -364,3 +364,115 @@ fn changes_serialise_with_a_type_tag() {
     assert_eq!(json["new"]["on"], true);
     assert_eq!(json["old"]["on"], false);
 }
+
+#[tokio::test]
+async fn commands_go_to_the_source_and_only_its_confirmation_changes_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = open(dir.path());
+    // No source attached: refused at once, naming it.
+    let e = registry
+        .command("lamp", &on(true), CommandOptions::from(Origin::Matter))
+        .unwrap_err();
+    assert!(
+        matches!(e, RegistryError::SourceDown { ref source_name, .. } if source_name == "virtual"),
+        "{e}"
+    );
+    // Invalid against the kind: refused before it reaches any source.
+    let mut commands = registry.attach_source(VIRTUAL_ROUTE);
+    let e = registry
+        .command("door", &on(true), CommandOptions::from(Origin::Api))
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::Invalid { .. }), "{e}");
+
+    let pending = registry
+        .command("lamp", &brightness(7), CommandOptions::from(Origin::Matter))
+        .unwrap();
+    let command = commands.try_recv().unwrap();
+    assert_eq!(
+        (command.device.as_str(), command.origin.clone()),
+        ("lamp", Origin::Matter)
+    );
+    assert_eq!(
+        registry.get("lamp").unwrap().version,
+        0,
+        "a command alone changes nothing"
+    );
+    command.answer(Err(SourceCommandError::Unreachable));
+    assert!(matches!(
+        pending.accepted().await,
+        Err(RegistryError::Refused {
+            error: SourceCommandError::Unreachable,
+            ..
+        })
+    ));
+
+    let pending = registry
+        .command("lamp", &brightness(7), CommandOptions::from(Origin::Matter))
+        .unwrap();
+    let mut rx = registry.subscribe();
+    confirm_at_once(&registry, commands.try_recv().unwrap());
+    pending.accepted().await.unwrap();
+    assert_eq!(registry.get("lamp").unwrap().state.brightness, Some(7));
+    assert!(matches!(
+        rx.try_recv().unwrap(),
+        Change::State {
+            origin: Origin::Local,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn source_devices_keep_their_endpoint_across_leave_and_rejoin() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = open(dir.path());
+    let dev = |name: &str| SourceDevice {
+        spec: DeviceConfig {
+            name: name.to_owned(),
+            ..spec("z2m-home-0x01", DeviceKind::OnOffLight)
+        },
+        unmapped: vec!["battery".into()],
+    };
+    assert!(registry
+        .sync_source_devices("zigbee2mqtt:home", vec![dev("Bulb")])
+        .is_empty());
+    let first = registry.get("z2m-home-0x01").unwrap();
+    assert_eq!(
+        first.source,
+        DeviceOrigin::Source("zigbee2mqtt:home".into())
+    );
+    assert_eq!(first.unmapped, ["battery"]);
+    let mut rx = registry.subscribe();
+    registry
+        .upsert_source_device("zigbee2mqtt:home", dev("Renamed"))
+        .unwrap();
+    assert!(
+        matches!(rx.try_recv().unwrap(), Change::Renamed { ref name, .. } if name == "Renamed")
+    );
+    assert!(registry
+        .sync_source_devices("zigbee2mqtt:home", vec![])
+        .is_empty());
+    assert!(registry.get("z2m-home-0x01").is_none());
+    // Another source, the API or the config cannot take it over or delete it.
+    assert!(registry
+        .remove_source_device("zigbee2mqtt:other", "lamp")
+        .is_err());
+    registry
+        .upsert_source_device("zigbee2mqtt:home", dev("Back"))
+        .unwrap();
+    let back = registry.get("z2m-home-0x01").unwrap();
+    assert_eq!(
+        (back.endpoint, back.unique_id),
+        (first.endpoint, first.unique_id)
+    );
+    assert!(matches!(
+        registry.remove("z2m-home-0x01", Origin::Api),
+        Err(RegistryError::NotOwned { .. })
+    ));
+    registry.set_source_reachable("zigbee2mqtt:home", false);
+    assert!(!registry.get("z2m-home-0x01").unwrap().reachable);
+    assert!(
+        registry.get("lamp").unwrap().reachable,
+        "other sources untouched"
+    );
+}

@@ -1,6 +1,8 @@
 //! The virtual source: simulated devices whose state lives only in the registry, with optional sensor drift.
 //!
-//! Commands need no hardware push — the registry's state *is* the device's state. With drift on, every
+//! It is the source of the devices in the config file: a command for one of them (from Matter, a cloud or
+//! the API) arrives on its channel, is accepted at once and confirmed with [`Origin::Local`], as a real
+//! source confirms what its device did — so the demo takes the same path as real hardware. With drift on, every
 //! interval each reachable sensor wanders a little, as a real one would: temperature by a random walk of at
 //! most ±0.2 °C within 15..30 °C, humidity by at most ±1 %RH within 30..70 %, occupancy toggles now and
 //! then, a contact rarely. Changes are applied with [`Origin::Local`].
@@ -15,7 +17,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{DeviceSource, SourceError};
 use crate::config::VirtualConfig;
-use crate::registry::{Origin, Registry, RegistryError};
+use tokio::sync::mpsc;
+
+use crate::registry::{
+    confirm_at_once, Origin, Registry, RegistryError, SourceCommand, VIRTUAL_ROUTE,
+};
 
 /// Temperature range the drift stays in, °C.
 pub const TEMPERATURE_RANGE: (f64, f64) = (15.0, 30.0);
@@ -86,12 +92,13 @@ impl VirtualSource {
 #[async_trait]
 impl DeviceSource for VirtualSource {
     fn name(&self) -> &str {
-        "virtual"
+        VIRTUAL_ROUTE
     }
 
     async fn run(
         mut self: Box<Self>,
         registry: Registry,
+        mut commands: mpsc::Receiver<SourceCommand>,
         shutdown: CancellationToken,
     ) -> Result<(), SourceError> {
         tracing::info!(
@@ -100,17 +107,17 @@ impl DeviceSource for VirtualSource {
             interval_ms = self.interval.as_millis() as u64,
             "started"
         );
-        if !self.drift {
-            shutdown.cancelled().await;
-            return Ok(());
-        }
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await; // the first tick is immediate; drift starts one interval in
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = ticks.tick() => {
+                command = commands.recv() => match command {
+                    Some(command) => confirm_at_once(&registry, command),
+                    None => break,
+                },
+                _ = ticks.tick(), if self.drift => {
                     let changed = self.step(&registry);
                     tracing::trace!(source = "virtual", changed, "drift step");
                 }
@@ -262,7 +269,11 @@ mod tests {
         let shutdown = CancellationToken::new();
         let source: Box<dyn DeviceSource> =
             Box::new(VirtualSource::new(true, Duration::from_millis(2)));
-        let task = tokio::spawn(source.run(registry.clone(), shutdown.clone()));
+        let task = tokio::spawn(source.run(
+            registry.clone(),
+            registry.attach_source(VIRTUAL_ROUTE),
+            shutdown.clone(),
+        ));
         let change = tokio::time::timeout(Duration::from_secs(5), changes.recv()).await;
         let change = change.expect("drift within 5 s").unwrap();
         assert!(matches!(
@@ -285,7 +296,11 @@ mod tests {
         let registry = registry(dir.path());
         let shutdown = CancellationToken::new();
         let source = Box::new(VirtualSource::new(false, Duration::from_millis(1)));
-        let task = tokio::spawn(source.run(registry.clone(), shutdown.clone()));
+        let task = tokio::spawn(source.run(
+            registry.clone(),
+            registry.attach_source(VIRTUAL_ROUTE),
+            shutdown.clone(),
+        ));
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert_eq!(registry.version(), 0);
         shutdown.cancel();

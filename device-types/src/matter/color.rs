@@ -139,6 +139,7 @@ pub(crate) fn invoke(
     eff: &State,
     cmd: u32,
     args: &CommandArgs,
+    options: u8,
 ) -> Result<CommandEffect, CommandError> {
     let f = Fields(args);
     let cur_hue = hue_to_matter(eff.hue.unwrap_or(0));
@@ -237,7 +238,7 @@ pub(crate) fn invoke(
     };
 
     // Step 2: a light that is off ignores colour changes unless told to execute anyway.
-    if !eff.on.unwrap_or(false) && !execute_if_off(args, options_tag(cmd))? {
+    if !eff.on.unwrap_or(false) && !execute_if_off(args, options_tag(cmd), options)? {
         return Ok(CommandEffect::NoChange);
     }
     Ok(effect)

@@ -4,6 +4,7 @@
 //! apply the rule to the current state, return the patch.
 
 use super::ids::{self, cluster};
+use super::settings::{self, Settings};
 use super::spec::cluster_spec;
 use super::{closure, color, execute_if_off, hvac, limits, patch};
 use super::{CommandArgs, CommandEffect, CommandError, Fields};
@@ -31,6 +32,19 @@ pub fn invoke(
     cmd: u32,
     args: &CommandArgs,
 ) -> Result<CommandEffect, CommandError> {
+    invoke_with(kind, state, &Settings::default(), cluster, cmd, args)
+}
+
+/// [`invoke`] with the device's controller-written [`Settings`] in force: the Options attributes
+/// (ExecuteIfOff), OnLevel (the level On goes to) and the thermostat's written setpoint limits.
+pub fn invoke_with(
+    kind: DeviceKind,
+    state: &State,
+    settings: &Settings,
+    cluster: u32,
+    cmd: u32,
+    args: &CommandArgs,
+) -> Result<CommandEffect, CommandError> {
     let spec = cluster_spec(kind, cluster).ok_or(CommandError::UnsupportedCommand)?;
     if !spec.accepts(cmd) {
         return Err(CommandError::UnsupportedCommand);
@@ -38,10 +52,20 @@ pub fn invoke(
     let eff = kind.default_state().merged(state);
     match cluster {
         cluster::IDENTIFY => identify(cmd, args),
-        cluster::ON_OFF => on_off(&eff, cmd, args),
-        cluster::LEVEL_CONTROL => level(&eff, cmd, args),
-        cluster::COLOR_CONTROL => color::invoke(&eff, cmd, args),
-        cluster::THERMOSTAT => hvac::invoke(&eff, cmd, args),
+        cluster::ON_OFF => on_off(kind, &eff, settings, cmd, args),
+        cluster::LEVEL_CONTROL => level(
+            &eff,
+            cmd,
+            args,
+            settings::options(settings, cluster::LEVEL_CONTROL),
+        ),
+        cluster::COLOR_CONTROL => color::invoke(
+            &eff,
+            cmd,
+            args,
+            settings::options(settings, cluster::COLOR_CONTROL),
+        ),
+        cluster::THERMOSTAT => hvac::invoke(&eff, cmd, args, &settings::setpoint_limits(settings)),
         cluster::DOOR_LOCK | cluster::WINDOW_COVERING => closure::invoke(cluster, cmd, args),
         _ => Err(CommandError::UnsupportedCommand),
     }
@@ -70,11 +94,24 @@ fn identify(cmd: u32, args: &CommandArgs) -> Result<CommandEffect, CommandError>
     }
 }
 
-fn on_off(eff: &State, cmd: u32, args: &CommandArgs) -> Result<CommandEffect, CommandError> {
+fn on_off(
+    kind: DeviceKind,
+    eff: &State,
+    settings: &Settings,
+    cmd: u32,
+    args: &CommandArgs,
+) -> Result<CommandEffect, CommandError> {
     use ids::on_off::cmd::*;
+    // OnLevel (Level Control): the level a light turned on goes to, when written and not null.
+    let on_level = settings
+        .get(cluster::LEVEL_CONTROL, ids::level_control::attr::ON_LEVEL)
+        .flatten()
+        .filter(|_| kind.fields().contains(&"brightness"))
+        .map(|l| (l as u8).clamp(limits::MIN_LEVEL, limits::MAX_LEVEL));
     let set = |on: bool| {
         CommandEffect::Patch(State {
             on: Some(on),
+            brightness: if on { on_level } else { None },
             ..State::default()
         })
     };
@@ -125,7 +162,12 @@ fn level_direction(f: &Fields<'_>, name: &str) -> Result<bool, CommandError> {
     }
 }
 
-fn level(eff: &State, cmd: u32, args: &CommandArgs) -> Result<CommandEffect, CommandError> {
+fn level(
+    eff: &State,
+    cmd: u32,
+    args: &CommandArgs,
+    options: u8,
+) -> Result<CommandEffect, CommandError> {
     use ids::level_control::cmd::*;
     let f = Fields(args);
     let with_on_off = matches!(
@@ -142,7 +184,7 @@ fn level(eff: &State, cmd: u32, args: &CommandArgs) -> Result<CommandEffect, Com
                 return Err(CommandError::constraint("Level", level, "must be 0..=254"));
             }
             f.nullable_uint(1, "TransitionTime", u16::MAX as u64)?;
-            if !with_on_off && !is_on && !execute_if_off(args, 2)? {
+            if !with_on_off && !is_on && !execute_if_off(args, 2, options)? {
                 return Ok(CommandEffect::NoChange);
             }
             level as u8
@@ -150,7 +192,7 @@ fn level(eff: &State, cmd: u32, args: &CommandArgs) -> Result<CommandEffect, Com
         MOVE | MOVE_WITH_ON_OFF => {
             let up = level_direction(&f, "MoveMode")?;
             let rate = f.nullable_uint(1, "Rate", 0xFF)?;
-            if rate == Some(0) || (!with_on_off && !is_on && !execute_if_off(args, 2)?) {
+            if rate == Some(0) || (!with_on_off && !is_on && !execute_if_off(args, 2, options)?) {
                 return Ok(CommandEffect::NoChange);
             }
             // Instant: a move runs to the end of the range.
@@ -164,7 +206,7 @@ fn level(eff: &State, cmd: u32, args: &CommandArgs) -> Result<CommandEffect, Com
             let up = level_direction(&f, "StepMode")?;
             let size = f.uint(1, "StepSize", 0xFF)? as u8;
             f.nullable_uint(2, "TransitionTime", u16::MAX as u64)?;
-            if !with_on_off && !is_on && !execute_if_off(args, 3)? {
+            if !with_on_off && !is_on && !execute_if_off(args, 3, options)? {
                 return Ok(CommandEffect::NoChange);
             }
             if up {

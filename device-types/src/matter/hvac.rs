@@ -8,6 +8,7 @@
 
 use super::convert::{matter_to_temperature, temperature_to_matter};
 use super::ids::thermostat::cmd::SETPOINT_RAISE_LOWER;
+use super::settings::SetpointLimits;
 use super::{limits, patch, CommandArgs, CommandEffect, CommandError, Fields};
 use crate::State;
 
@@ -18,7 +19,8 @@ pub(crate) enum Side {
     Cool,
 }
 
-/// Current setpoints of `eff` in hundredths.
+/// Current setpoints of `eff` in hundredths (within the absolute limits; a setpoint outside the
+/// written limits is left where it is until it is changed).
 fn setpoints(eff: &State) -> (i16, i16) {
     let heat = eff
         .heating_setpoint
@@ -33,18 +35,23 @@ fn setpoints(eff: &State) -> (i16, i16) {
 
 /// Restores the deadband after `side` was set, moving the other side (then, if that is at its
 /// limit, the set side). Both inputs must already be within their own limits.
-pub(crate) fn enforce_deadband(heat: i16, cool: i16, side: Side) -> (i16, i16) {
+pub(crate) fn enforce_deadband(
+    heat: i16,
+    cool: i16,
+    side: Side,
+    lim: &SetpointLimits,
+) -> (i16, i16) {
     let band = limits::DEADBAND_HUNDREDTHS;
     if heat <= cool - band {
         return (heat, cool);
     }
     match side {
         Side::Heat => {
-            let cool = (heat + band).min(limits::ABS_MAX_COOL);
+            let cool = (heat + band).min(lim.max_cool);
             (heat.min(cool - band), cool)
         }
         Side::Cool => {
-            let heat = (cool - band).max(limits::ABS_MIN_HEAT);
+            let heat = (cool - band).max(lim.min_heat);
             (heat, cool.max(heat + band))
         }
     }
@@ -65,20 +72,17 @@ pub(crate) fn setpoint_patch(eff: &State, heat: i16, cool: i16, aimed: &[Side]) 
 }
 
 /// A write of OccupiedHeatingSetpoint (`Side::Heat`) or OccupiedCoolingSetpoint to `value`
-/// hundredths: CONSTRAINT_ERROR outside the Min/Max limits, otherwise the patch (possibly
-/// moving the other setpoint to keep the deadband).
-pub(crate) fn write_setpoint(eff: &State, side: Side, value: i64) -> Result<State, CommandError> {
+/// hundredths: CONSTRAINT_ERROR outside the Min/Max limits in force (the written ones, else the
+/// absolute ones), otherwise the patch (possibly moving the other setpoint to keep the deadband).
+pub(crate) fn write_setpoint(
+    eff: &State,
+    side: Side,
+    value: i64,
+    lim: &SetpointLimits,
+) -> Result<State, CommandError> {
     let (name, lo, hi) = match side {
-        Side::Heat => (
-            "OccupiedHeatingSetpoint",
-            limits::ABS_MIN_HEAT,
-            limits::ABS_MAX_HEAT,
-        ),
-        Side::Cool => (
-            "OccupiedCoolingSetpoint",
-            limits::ABS_MIN_COOL,
-            limits::ABS_MAX_COOL,
-        ),
+        Side::Heat => ("OccupiedHeatingSetpoint", lim.min_heat, lim.max_heat),
+        Side::Cool => ("OccupiedCoolingSetpoint", lim.min_cool, lim.max_cool),
     };
     if !(lo as i64..=hi as i64).contains(&value) {
         return Err(CommandError::constraint(
@@ -89,8 +93,8 @@ pub(crate) fn write_setpoint(eff: &State, side: Side, value: i64) -> Result<Stat
     }
     let (heat, cool) = setpoints(eff);
     let (heat, cool) = match side {
-        Side::Heat => enforce_deadband(value as i16, cool, side),
-        Side::Cool => enforce_deadband(heat, value as i16, side),
+        Side::Heat => enforce_deadband(value as i16, cool, side, lim),
+        Side::Cool => enforce_deadband(heat, value as i16, side, lim),
     };
     Ok(setpoint_patch(eff, heat, cool, &[side]))
 }
@@ -102,6 +106,7 @@ pub(crate) fn invoke(
     eff: &State,
     cmd: u32,
     args: &CommandArgs,
+    lim: &SetpointLimits,
 ) -> Result<CommandEffect, CommandError> {
     if cmd != SETPOINT_RAISE_LOWER {
         return Err(CommandError::UnsupportedCommand);
@@ -110,22 +115,22 @@ pub(crate) fn invoke(
     let mode = f.uint(0, "Mode", 0xFF)?;
     let amount = f.int(1, "Amount", i8::MIN as i64, i8::MAX as i64)? as i16 * 10;
     let (heat, cool) = setpoints(eff);
-    let raise_heat = |h: i16| (h + amount).clamp(limits::ABS_MIN_HEAT, limits::ABS_MAX_HEAT);
-    let raise_cool = |c: i16| (c + amount).clamp(limits::ABS_MIN_COOL, limits::ABS_MAX_COOL);
+    let raise_heat = |h: i16| (h + amount).clamp(lim.min_heat, lim.max_heat);
+    let raise_cool = |c: i16| (c + amount).clamp(lim.min_cool, lim.max_cool);
     let (heat, cool, aimed): (i16, i16, &[Side]) = match mode {
         0 => {
-            let (h, c) = enforce_deadband(raise_heat(heat), cool, Side::Heat);
+            let (h, c) = enforce_deadband(raise_heat(heat), cool, Side::Heat, lim);
             (h, c, &[Side::Heat])
         }
         1 => {
-            let (h, c) = enforce_deadband(heat, raise_cool(cool), Side::Cool);
+            let (h, c) = enforce_deadband(heat, raise_cool(cool), Side::Cool, lim);
             (h, c, &[Side::Cool])
         }
         2 => {
             // Moving both keeps their distance unless one hits a limit; then the side that
             // moved toward the other is the one that keeps its value.
             let side = if amount >= 0 { Side::Heat } else { Side::Cool };
-            let (h, c) = enforce_deadband(raise_heat(heat), raise_cool(cool), side);
+            let (h, c) = enforce_deadband(raise_heat(heat), raise_cool(cool), side, lim);
             (h, c, &[Side::Heat, Side::Cool])
         }
         other => {

@@ -9,6 +9,7 @@
 pub mod convert;
 pub mod ids;
 pub mod limits;
+pub mod settings;
 pub mod spec;
 
 mod closure;
@@ -19,12 +20,13 @@ mod hvac;
 mod read;
 mod write;
 
-pub use command::invoke;
+pub use command::{invoke, invoke_with};
 pub use convert::*;
 pub use events::{event_fields, events_for_change};
 pub use read::{changed_attrs, read_attr};
+pub use settings::{read_attr_with, Settings};
 pub use spec::{cluster_spec, requires_timed_invoke, ClusterSpec};
-pub use write::write_attr;
+pub use write::{write_attr, write_attr_with, WriteEffect};
 
 use crate::State;
 
@@ -235,14 +237,18 @@ impl Fields<'_> {
 }
 
 /// The effective ExecuteIfOff option (bit 0) for a command carrying optionsMask/optionsOverride
-/// at `mask_tag`/`mask_tag + 1`. The Options attribute is served as 0 (writes are not stored),
-/// so without an override a command that is not "WithOnOff" is ignored while the light is off.
-pub(crate) fn execute_if_off(args: &CommandArgs, mask_tag: u8) -> Result<bool, CommandError> {
+/// at `mask_tag`/`mask_tag + 1`, over the cluster's Options attribute `options` (0 unless a
+/// controller wrote it): without an override or the attribute's bit, a command that is not
+/// "WithOnOff" is ignored while the light is off.
+pub(crate) fn execute_if_off(
+    args: &CommandArgs,
+    mask_tag: u8,
+    options: u8,
+) -> Result<bool, CommandError> {
     let f = Fields(args);
     let mask = f.uint_or_zero(mask_tag, "OptionsMask", 0xFF)?;
     let over = f.uint_or_zero(mask_tag + 1, "OptionsOverride", 0xFF)?;
-    const OPTIONS_ATTRIBUTE: u64 = 0;
-    Ok(((OPTIONS_ATTRIBUTE & !mask) | (over & mask)) & 0x1 != 0)
+    Ok(((u64::from(options) & !mask) | (over & mask)) & 0x1 != 0)
 }
 
 /// A patch that changes nothing becomes `NoChange`.

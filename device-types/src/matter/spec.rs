@@ -1,11 +1,18 @@
 //! Which server clusters each device kind's endpoint has, with features, attributes and commands.
 //!
-//! Cluster revisions, ids and feature bits are from the Matter 1.4.2 IDL rs-matter is generated
-//! from; the per-feature mandatory elements and the per-device-type cluster requirements are from
-//! the 1.4 / 1.4.2 data model (connectedhomeip `data_model/`). Descriptor and Bridged Device
-//! Basic Information are added by the bridge and are not listed. Scenes Management is not served
-//! (so the light device types are not fully conformant: the 1.4.2 Device Library makes it
-//! mandatory for lights).
+//! Cluster revisions are those of Matter **1.6**, the SpecificationVersion the node claims in
+//! BasicInformation (rs-matter 0.4.1's 0x01060000, whose root-endpoint clusters are 1.6 ones), read
+//! from the specification's data model (connectedhomeip `data_model/1.6`, falling back to 1.5.1 where
+//! a 1.6 file is missing: Identify, Color Control, Door Lock). Between the 1.4.2 revisions served
+//! before and 1.6, the only element that became mandatory for the features served here is Level
+//! Control's MinLevel/MaxLevel (rev 7), already served; Door Lock rev 10 removed the Zigbee-era
+//! GetUserStatus/GetUserType commands, so the generated-command list of a lock without USR is empty
+//! (the official tests' 1.5 data still ask for their responses: an artefact of that data).
+//! Boolean State rev 3 emits StateChange only with its ChangeEvent feature, Occupancy Sensing rev 7
+//! OccupancyChanged only with OccupancyEvent: both features are set, since both events are sent.
+//! Groups stays at rev 4, the revision rs-matter's `GroupsHandler` serves (1.6 deprecates Groups for
+//! Groupcast; rev 5 adds nothing a server must do). Descriptor and Bridged Device Basic
+//! Information are added by the bridge and are not listed.
 
 use super::ids::{self, cluster};
 use crate::DeviceKind;
@@ -52,12 +59,12 @@ impl ClusterSpec {
 
 const NONE: &[u32] = &[];
 
-/// Identify rev 5, no features. IdentifyTime is writable; TriggerEffect is mandatory for lights
+/// Identify rev 6, no features. IdentifyTime is writable; TriggerEffect is mandatory for lights
 /// and plugs and served everywhere.
 pub const IDENTIFY: ClusterSpec = ClusterSpec {
     id: cluster::IDENTIFY,
     name: "Identify",
-    revision: 5,
+    revision: 6,
     feature_map: 0,
     attributes: &[0x0000, 0x0001],
     writable: &[0x0000],
@@ -80,13 +87,13 @@ pub const GROUPS: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// On/Off rev 6 with Lighting (bit 0): GlobalSceneControl, OnTime, OffWaitTime, StartUpOnOff;
+/// On/Off rev 7 with Lighting (bit 0): GlobalSceneControl, OnTime, OffWaitTime, StartUpOnOff;
 /// OffWithEffect, OnWithRecallGlobalScene, OnWithTimedOff. The Device Library mandates LT for
 /// lights and for the On/Off Plug-in Unit.
 pub const ON_OFF: ClusterSpec = ClusterSpec {
     id: cluster::ON_OFF,
     name: "On/Off",
-    revision: 6,
+    revision: 7,
     feature_map: 0x1,
     attributes: &[0x0000, 0x4000, 0x4001, 0x4002, 0x4003],
     writable: &[0x4001, 0x4002, 0x4003],
@@ -95,11 +102,11 @@ pub const ON_OFF: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Level Control rev 6 with OnOff (bit 0) + Lighting (bit 1).
+/// Level Control rev 7 with OnOff (bit 0) + Lighting (bit 1); MinLevel/MaxLevel mandatory since rev 7.
 pub const LEVEL_CONTROL: ClusterSpec = ClusterSpec {
     id: cluster::LEVEL_CONTROL,
     name: "Level Control",
-    revision: 6,
+    revision: 7,
     feature_map: 0x3,
     attributes: &[
         0x0000, 0x0001, 0x0002, 0x0003, 0x000F, 0x0010, 0x0011, 0x4000,
@@ -120,11 +127,11 @@ pub mod color_feature {
     pub const CT: u32 = 0x10;
 }
 
-/// Color Control rev 7 with ColorTemperature (bit 4) only.
+/// Color Control rev 9 with ColorTemperature (bit 4) only.
 pub const COLOR_CONTROL_CT: ClusterSpec = ClusterSpec {
     id: cluster::COLOR_CONTROL,
     name: "Color Control",
-    revision: 7,
+    revision: 9,
     feature_map: color_feature::CT,
     attributes: &[
         0x0002, 0x0007, 0x0008, 0x000F, 0x0010, 0x4001, 0x400A, 0x400B, 0x400C, 0x400D, 0x4010,
@@ -135,11 +142,11 @@ pub const COLOR_CONTROL_CT: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Color Control rev 7 with HueAndSaturation (bit 0) + XY (bit 3) + ColorTemperature (bit 4).
+/// Color Control rev 9 with HueAndSaturation (bit 0) + XY (bit 3) + ColorTemperature (bit 4).
 pub const COLOR_CONTROL_EXTENDED: ClusterSpec = ClusterSpec {
     id: cluster::COLOR_CONTROL,
     name: "Color Control",
-    revision: 7,
+    revision: 9,
     feature_map: color_feature::HS | color_feature::XY | color_feature::CT,
     attributes: &[
         0x0000, 0x0001, 0x0002, 0x0003, 0x0004, 0x0007, 0x0008, 0x000F, 0x0010, 0x4001, 0x400A,
@@ -153,12 +160,12 @@ pub const COLOR_CONTROL_EXTENDED: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Boolean State rev 1: StateValue and the (optional) StateChange event.
+/// Boolean State rev 3 with ChangeEvent (bit 0): StateValue and the StateChange event.
 pub const BOOLEAN_STATE: ClusterSpec = ClusterSpec {
     id: cluster::BOOLEAN_STATE,
     name: "Boolean State",
-    revision: 1,
-    feature_map: 0,
+    revision: 3,
+    feature_map: 0x1,
     attributes: &[0x0000],
     writable: NONE,
     commands: NONE,
@@ -166,12 +173,13 @@ pub const BOOLEAN_STATE: ClusterSpec = ClusterSpec {
     events: &[ids::boolean_state::event::STATE_CHANGE],
 };
 
-/// Occupancy Sensing rev 5 with PassiveInfrared (bit 1); OccupancyChanged event (optional).
+/// Occupancy Sensing rev 7 with PassiveInfrared (bit 1) and OccupancyEvent (bit 9): the
+/// OccupancyChanged event.
 pub const OCCUPANCY_SENSING: ClusterSpec = ClusterSpec {
     id: cluster::OCCUPANCY_SENSING,
     name: "Occupancy Sensing",
-    revision: 5,
-    feature_map: 0x2,
+    revision: 7,
+    feature_map: 0x2 | 0x200,
     attributes: &[0x0000, 0x0001, 0x0002],
     writable: NONE,
     commands: NONE,
@@ -179,11 +187,11 @@ pub const OCCUPANCY_SENSING: ClusterSpec = ClusterSpec {
     events: &[ids::occupancy_sensing::event::OCCUPANCY_CHANGED],
 };
 
-/// Temperature Measurement rev 4.
+/// Temperature Measurement rev 6.
 pub const TEMPERATURE_MEASUREMENT: ClusterSpec = ClusterSpec {
     id: cluster::TEMPERATURE_MEASUREMENT,
     name: "Temperature Measurement",
-    revision: 4,
+    revision: 6,
     feature_map: 0,
     attributes: &[0x0000, 0x0001, 0x0002],
     writable: NONE,
@@ -192,11 +200,11 @@ pub const TEMPERATURE_MEASUREMENT: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Relative Humidity Measurement rev 3.
+/// Relative Humidity Measurement rev 5.
 pub const RELATIVE_HUMIDITY_MEASUREMENT: ClusterSpec = ClusterSpec {
     id: cluster::RELATIVE_HUMIDITY_MEASUREMENT,
     name: "Relative Humidity Measurement",
-    revision: 3,
+    revision: 5,
     feature_map: 0,
     attributes: &[0x0000, 0x0001, 0x0002],
     writable: NONE,
@@ -205,11 +213,11 @@ pub const RELATIVE_HUMIDITY_MEASUREMENT: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Thermostat rev 7 with Heating (bit 0) + Cooling (bit 1) + AutoMode (bit 5). No events in 1.4.
+/// Thermostat rev 11 with Heating (bit 0) + Cooling (bit 1) + AutoMode (bit 5). No events in 1.4.
 pub const THERMOSTAT: ClusterSpec = ClusterSpec {
     id: cluster::THERMOSTAT,
     name: "Thermostat",
-    revision: 7,
+    revision: 11,
     feature_map: 0x01 | 0x02 | 0x20,
     attributes: &[
         0x0000, 0x0003, 0x0004, 0x0005, 0x0006, 0x0011, 0x0012, 0x0015, 0x0016, 0x0017, 0x0018,
@@ -223,12 +231,13 @@ pub const THERMOSTAT: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Door Lock rev 7 (the IDL's; the 1.4.2 XML says 9), no features: no PIN, no users. Events
-/// DoorLockAlarm, LockOperation and LockOperationError are mandatory without features.
+/// Door Lock rev 10, no features: no PIN, no users. Events DoorLockAlarm, LockOperation and
+/// LockOperationError are mandatory without features; no generated commands (rev 10 removed
+/// GetUserStatus/GetUserType).
 pub const DOOR_LOCK: ClusterSpec = ClusterSpec {
     id: cluster::DOOR_LOCK,
     name: "Door Lock",
-    revision: 7,
+    revision: 10,
     feature_map: 0,
     attributes: &[0x0000, 0x0001, 0x0002, 0x0025, 0x0026],
     writable: &[0x0025],
@@ -237,11 +246,11 @@ pub const DOOR_LOCK: ClusterSpec = ClusterSpec {
     events: &[0x00, 0x02, 0x03],
 };
 
-/// Window Covering rev 5 with Lift (bit 0) + PositionAwareLift (bit 2).
+/// Window Covering rev 8 with Lift (bit 0) + PositionAwareLift (bit 2).
 pub const WINDOW_COVERING: ClusterSpec = ClusterSpec {
     id: cluster::WINDOW_COVERING,
     name: "Window Covering",
-    revision: 5,
+    revision: 8,
     feature_map: 0x1 | 0x4,
     attributes: &[
         0x0000, 0x0007, 0x0008, 0x000A, 0x000B, 0x000D, 0x000E, 0x0017,

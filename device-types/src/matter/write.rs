@@ -1,15 +1,15 @@
-//! Attribute writes → state patches.
+//! Attribute writes → state patches and stored settings.
 //!
 //! Writes that map to canonical state: Thermostat OccupiedHeating/CoolingSetpoint (with the
-//! deadband rule of the `hvac` module) and SystemMode.
+//! deadband rule of the `hvac` module, within the setpoint limits in force) and SystemMode.
 //!
-//! Writes that are range-checked, **accepted and not stored** (empty patch; the attribute keeps
-//! reading its served default): Identify IdentifyTime (the bridge owns the identify countdown
-//! and should start it itself on such a write), On/Off OnTime, OffWaitTime, StartUpOnOff; Level
-//! Control Options, OnOffTransitionTime, OnLevel, StartUpCurrentLevel; Color Control Options,
-//! StartUpColorTemperatureMireds; Thermostat Min/Max Heat/Cool SetpointLimit (within the Abs
-//! limits); Window Covering Mode. These are configuration the bridged device has no place for;
-//! rejecting them would break controllers that write them during setup.
+//! Writes that are range-checked and **stored as settings** ([`super::settings`]; read back,
+//! persisted where the spec makes them non-volatile, and applied): Identify IdentifyTime (the
+//! bridge owns the countdown: [`WriteEffect::identify`]), On/Off OnTime, OffWaitTime,
+//! StartUpOnOff; Level Control Options, OnOffTransitionTime, OnLevel, StartUpCurrentLevel; Color
+//! Control Options, StartUpColorTemperatureMireds; Thermostat Min/Max Heat/Cool SetpointLimit
+//! (within the Abs limits, Min ≤ Max, heat limits at least the deadband below the cool ones);
+//! Window Covering Mode.
 //!
 //! Writes that only accept the served value (CONSTRAINT_ERROR otherwise, as the bridged
 //! device cannot change it): Thermostat ControlSequenceOfOperation (4, CoolingAndHeating) and
@@ -18,15 +18,45 @@
 use super::hvac::{write_setpoint, Side};
 use super::ids::{cluster, color_control, door_lock, identify, level_control, on_off};
 use super::ids::{thermostat, window_covering};
+use super::settings::{setpoint_limits, Settings};
 use super::spec::cluster_spec;
 use super::{limits, ArgValue, CommandError};
 use crate::{DeviceKind, State, SystemMode};
 
-/// The patch a write of `value` to `attr` of `cluster` makes on a `kind` device in `state`.
-///
-/// `UnsupportedWrite` when the attribute is not served or not writable; `InvalidArgument` for
-/// a value of the wrong type (or null for a non-nullable attribute); `ConstraintError` when out
-/// of range. An empty patch means "accepted, nothing stored" (see the module doc for which).
+/// What an accepted write does.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WriteEffect {
+    /// State to apply through the registry (empty when the write is a setting).
+    pub patch: State,
+    /// A setting to store: (cluster, attribute, value; `None` = null).
+    pub setting: Option<(u32, u32, Option<i64>)>,
+    /// Identify: restart the IdentifyTime countdown at this many seconds (0 stops it).
+    pub identify: Option<u16>,
+}
+
+impl WriteEffect {
+    fn patch(patch: State) -> Self {
+        WriteEffect {
+            patch,
+            ..Self::default()
+        }
+    }
+    fn setting(cluster: u32, attr: u32, value: Option<u64>) -> Self {
+        WriteEffect {
+            setting: Some((cluster, attr, value.map(|v| v as i64))),
+            ..Self::default()
+        }
+    }
+    fn signed_setting(cluster: u32, attr: u32, value: i64) -> Self {
+        WriteEffect {
+            setting: Some((cluster, attr, Some(value))),
+            ..Self::default()
+        }
+    }
+}
+
+/// The patch a write of `value` to `attr` of `cluster` makes on a `kind` device in `state`,
+/// ignoring stored settings (see [`write_attr_with`] for the full effect).
 pub fn write_attr(
     kind: DeviceKind,
     state: &State,
@@ -34,79 +64,94 @@ pub fn write_attr(
     attr: u32,
     value: &ArgValue,
 ) -> Result<State, CommandError> {
+    write_attr_with(kind, state, &Settings::default(), cluster, attr, value).map(|e| e.patch)
+}
+
+/// What a write of `value` to `attr` of `cluster` does on a `kind` device in `state` with its
+/// stored `settings`.
+///
+/// `UnsupportedWrite` when the attribute is not served or not writable; `InvalidArgument` for
+/// a value of the wrong type (or null for a non-nullable attribute); `ConstraintError` when out
+/// of range.
+pub fn write_attr_with(
+    kind: DeviceKind,
+    state: &State,
+    settings: &Settings,
+    cluster: u32,
+    attr: u32,
+    value: &ArgValue,
+) -> Result<WriteEffect, CommandError> {
     let spec = cluster_spec(kind, cluster).ok_or(CommandError::UnsupportedWrite)?;
     if !spec.is_writable(attr) {
         return Err(CommandError::UnsupportedWrite);
     }
     let eff = kind.default_state().merged(state);
-    let accepted = Ok(State::default());
+    let lim = setpoint_limits(settings);
     let v = Value { value };
+    let store = |value: u64| Ok(WriteEffect::setting(cluster, attr, Some(value)));
+    let store_nullable = |value: Option<u64>| Ok(WriteEffect::setting(cluster, attr, value));
     match (cluster, attr) {
         (cluster::IDENTIFY, identify::attr::IDENTIFY_TIME) => {
-            v.uint("IdentifyTime", 0, u16::MAX as u64).and(accepted)
+            let secs = v.uint("IdentifyTime", 0, u16::MAX as u64)? as u16;
+            Ok(WriteEffect {
+                identify: Some(secs),
+                ..WriteEffect::default()
+            })
         }
 
-        (cluster::ON_OFF, on_off::attr::ON_TIME) => v.uint("OnTime", 0, 0xFFFF).and(accepted),
+        (cluster::ON_OFF, on_off::attr::ON_TIME) => store(v.uint("OnTime", 0, 0xFFFF)?),
         (cluster::ON_OFF, on_off::attr::OFF_WAIT_TIME) => {
-            v.uint("OffWaitTime", 0, 0xFFFF).and(accepted)
+            store(v.uint("OffWaitTime", 0, 0xFFFF)?)
         }
         (cluster::ON_OFF, on_off::attr::START_UP_ON_OFF) => {
-            v.nullable_uint("StartUpOnOff", 0, 2).and(accepted)
+            store_nullable(v.nullable_uint("StartUpOnOff", 0, 2)?)
         }
 
-        (cluster::LEVEL_CONTROL, level_control::attr::OPTIONS) => {
-            v.bitmap("Options", 0x03).and(accepted)
-        }
+        (cluster::LEVEL_CONTROL, level_control::attr::OPTIONS) => store(v.bitmap("Options", 0x03)?),
         (cluster::LEVEL_CONTROL, level_control::attr::ON_OFF_TRANSITION_TIME) => {
-            v.uint("OnOffTransitionTime", 0, 0xFFFF).and(accepted)
+            store(v.uint("OnOffTransitionTime", 0, 0xFFFF)?)
         }
-        (cluster::LEVEL_CONTROL, level_control::attr::ON_LEVEL) => v
-            .nullable_uint(
+        (cluster::LEVEL_CONTROL, level_control::attr::ON_LEVEL) => {
+            store_nullable(v.nullable_uint(
                 "OnLevel",
                 limits::MIN_LEVEL as u64,
                 limits::MAX_LEVEL as u64,
-            )
-            .and(accepted),
-        (cluster::LEVEL_CONTROL, level_control::attr::START_UP_CURRENT_LEVEL) => v
-            .nullable_uint("StartUpCurrentLevel", 0, limits::MAX_LEVEL as u64)
-            .and(accepted),
-
-        (cluster::COLOR_CONTROL, color_control::attr::OPTIONS) => {
-            v.bitmap("Options", 0x01).and(accepted)
+            )?)
         }
-        (cluster::COLOR_CONTROL, color_control::attr::START_UP_COLOR_TEMPERATURE_MIREDS) => v
-            .nullable_uint("StartUpColorTemperatureMireds", 1, 0xFEFF)
-            .and(accepted),
+        (cluster::LEVEL_CONTROL, level_control::attr::START_UP_CURRENT_LEVEL) => {
+            store_nullable(v.nullable_uint("StartUpCurrentLevel", 0, limits::MAX_LEVEL as u64)?)
+        }
+
+        (cluster::COLOR_CONTROL, color_control::attr::OPTIONS) => store(v.bitmap("Options", 0x01)?),
+        (cluster::COLOR_CONTROL, color_control::attr::START_UP_COLOR_TEMPERATURE_MIREDS) => {
+            store_nullable(v.nullable_uint(
+                "StartUpColorTemperatureMireds",
+                limits::MIN_MIREDS as u64,
+                limits::MAX_MIREDS as u64,
+            )?)
+        }
 
         (cluster::THERMOSTAT, thermostat::attr::OCCUPIED_HEATING_SETPOINT) => {
-            write_setpoint(&eff, Side::Heat, v.int("OccupiedHeatingSetpoint")?)
+            write_setpoint(&eff, Side::Heat, v.int("OccupiedHeatingSetpoint")?, &lim)
+                .map(WriteEffect::patch)
         }
         (cluster::THERMOSTAT, thermostat::attr::OCCUPIED_COOLING_SETPOINT) => {
-            write_setpoint(&eff, Side::Cool, v.int("OccupiedCoolingSetpoint")?)
+            write_setpoint(&eff, Side::Cool, v.int("OccupiedCoolingSetpoint")?, &lim)
+                .map(WriteEffect::patch)
         }
-        (cluster::THERMOSTAT, thermostat::attr::MIN_HEAT_SETPOINT_LIMIT)
-        | (cluster::THERMOSTAT, thermostat::attr::MAX_HEAT_SETPOINT_LIMIT) => v
-            .int_in(
-                "HeatSetpointLimit",
-                limits::ABS_MIN_HEAT,
-                limits::ABS_MAX_HEAT,
-            )
-            .and(accepted),
-        (cluster::THERMOSTAT, thermostat::attr::MIN_COOL_SETPOINT_LIMIT)
-        | (cluster::THERMOSTAT, thermostat::attr::MAX_COOL_SETPOINT_LIMIT) => v
-            .int_in(
-                "CoolSetpointLimit",
-                limits::ABS_MIN_COOL,
-                limits::ABS_MAX_COOL,
-            )
-            .and(accepted),
+        (cluster::THERMOSTAT, a @ thermostat::attr::MIN_HEAT_SETPOINT_LIMIT)
+        | (cluster::THERMOSTAT, a @ thermostat::attr::MAX_HEAT_SETPOINT_LIMIT)
+        | (cluster::THERMOSTAT, a @ thermostat::attr::MIN_COOL_SETPOINT_LIMIT)
+        | (cluster::THERMOSTAT, a @ thermostat::attr::MAX_COOL_SETPOINT_LIMIT) => {
+            write_limit(&v, a, lim).map(|value| WriteEffect::signed_setting(cluster, a, value))
+        }
         (cluster::THERMOSTAT, thermostat::attr::CONTROL_SEQUENCE_OF_OPERATION) => v
             .exactly(
                 "ControlSequenceOfOperation",
                 4,
                 "only 4 (CoolingAndHeating) is supported",
             )
-            .and(accepted),
+            .map(|_| WriteEffect::default()),
         (cluster::THERMOSTAT, thermostat::attr::SYSTEM_MODE) => {
             let mode = match v.uint("SystemMode", 0, 0xFF)? {
                 0 => SystemMode::Off,
@@ -121,10 +166,10 @@ pub fn write_attr(
                     ))
                 }
             };
-            Ok(State {
+            Ok(WriteEffect::patch(State {
                 system_mode: Some(mode),
                 ..State::default()
-            })
+            }))
         }
 
         (cluster::DOOR_LOCK, door_lock::attr::OPERATING_MODE) => v
@@ -133,14 +178,46 @@ pub fn write_attr(
                 0,
                 "only 0 (Normal) can be set on this lock",
             )
-            .and(accepted),
+            .map(|_| WriteEffect::default()),
 
-        (cluster::WINDOW_COVERING, window_covering::attr::MODE) => {
-            v.bitmap("Mode", 0x0F).and(accepted)
-        }
+        (cluster::WINDOW_COVERING, window_covering::attr::MODE) => store(v.bitmap("Mode", 0x0F)?),
 
         _ => Err(CommandError::UnsupportedWrite),
     }
+}
+
+/// A written setpoint limit: within the absolute limits, Min ≤ Max on its side, and with the
+/// AutoMode deadband between the heat and the cool limits (Min/MaxHeat ≤ Min/MaxCool − deadband).
+fn write_limit(
+    v: &Value<'_>,
+    attr: u32,
+    lim: super::settings::SetpointLimits,
+) -> Result<i64, CommandError> {
+    use thermostat::attr::*;
+    let band = limits::DEADBAND_HUNDREDTHS;
+    let (name, lo, hi) = match attr {
+        MIN_HEAT_SETPOINT_LIMIT => (
+            "MinHeatSetpointLimit",
+            limits::ABS_MIN_HEAT,
+            lim.max_heat.min(lim.min_cool - band),
+        ),
+        MAX_HEAT_SETPOINT_LIMIT => (
+            "MaxHeatSetpointLimit",
+            lim.min_heat,
+            limits::ABS_MAX_HEAT.min(lim.max_cool - band),
+        ),
+        MIN_COOL_SETPOINT_LIMIT => (
+            "MinCoolSetpointLimit",
+            limits::ABS_MIN_COOL.max(lim.min_heat + band),
+            lim.max_cool,
+        ),
+        _ => (
+            "MaxCoolSetpointLimit",
+            lim.min_cool.max(lim.max_heat + band),
+            limits::ABS_MAX_COOL,
+        ),
+    };
+    v.int_in(name, lo, hi)
 }
 
 /// Typed checks of a written value.

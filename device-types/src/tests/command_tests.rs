@@ -397,3 +397,80 @@ fn stop_changes_nothing() {
         assert_eq!(e, Ok(CommandEffect::NoChange));
     }
 }
+
+#[test]
+fn stored_options_and_on_level_act_on_commands() {
+    use crate::matter::ids::{cluster, level_control};
+    use crate::matter::{invoke_with, CommandArgs, CommandEffect, Settings};
+    use crate::{DeviceKind, State};
+    let k = DeviceKind::DimmableLight;
+    let off = State {
+        on: Some(false),
+        brightness: Some(100),
+        ..State::default()
+    };
+    let move_to = CommandArgs(vec![
+        (0, crate::matter::ArgValue::UInt(200)),
+        (1, crate::matter::ArgValue::UInt(0)),
+        (2, crate::matter::ArgValue::UInt(0)),
+        (3, crate::matter::ArgValue::UInt(0)),
+    ]);
+    let mut settings = Settings::default();
+    // Off and no ExecuteIfOff: ignored.
+    assert_eq!(
+        invoke_with(k, &off, &settings, cluster::LEVEL_CONTROL, 0x00, &move_to).unwrap(),
+        CommandEffect::NoChange
+    );
+    // Options.ExecuteIfOff written: executed while off.
+    settings.set(
+        cluster::LEVEL_CONTROL,
+        level_control::attr::OPTIONS,
+        Some(1),
+    );
+    assert!(matches!(
+        invoke_with(k, &off, &settings, cluster::LEVEL_CONTROL, 0x00, &move_to).unwrap(),
+        CommandEffect::Patch(p) if p.brightness == Some(200)
+    ));
+    // OnLevel written: On goes to that level.
+    settings.set(
+        cluster::LEVEL_CONTROL,
+        level_control::attr::ON_LEVEL,
+        Some(42),
+    );
+    assert!(matches!(
+        invoke_with(k, &off, &settings, cluster::ON_OFF, 0x01, &CommandArgs::default()).unwrap(),
+        CommandEffect::Patch(p) if p.on == Some(true) && p.brightness == Some(42)
+    ));
+}
+
+#[test]
+fn start_up_settings_decide_the_state_after_a_restart() {
+    use crate::matter::ids::{cluster, level_control, on_off};
+    use crate::matter::settings::start_up_patch;
+    use crate::matter::Settings;
+    use crate::{DeviceKind, State};
+    let k = DeviceKind::DimmableLight;
+    let was = State {
+        on: Some(true),
+        brightness: Some(80),
+        ..State::default()
+    };
+    let mut s = Settings::default();
+    assert!(
+        start_up_patch(k, &was, &s).is_empty(),
+        "null keeps the last state"
+    );
+    s.set(cluster::ON_OFF, on_off::attr::START_UP_ON_OFF, Some(0));
+    assert_eq!(start_up_patch(k, &was, &s).on, Some(false));
+    s.set(cluster::ON_OFF, on_off::attr::START_UP_ON_OFF, Some(2));
+    assert_eq!(start_up_patch(k, &was, &s).on, Some(false), "toggle");
+    s.set(
+        cluster::LEVEL_CONTROL,
+        level_control::attr::START_UP_CURRENT_LEVEL,
+        Some(200),
+    );
+    assert_eq!(start_up_patch(k, &was, &s).brightness, Some(200));
+    // Settings checked against the kind when read from disk.
+    assert!(s.check(k).is_ok());
+    assert!(s.check(DeviceKind::ContactSensor).is_err());
+}

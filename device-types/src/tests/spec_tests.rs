@@ -321,3 +321,36 @@ fn timed_commands_are_the_door_lock_ones() {
     assert!(!requires_timed_invoke(cluster::ON_OFF, 0x00));
     assert!(!requires_timed_invoke(cluster::WINDOW_COVERING, 0x01));
 }
+
+/// Cluster revisions are Matter 1.6's (the SpecificationVersion the node claims): facts from the
+/// specification's data model, not from this crate.
+#[test]
+fn cluster_revisions_are_the_matter_1_6_ones() {
+    use crate::matter::spec::*;
+    let expected = [
+        (IDENTIFY, 6),
+        (ON_OFF, 7),
+        (LEVEL_CONTROL, 7),
+        (COLOR_CONTROL_CT, 9),
+        (COLOR_CONTROL_EXTENDED, 9),
+        (BOOLEAN_STATE, 3),
+        (OCCUPANCY_SENSING, 7),
+        (TEMPERATURE_MEASUREMENT, 6),
+        (RELATIVE_HUMIDITY_MEASUREMENT, 5),
+        (THERMOSTAT, 11),
+        (DOOR_LOCK, 10),
+        (WINDOW_COVERING, 8),
+    ];
+    for (spec, revision) in expected {
+        assert_eq!(spec.revision, revision, "{}", spec.name);
+    }
+    // Events served need their feature in these revisions.
+    assert_eq!(BOOLEAN_STATE.feature_map & 0x1, 0x1, "ChangeEvent");
+    assert_eq!(
+        OCCUPANCY_SENSING.feature_map & 0x200,
+        0x200,
+        "OccupancyEvent"
+    );
+    // Door Lock rev 10 has no GetUserStatus/GetUserType responses.
+    assert!(DOOR_LOCK.generated.is_empty());
+}

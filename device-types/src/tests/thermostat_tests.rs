@@ -218,3 +218,69 @@ fn fixed_configuration_writes() {
     );
     assert_eq!(ok, Ok(State::default()));
 }
+
+#[test]
+fn written_setpoint_limits_hold_setpoint_writes_and_are_checked() {
+    use crate::matter::{settings, write_attr_with, Settings};
+    let s = T.default_state();
+    let mut set = Settings::default();
+    // MaxHeatSetpointLimit 2500 is accepted and stored.
+    let e = write_attr_with(
+        T,
+        &s,
+        &set,
+        TH,
+        attr::MAX_HEAT_SETPOINT_LIMIT,
+        &ArgValue::Int(2500),
+    )
+    .unwrap();
+    assert_eq!(
+        e.setting,
+        Some((TH, attr::MAX_HEAT_SETPOINT_LIMIT, Some(2500)))
+    );
+    assert!(e.patch.is_empty());
+    set.set(TH, attr::MAX_HEAT_SETPOINT_LIMIT, Some(2500));
+    assert_eq!(settings::setpoint_limits(&set).max_heat, 2500);
+    // A heating setpoint above the written limit is refused, naming the field.
+    let err = write_attr_with(
+        T,
+        &s,
+        &set,
+        TH,
+        attr::OCCUPIED_HEATING_SETPOINT,
+        &ArgValue::Int(2700),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, CommandError::ConstraintError { field, .. } if field == "OccupiedHeatingSetpoint"),
+        "{err:?}"
+    );
+    // Min above Max is refused.
+    let err = write_attr_with(
+        T,
+        &s,
+        &set,
+        TH,
+        attr::MIN_HEAT_SETPOINT_LIMIT,
+        &ArgValue::Int(2600),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CommandError::ConstraintError { .. }),
+        "{err:?}"
+    );
+    // Cool limits keep the deadband to the heat limits.
+    let err = write_attr_with(
+        T,
+        &s,
+        &set,
+        TH,
+        attr::MAX_COOL_SETPOINT_LIMIT,
+        &ArgValue::Int(2600),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CommandError::ConstraintError { .. }),
+        "{err:?}"
+    );
+}

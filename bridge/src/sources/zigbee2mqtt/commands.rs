@@ -1,0 +1,208 @@
+//! Commands for Zigbee2MQTT devices: those arriving for one device within `merge_ms` are merged into
+//! one `<friendly_name>/set` payload (later fields win, the latest transition is passed through); each
+//! is answered once the broker acknowledged (PUBACK) the publish that carries it, or refused.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use device_types::State;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::registry::{SourceCommand, SourceCommandError};
+
+pub type Reply = oneshot::Sender<Result<(), SourceCommandError>>;
+
+/// Commands of one device waiting for the merge window to close.
+#[derive(Debug)]
+pub struct Batch {
+    pub patch: State,
+    pub transition: Option<Duration>,
+    pub replies: Vec<Reply>,
+    pub due: Instant,
+}
+
+/// Open merge windows, by device id.
+#[derive(Debug, Default)]
+pub struct Batches {
+    open: HashMap<String, Batch>,
+}
+
+impl Batches {
+    /// Adds a command to its device's window (opening one that closes `window` after `now`).
+    pub fn add(&mut self, command: SourceCommand, now: Instant, window: Duration) {
+        let SourceCommand {
+            device,
+            patch,
+            transition,
+            reply,
+            ..
+        } = command;
+        let batch = self.open.entry(device).or_insert_with(|| Batch {
+            patch: State::default(),
+            transition: None,
+            replies: Vec::new(),
+            due: now + window,
+        });
+        batch.patch = batch.patch.merged(&patch);
+        if transition.is_some() {
+            batch.transition = transition;
+        }
+        batch.replies.push(reply);
+    }
+
+    /// When the next window closes.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.open.values().map(|b| b.due).min()
+    }
+
+    /// The batches whose window has closed.
+    pub fn take_due(&mut self, now: Instant) -> Vec<(String, Batch)> {
+        let due: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, b)| b.due <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        due.into_iter()
+            .filter_map(|id| self.open.remove(&id).map(|b| (id, b)))
+            .collect()
+    }
+
+    /// Refuses every waiting command.
+    pub fn fail_all(&mut self, error: &SourceCommandError) {
+        for (_, batch) in self.open.drain() {
+            answer_all(batch.replies, Err(error.clone()));
+        }
+    }
+}
+
+/// Replies waiting for the PUBACK of the QoS 1 publish that carries their command.
+#[derive(Debug, Default)]
+pub struct Acks {
+    /// One entry per QoS 1 publish queued, in order, until the client reports its packet id.
+    queued: VecDeque<Vec<Reply>>,
+    sent: HashMap<u16, Vec<Reply>>,
+}
+
+impl Acks {
+    /// A QoS 1 publish was queued (every QoS 1 publish of the link must be registered here).
+    pub fn queued(&mut self, replies: Vec<Reply>) {
+        self.queued.push_back(replies);
+    }
+
+    /// The client sent the oldest queued QoS 1 publish as packet `pkid`.
+    pub fn sent(&mut self, pkid: u16) {
+        if let Some(replies) = self.queued.pop_front() {
+            self.sent.insert(pkid, replies);
+        }
+    }
+
+    /// The broker acknowledged `pkid`: the commands it carried are accepted.
+    pub fn acked(&mut self, pkid: u16) {
+        if let Some(replies) = self.sent.remove(&pkid) {
+            answer_all(replies, Ok(()));
+        }
+    }
+
+    pub fn fail_all(&mut self, error: &SourceCommandError) {
+        for replies in self
+            .queued
+            .drain(..)
+            .chain(self.sent.drain().map(|(_, r)| r))
+        {
+            answer_all(replies, Err(error.clone()));
+        }
+    }
+}
+
+pub fn answer_all(replies: Vec<Reply>, result: Result<(), SourceCommandError>) {
+    for reply in replies {
+        let _ = reply.send(result.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Origin;
+
+    fn command(
+        device: &str,
+        patch: State,
+        transition: Option<Duration>,
+    ) -> (
+        SourceCommand,
+        oneshot::Receiver<Result<(), SourceCommandError>>,
+    ) {
+        let (reply, rx) = oneshot::channel();
+        (
+            SourceCommand {
+                device: device.to_owned(),
+                patch,
+                transition,
+                origin: Origin::Matter,
+                reply,
+            },
+            rx,
+        )
+    }
+
+    #[test]
+    fn commands_within_the_window_merge_and_are_answered_on_puback() {
+        let mut batches = Batches::default();
+        let window = Duration::from_millis(100);
+        let (a, mut ra) = command(
+            "lamp",
+            State {
+                on: Some(true),
+                ..State::default()
+            },
+            None,
+        );
+        let (b, mut rb) = command(
+            "lamp",
+            State {
+                brightness: Some(20),
+                ..State::default()
+            },
+            Some(Duration::from_millis(500)),
+        );
+        let t0 = Instant::now();
+        batches.add(a, t0, window);
+        batches.add(b, t0 + Duration::from_millis(50), window);
+        assert!(batches.take_due(t0 + Duration::from_millis(99)).is_empty());
+        assert_eq!(batches.next_due(), Some(t0 + window));
+        let mut due = batches.take_due(t0 + Duration::from_millis(110));
+        assert_eq!(due.len(), 1);
+        let (id, batch) = due.pop().unwrap();
+        assert_eq!(id, "lamp");
+        assert_eq!(
+            (batch.patch.on, batch.patch.brightness),
+            (Some(true), Some(20))
+        );
+        assert_eq!(batch.transition, Some(Duration::from_millis(500)));
+
+        let mut acks = Acks::default();
+        acks.queued(batch.replies);
+        assert!(ra.try_recv().is_err(), "not before the PUBACK");
+        acks.sent(7);
+        acks.acked(7);
+        assert_eq!(ra.try_recv().unwrap(), Ok(()));
+        assert_eq!(rb.try_recv().unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn a_lost_link_refuses_everything_waiting() {
+        let mut batches = Batches::default();
+        let mut acks = Acks::default();
+        let (a, mut ra) = command("a", State::default(), None);
+        let (b, mut rb) = command("b", State::default(), None);
+        batches.add(a, Instant::now(), Duration::from_secs(1));
+        acks.queued(vec![b.reply]);
+        batches.fail_all(&SourceCommandError::Down);
+        acks.fail_all(&SourceCommandError::Down);
+        assert_eq!(ra.try_recv().unwrap(), Err(SourceCommandError::Down));
+        assert_eq!(rb.try_recv().unwrap(), Err(SourceCommandError::Down));
+    }
+}

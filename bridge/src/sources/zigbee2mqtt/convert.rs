@@ -1,0 +1,318 @@
+//! Value conversions between Zigbee2MQTT payloads and canonical state, per binding: on/off values,
+//! brightness 0..=254 (Matter level 1..=254), mireds (clamped to the kind's range), x/y and hue/
+//! saturation colour, setpoints, system mode, lock state, cover position. A state message becomes a
+//! patch plus a list of the fields that were unusable (logged by the caller, never fatal); a command
+//! patch becomes one `/set` payload.
+
+use std::time::Duration;
+
+use device_types::{ColorMode, LockState, State, SystemMode};
+use serde_json::{json, Map, Value};
+
+use super::mapping::{Binding, Field, Mapping};
+
+/// One property of a state message that could not be used.
+#[derive(Debug, PartialEq)]
+pub struct FieldError {
+    pub property: String,
+    pub value: String,
+    pub reason: &'static str,
+}
+
+const MIREDS: (f64, f64) = (153.0, 500.0);
+
+/// The canonical patch a state message carries for this mapping.
+pub fn to_state(mapping: &Mapping, payload: &Map<String, Value>) -> (State, Vec<FieldError>) {
+    let mut state = State::default();
+    let mut errors = Vec::new();
+    for b in &mapping.bindings {
+        let Some(value) = payload.get(&b.property) else {
+            continue;
+        };
+        if value.is_null() {
+            continue;
+        }
+        if let Err(reason) = read(b, value, &mut state) {
+            errors.push(FieldError {
+                property: b.property.clone(),
+                value: truncated(value),
+                reason,
+            });
+        }
+    }
+    (state, errors)
+}
+
+fn truncated(value: &Value) -> String {
+    let mut s = value.to_string();
+    if s.len() > 80 {
+        let mut end = 80;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
+fn number(value: &Value) -> Result<f64, &'static str> {
+    value
+        .as_f64()
+        .filter(|v| v.is_finite())
+        .ok_or("not a number")
+}
+
+fn read(b: &Binding, value: &Value, state: &mut State) -> Result<(), &'static str> {
+    match &b.field {
+        Field::On { on, off } => {
+            if value == on {
+                state.on = Some(true);
+            } else if value == off {
+                state.on = Some(false);
+            } else {
+                return Err("neither the on nor the off value");
+            }
+        }
+        Field::Brightness { max } => {
+            let v = number(value)?;
+            if v < 0.0 || v > max.max(254.0) {
+                return Err("out of range 0..=254");
+            }
+            let scaled = if *max > 0.0 && *max != 254.0 {
+                v * 254.0 / max
+            } else {
+                v
+            };
+            state.brightness = Some(scaled.round().clamp(1.0, 254.0) as u8);
+        }
+        Field::ColorTemp => {
+            let v = number(value)?;
+            if !(1.0..=1000.0).contains(&v) {
+                return Err("out of range 1..=1000 mireds");
+            }
+            state.color_temp_mireds = Some(v.round().clamp(MIREDS.0, MIREDS.1) as u16);
+        }
+        Field::ColorXy => {
+            let obj = value.as_object().ok_or("not an object")?;
+            let (Some(x), Some(y)) = (obj.get("x"), obj.get("y")) else {
+                // A colour message in hue/saturation only: nothing for x/y.
+                return Ok(());
+            };
+            let (x, y) = (number(x)?, number(y)?);
+            let max = 65279.0 / 65536.0;
+            if !(0.0..=1.0).contains(&x) || !(0.0..=1.0).contains(&y) {
+                return Err("x or y out of range 0..=1");
+            }
+            state.color_x = Some(x.min(max));
+            state.color_y = Some(y.min(max));
+        }
+        Field::ColorHs => {
+            let obj = value.as_object().ok_or("not an object")?;
+            let hue = obj.get("hue").or_else(|| obj.get("h"));
+            let sat = obj.get("saturation").or_else(|| obj.get("s"));
+            let (Some(h), Some(s)) = (hue, sat) else {
+                return Ok(());
+            };
+            let (h, s) = (number(h)?, number(s)?);
+            if !(0.0..=360.0).contains(&h) || !(0.0..=100.0).contains(&s) {
+                return Err("hue or saturation out of range");
+            }
+            state.hue = Some(h.round() as u16);
+            state.saturation = Some(s.round() as u8);
+        }
+        Field::ColorMode => {
+            state.color_mode = Some(match value.as_str().ok_or("not a string")? {
+                "xy" => ColorMode::Xy,
+                "hs" => ColorMode::Hs,
+                "color_temp" => ColorMode::ColorTemp,
+                _ => return Err("not xy, hs or color_temp"),
+            });
+        }
+        Field::Contact => state.contact = Some(value.as_bool().ok_or("not a boolean")?),
+        Field::Occupied => state.occupied = Some(value.as_bool().ok_or("not a boolean")?),
+        Field::Temperature => {
+            let v = number(value)?;
+            if !(-273.15..=327.67).contains(&v) {
+                return Err("out of range -273.15..=327.67 °C");
+            }
+            state.temperature = Some(v);
+        }
+        Field::Humidity => {
+            let v = number(value)?;
+            if !(0.0..=100.0).contains(&v) {
+                return Err("out of range 0..=100 %");
+            }
+            state.humidity = Some(v);
+        }
+        Field::HeatingSetpoint => state.heating_setpoint = Some(number(value)?.clamp(7.0, 30.0)),
+        Field::CoolingSetpoint => state.cooling_setpoint = Some(number(value)?.clamp(16.0, 32.0)),
+        Field::SystemMode => {
+            state.system_mode = Some(match value.as_str().ok_or("not a string")? {
+                "off" => SystemMode::Off,
+                "heat" => SystemMode::Heat,
+                "cool" => SystemMode::Cool,
+                "auto" => SystemMode::Auto,
+                _ => return Err("not off, heat, cool or auto"),
+            });
+        }
+        Field::LockState => {
+            state.lock_state = Some(match value.as_str().ok_or("not a string")? {
+                "locked" => LockState::Locked,
+                "unlocked" => LockState::Unlocked,
+                "not_fully_locked" => LockState::NotFullyLocked,
+                _ => return Err("not locked, unlocked or not_fully_locked"),
+            });
+        }
+        Field::LockCommand { lock, unlock } => {
+            // Only when the device has no lock_state: its `state` is then what we know.
+            if state.lock_state.is_none() {
+                if value == lock {
+                    state.lock_state = Some(LockState::Locked);
+                } else if value == unlock {
+                    state.lock_state = Some(LockState::Unlocked);
+                } else {
+                    return Err("neither the lock nor the unlock value");
+                }
+            }
+        }
+        Field::Position => {
+            let v = number(value)?;
+            if !(0.0..=100.0).contains(&v) {
+                return Err("out of range 0..=100 %");
+            }
+            state.position = Some(v.round() as u8);
+        }
+    }
+    Ok(())
+}
+
+/// The `/set` payload for a command patch (fields the mapping has no binding for are left out and
+/// returned by name, so the caller can refuse or log them).
+pub fn to_set(
+    mapping: &Mapping,
+    patch: &State,
+    transition: Option<Duration>,
+) -> (Map<String, Value>, Vec<&'static str>) {
+    let mut out = Map::new();
+    let mut missing = Vec::new();
+    let prop = |pred: fn(&Field) -> bool| mapping.binding(pred).map(|b| b.property.clone());
+    if let Some(on) = patch.on {
+        match mapping.binding(|f| matches!(f, Field::On { .. })) {
+            Some(Binding {
+                property,
+                field: Field::On { on: v_on, off },
+                ..
+            }) => {
+                out.insert(
+                    property.clone(),
+                    if on { v_on.clone() } else { off.clone() },
+                );
+            }
+            _ => missing.push("on"),
+        }
+    }
+    if let Some(level) = patch.brightness {
+        match mapping.binding(|f| matches!(f, Field::Brightness { .. })) {
+            Some(Binding {
+                property,
+                field: Field::Brightness { max },
+                ..
+            }) => {
+                let v = if *max > 0.0 && *max != 254.0 {
+                    (f64::from(level) * max / 254.0).round()
+                } else {
+                    f64::from(level)
+                };
+                out.insert(property.clone(), json!(v as u64));
+            }
+            _ => missing.push("brightness"),
+        }
+    }
+    if let Some(m) = patch.color_temp_mireds {
+        match prop(|f| matches!(f, Field::ColorTemp)) {
+            Some(p) => {
+                out.insert(p, json!(m));
+            }
+            None => missing.push("color_temp_mireds"),
+        }
+    }
+    if patch.hue.is_some() || patch.saturation.is_some() {
+        match prop(|f| matches!(f, Field::ColorHs)) {
+            Some(p) => {
+                let mut c = Map::new();
+                if let Some(h) = patch.hue {
+                    c.insert("hue".into(), json!(h));
+                }
+                if let Some(s) = patch.saturation {
+                    c.insert("saturation".into(), json!(s));
+                }
+                out.insert(p, Value::Object(c));
+            }
+            None => missing.push("hue"),
+        }
+    }
+    if let (Some(x), Some(y)) = (patch.color_x, patch.color_y) {
+        match prop(|f| matches!(f, Field::ColorXy)) {
+            Some(p) => {
+                let r = |v: f64| (v * 10_000.0).round() / 10_000.0;
+                out.insert(p, json!({ "x": r(x), "y": r(y) }));
+            }
+            None => missing.push("color_x"),
+        }
+    }
+    for (value, pred, name) in [
+        (
+            patch.heating_setpoint,
+            (|f: &Field| matches!(f, Field::HeatingSetpoint)) as fn(&Field) -> bool,
+            "heating_setpoint",
+        ),
+        (
+            patch.cooling_setpoint,
+            |f: &Field| matches!(f, Field::CoolingSetpoint),
+            "cooling_setpoint",
+        ),
+    ] {
+        if let Some(v) = value {
+            match prop(pred) {
+                Some(p) => {
+                    out.insert(p, json!(v));
+                }
+                None => missing.push(name),
+            }
+        }
+    }
+    if let Some(mode) = patch.system_mode {
+        match prop(|f| matches!(f, Field::SystemMode)) {
+            Some(p) => {
+                out.insert(p, json!(mode.as_str()));
+            }
+            None => missing.push("system_mode"),
+        }
+    }
+    if let Some(lock) = patch.lock_state {
+        match mapping.binding(|f| matches!(f, Field::LockCommand { .. })) {
+            Some(Binding {
+                property,
+                field: Field::LockCommand { lock: l, unlock: u },
+                ..
+            }) if lock != LockState::NotFullyLocked => {
+                let v = if lock == LockState::Locked { l } else { u };
+                out.insert(property.clone(), v.clone());
+            }
+            _ => missing.push("lock_state"),
+        }
+    }
+    if let Some(p) = patch.position {
+        match prop(|f| matches!(f, Field::Position)) {
+            Some(prop) => {
+                out.insert(prop, json!(p));
+            }
+            None => missing.push("position"),
+        }
+    }
+    if let (Some(t), false) = (transition, out.is_empty()) {
+        out.insert("transition".into(), json!(t.as_secs_f64()));
+    }
+    (out, missing)
+}

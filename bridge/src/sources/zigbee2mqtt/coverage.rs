@@ -1,0 +1,68 @@
+//! Mapping coverage over a dump of zigbee-herdsman-converters definitions (tests/e2e/z2m/dump.js all):
+//! the share of definitions with at least one mapped function, the share of exposes mapped, and the
+//! most frequent unmapped expose names. Housekeeping exposes (linkquality, update, identify, effect)
+//! count neither way; `action` and `battery` count like any function. A figure for bench/report.md.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::mapping::{self, expose_label, is_housekeeping};
+use super::topics::Definition;
+
+#[derive(Deserialize)]
+struct Entry {
+    definition: Definition,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Coverage {
+    pub definitions: usize,
+    pub definitions_mapped: usize,
+    pub exposes: usize,
+    pub exposes_mapped: usize,
+    /// (expose label, definitions where it is unmapped), most frequent first.
+    pub top_unmapped: Vec<(String, usize)>,
+}
+
+/// Coverage of a dump (a JSON array of `{model, vendor, definition}`).
+pub fn of_dump(json: &[u8]) -> Result<Coverage, serde_json::Error> {
+    let entries: Vec<Entry> = serde_json::from_slice(json)?;
+    let mut c = Coverage {
+        definitions: entries.len(),
+        definitions_mapped: 0,
+        exposes: 0,
+        exposes_mapped: 0,
+        top_unmapped: Vec::new(),
+    };
+    let mut unmapped: HashMap<String, usize> = HashMap::new();
+    for e in &entries {
+        let labels: Vec<String> = e
+            .definition
+            .exposes
+            .iter()
+            .map(expose_label)
+            .filter(|l| !is_housekeeping(l))
+            .collect();
+        c.exposes += labels.len();
+        match mapping::map(&e.definition.exposes) {
+            Some(m) => {
+                c.definitions_mapped += 1;
+                c.exposes_mapped += labels.len().saturating_sub(m.unmapped.len());
+                for u in m.unmapped {
+                    *unmapped.entry(u).or_default() += 1;
+                }
+            }
+            None => {
+                for l in labels {
+                    *unmapped.entry(l).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut top: Vec<(String, usize)> = unmapped.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(20);
+    c.top_unmapped = top;
+    Ok(c)
+}

@@ -1,0 +1,161 @@
+//! Tests of the Zigbee2MQTT mapping and value conversions, on exposes shaped as Zigbee2MQTT
+//! serialises them (the e2e tests use the real definitions of zigbee-herdsman-converters).
+
+use std::time::Duration;
+
+use device_types::{ColorMode, DeviceKind, LockState, State};
+use serde_json::{json, Value};
+
+use super::convert::{to_set, to_state};
+use super::mapping::map;
+use super::topics::Expose;
+
+fn exposes(v: Value) -> Vec<Expose> {
+    serde_json::from_value(v).unwrap()
+}
+
+fn colour_bulb() -> Vec<Expose> {
+    exposes(json!([
+        {"type": "light", "features": [
+            {"type": "binary", "name": "state", "property": "state", "access": 7,
+             "value_on": "ON", "value_off": "OFF", "value_toggle": "TOGGLE"},
+            {"type": "numeric", "name": "brightness", "property": "brightness", "access": 7,
+             "value_min": 0, "value_max": 254},
+            {"type": "numeric", "name": "color_temp", "property": "color_temp", "access": 7,
+             "unit": "mired", "value_min": 150, "value_max": 500},
+            {"type": "composite", "name": "color_xy", "property": "color", "access": 7, "features": [
+                {"type": "numeric", "name": "x", "property": "x", "access": 7},
+                {"type": "numeric", "name": "y", "property": "y", "access": 7}]},
+            {"type": "composite", "name": "color_hs", "property": "color", "access": 7, "features": [
+                {"type": "numeric", "name": "hue", "property": "hue", "access": 7},
+                {"type": "numeric", "name": "saturation", "property": "saturation", "access": 7}]}
+        ]},
+        {"type": "enum", "name": "effect", "property": "effect", "access": 2, "values": ["blink"]},
+        {"type": "enum", "name": "power_on_behavior", "property": "power_on_behavior", "access": 7,
+         "values": ["off", "on"]},
+        {"type": "numeric", "name": "linkquality", "property": "linkquality", "access": 1}
+    ]))
+}
+
+#[test]
+fn a_colour_bulb_is_an_extended_colour_light_and_lists_what_is_left() {
+    let m = map(&colour_bulb()).unwrap();
+    assert_eq!(m.kind, DeviceKind::ExtendedColorLight);
+    assert_eq!(m.unmapped, vec!["power_on_behavior".to_owned()]);
+    assert_eq!(
+        m.gettable(),
+        vec!["state", "brightness", "color_temp", "color"]
+    );
+}
+
+#[test]
+fn state_reports_convert_and_bad_fields_are_named_not_fatal() {
+    let m = map(&colour_bulb()).unwrap();
+    let payload = json!({"state": "ON", "brightness": 0, "color_temp": 120,
+        "color": {"x": 0.3, "y": 0.4, "hue": 200, "saturation": 50}, "color_mode": "xy",
+        "linkquality": 90});
+    let (state, errors) = to_state(&m, payload.as_object().unwrap());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(state.on, Some(true));
+    assert_eq!(state.brightness, Some(1), "Matter level never goes below 1");
+    assert_eq!(
+        state.color_temp_mireds,
+        Some(153),
+        "clamped to the Matter range"
+    );
+    assert_eq!((state.color_x, state.color_y), (Some(0.3), Some(0.4)));
+    assert_eq!((state.hue, state.saturation), (Some(200), Some(50)));
+    assert_eq!(state.color_mode, Some(ColorMode::Xy));
+
+    let bad = json!({"state": "MAYBE", "brightness": "high", "color_temp": 300});
+    let (state, errors) = to_state(&m, bad.as_object().unwrap());
+    assert_eq!(state.color_temp_mireds, Some(300));
+    assert_eq!(state.on, None);
+    let named: Vec<&str> = errors.iter().map(|e| e.property.as_str()).collect();
+    assert_eq!(named, ["state", "brightness"]);
+}
+
+#[test]
+fn commands_become_one_set_payload_with_the_transition() {
+    let m = map(&colour_bulb()).unwrap();
+    let patch = State {
+        on: Some(true),
+        brightness: Some(100),
+        hue: Some(120),
+        saturation: Some(80),
+        ..State::default()
+    };
+    let (payload, missing) = to_set(&m, &patch, Some(Duration::from_millis(1500)));
+    assert!(missing.is_empty());
+    assert_eq!(
+        Value::Object(payload),
+        json!({"state": "ON", "brightness": 100, "color": {"hue": 120, "saturation": 80},
+               "transition": 1.5})
+    );
+    let (payload, missing) = to_set(
+        &m,
+        &State {
+            position: Some(3),
+            ..State::default()
+        },
+        None,
+    );
+    assert!(payload.is_empty());
+    assert_eq!(missing, ["position"]);
+}
+
+#[test]
+fn sensors_locks_and_inverted_contact() {
+    let m = map(&exposes(json!([
+        {"type": "binary", "name": "contact", "property": "contact", "access": 1,
+         "value_on": false, "value_off": true},
+        {"type": "numeric", "name": "battery", "property": "battery", "access": 1, "unit": "%"},
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::ContactSensor);
+    assert_eq!(m.unmapped, ["battery"]);
+    let (state, _) = to_state(&m, json!({"contact": true}).as_object().unwrap());
+    assert_eq!(
+        state.contact,
+        Some(true),
+        "true means closed, as the canonical field"
+    );
+
+    let m = map(&exposes(json!([
+        {"type": "numeric", "name": "temperature", "property": "temperature", "access": 1, "unit": "°C"},
+        {"type": "numeric", "name": "humidity", "property": "humidity", "access": 1, "unit": "%"},
+        {"type": "numeric", "name": "pressure", "property": "pressure", "access": 1, "unit": "hPa"},
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::TemperatureSensor);
+    assert_eq!(m.unmapped, ["humidity", "pressure"]);
+
+    let lock = map(&exposes(json!([{"type": "lock", "features": [
+        {"type": "binary", "name": "state", "property": "state", "access": 3,
+         "value_on": "LOCK", "value_off": "UNLOCK"},
+        {"type": "enum", "name": "lock_state", "property": "lock_state", "access": 1,
+         "values": ["not_fully_locked", "locked", "unlocked"]}]}])))
+    .unwrap();
+    assert_eq!(lock.kind, DeviceKind::DoorLock);
+    let (payload, _) = to_set(
+        &lock,
+        &State {
+            lock_state: Some(LockState::Unlocked),
+            ..State::default()
+        },
+        None,
+    );
+    assert_eq!(Value::Object(payload), json!({"state": "UNLOCK"}));
+    let (state, _) = to_state(
+        &lock,
+        json!({"state": "LOCK", "lock_state": "not_fully_locked"})
+            .as_object()
+            .unwrap(),
+    );
+    assert_eq!(state.lock_state, Some(LockState::NotFullyLocked));
+
+    assert!(map(&exposes(json!([
+        {"type": "numeric", "name": "linkquality", "property": "linkquality", "access": 1}
+    ])))
+    .is_none());
+}

@@ -1,0 +1,453 @@
+//! The background persistence writer: durable file writes (temp, fsync, rename) happen on one thread of
+//! their own, never under the registry lock, on a tokio worker or on the Matter thread.
+//!
+//! Callers hand over the new content of a file and go on; the writer coalesces what is queued for the
+//! same file (the newest content wins, so a burst of changes costs one fsync), writes it with
+//! [`persist::write_atomic`], and tells every waiter of that file the outcome. A caller that must know
+//! the write is on disk before it answers (the API adding a device) waits on the receiver that
+//! [`Writer::write`] returns; one that only needs "soon" uses [`Writer::submit`].
+//!
+//! For files whose content is derived from a larger in-memory structure (the registry's device state),
+//! [`Writer::mark_dirty`] registers a snapshot closure that runs on the writer thread after a short
+//! debounce ([`DEBOUNCE`]), so a flood of changes turns into a few writes and the producer only flips
+//! a flag.
+//!
+//! Failures (disk full, I/O errors) never stop the writer: each is logged once per file and cause,
+//! counted, and kept as [`WriterHealth::last_error`] until a later write of the same file succeeds.
+//! The old file is left untouched by a failed write (that is what `write_atomic` guarantees).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::persist::{self, PersistError};
+
+/// How long a dirty snapshot waits for more changes before it is written.
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
+
+type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A snapshot's answer: `Err(Busy)` when what it reads is locked right now (it is asked again a
+/// little later; the writer never waits for another lock), `Ok(None)` to skip the write.
+type Snapshot = Box<dyn Fn() -> Result<Option<Vec<u8>>, Busy> + Send + Sync>;
+
+/// The snapshot's source is locked; try again later.
+#[derive(Debug)]
+pub struct Busy;
+
+enum Job {
+    Write {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        done: Option<Done>,
+    },
+    Dirty {
+        path: PathBuf,
+    },
+    Flush(std::sync::mpsc::Sender<()>),
+    Stop,
+}
+
+/// What the writer has done, for health reporting.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct WriterHealth {
+    /// Files written successfully.
+    pub writes: u64,
+    /// Writes that failed (each is retried with the next change of that file).
+    pub failures: u64,
+    /// The latest failure that has not been followed by a successful write of the same file.
+    pub last_error: Option<String>,
+    /// True while the last failure was "no space left on device".
+    pub disk_full: bool,
+}
+
+struct Shared {
+    snapshots: Mutex<HashMap<PathBuf, Arc<Snapshot>>>,
+    health: Mutex<WriterHealth>,
+    failing: Mutex<BTreeMap<PathBuf, String>>,
+    /// Snapshot files marked dirty whose Dirty job is queued and not yet taken.
+    pending: Mutex<HashSet<PathBuf>>,
+}
+
+/// Handle to the writer thread; clone it freely.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread.
+    pub fn spawn() -> Writer {
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            snapshots: Mutex::new(HashMap::new()),
+            health: Mutex::new(WriterHealth::default()),
+            failing: Mutex::new(BTreeMap::new()),
+            pending: Mutex::new(HashSet::new()),
+        });
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("persist".into())
+            .spawn(move || run(rx, worker))
+            .expect("spawning the persistence writer thread");
+        Writer {
+            tx,
+            shared,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        }
+    }
+
+    /// Queues `bytes` as the new content of `path`; returns at once.
+    pub fn submit(&self, path: &Path, bytes: Vec<u8>) {
+        self.send(Job::Write {
+            path: path.to_owned(),
+            bytes,
+            done: None,
+        });
+    }
+
+    /// Queues `bytes` as the new content of `path`; the receiver says when it is on disk (or why not).
+    pub fn write(&self, path: &Path, bytes: Vec<u8>) -> oneshot::Receiver<Result<(), String>> {
+        let (done, rx) = oneshot::channel();
+        self.send(Job::Write {
+            path: path.to_owned(),
+            bytes,
+            done: Some(Box::new(move |r| {
+                let _ = done.send(r);
+            })),
+        });
+        rx
+    }
+
+    /// [`Writer::write`] of `value` as pretty JSON, waiting on the calling thread (not for async code).
+    pub fn write_json_blocking<T: Serialize>(
+        &self,
+        path: &Path,
+        value: &T,
+    ) -> Result<(), PersistError> {
+        let bytes = json_bytes(path, value)?;
+        // A std channel, so that this also works on a thread inside a tokio runtime.
+        let (tx, rx) = mpsc::channel();
+        self.send(Job::Write {
+            path: path.to_owned(),
+            bytes,
+            done: Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        });
+        match rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(PersistError::Write {
+                path: path.to_owned(),
+                reason,
+            }),
+            Err(_) => Err(PersistError::Write {
+                path: path.to_owned(),
+                reason: format!(
+                    "cannot write {}: the persistence writer stopped",
+                    path.display()
+                ),
+            }),
+        }
+    }
+
+    /// Registers how to produce the content of `path` when it is marked dirty. `snapshot` runs on the
+    /// writer thread; returning `None` skips the write.
+    pub fn register_snapshot(
+        &self,
+        path: &Path,
+        snapshot: impl Fn() -> Result<Option<Vec<u8>>, Busy> + Send + Sync + 'static,
+    ) {
+        lock(&self.shared.snapshots).insert(path.to_owned(), Arc::new(Box::new(snapshot)));
+    }
+
+    /// Says that the content of a registered snapshot file changed; cheap, never blocks on I/O.
+    pub fn mark_dirty(&self, path: &Path) {
+        // Coalesce on the sender side too: one queued Dirty per file and burst is enough.
+        if lock(&self.shared.pending).insert(path.to_owned()) {
+            self.send(Job::Dirty {
+                path: path.to_owned(),
+            });
+        }
+    }
+
+    /// Blocks until everything queued so far is written (or failed).
+    pub fn flush(&self) {
+        let (tx, rx) = mpsc::channel();
+        self.send(Job::Flush(tx));
+        let _ = rx.recv_timeout(Duration::from_secs(30));
+    }
+
+    /// Flushes and stops the thread.
+    pub fn stop(&self) {
+        self.flush();
+        self.send(Job::Stop);
+        if let Some(thread) = lock(&self.thread).take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// What the writer has done so far.
+    pub fn health(&self) -> WriterHealth {
+        lock(&self.shared.health).clone()
+    }
+
+    fn send(&self, job: Job) {
+        if self.tx.send(job).is_err() {
+            tracing::error!("the persistence writer has stopped; a write was not queued");
+        }
+    }
+}
+
+/// Pretty JSON with a trailing newline, as every state file is written.
+pub fn json_bytes<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, PersistError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| PersistError::Encode {
+        path: path.to_owned(),
+        error,
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+struct Batch {
+    writes: Vec<(PathBuf, Vec<u8>)>,
+    done: HashMap<PathBuf, Vec<Done>>,
+    dirty: Vec<PathBuf>,
+    flushes: Vec<std::sync::mpsc::Sender<()>>,
+    stop: bool,
+}
+
+impl Batch {
+    fn add(&mut self, job: Job) {
+        match job {
+            Job::Write { path, bytes, done } => {
+                if let Some(slot) = self.writes.iter_mut().find(|(p, _)| *p == path) {
+                    slot.1 = bytes;
+                } else {
+                    self.writes.push((path.clone(), bytes));
+                }
+                if let Some(done) = done {
+                    self.done.entry(path).or_default().push(done);
+                }
+            }
+            Job::Dirty { path } => {
+                if !self.dirty.contains(&path) {
+                    self.dirty.push(path);
+                }
+            }
+            Job::Flush(tx) => self.flushes.push(tx),
+            Job::Stop => self.stop = true,
+        }
+    }
+}
+
+fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
+    let mut retry: Vec<PathBuf> = Vec::new();
+    loop {
+        let first = if retry.is_empty() {
+            match rx.recv() {
+                Ok(job) => Some(job),
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(DEBOUNCE) {
+                Ok(job) => Some(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        };
+        let mut batch = Batch::default();
+        for path in retry.drain(..) {
+            batch.add(Job::Dirty { path });
+        }
+        if let Some(first) = first {
+            batch.add(first);
+        }
+        if !batch.dirty.is_empty() && batch.flushes.is_empty() && !batch.stop {
+            // Let a burst of changes settle into one write.
+            let until = Instant::now() + DEBOUNCE;
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                match rx.recv_timeout(left) {
+                    Ok(job) => {
+                        let urgent = matches!(job, Job::Flush(_) | Job::Stop);
+                        batch.add(job);
+                        if urgent {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        while let Ok(job) = rx.try_recv() {
+            batch.add(job);
+        }
+        if !batch.dirty.is_empty() {
+            {
+                let mut pending = lock(&shared.pending);
+                for path in &batch.dirty {
+                    pending.remove(path);
+                }
+            }
+            let snapshots = lock(&shared.snapshots).clone();
+            for path in std::mem::take(&mut batch.dirty) {
+                let Some(snapshot) = snapshots.get(&path) else {
+                    continue;
+                };
+                match snapshot() {
+                    Ok(Some(bytes)) => {
+                        if let Some(slot) = batch.writes.iter_mut().find(|(p, _)| *p == path) {
+                            slot.1 = bytes;
+                        } else {
+                            batch.writes.push((path, bytes));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(Busy) => retry.push(path),
+                }
+            }
+        }
+        for (path, bytes) in std::mem::take(&mut batch.writes) {
+            let result = persist::write_atomic(&path, &bytes);
+            record(&shared, &path, &result);
+            let outcome = result.map_err(|e| e.to_string());
+            for done in batch.done.remove(&path).unwrap_or_default() {
+                done(outcome.clone());
+            }
+        }
+        for tx in batch.flushes {
+            let _ = tx.send(());
+        }
+        if batch.stop {
+            break;
+        }
+    }
+}
+
+fn record(shared: &Shared, path: &Path, result: &Result<(), PersistError>) {
+    let mut failing = lock(&shared.failing);
+    let mut health = lock(&shared.health);
+    match result {
+        Ok(()) => {
+            health.writes += 1;
+            if failing.remove(path).is_some() {
+                tracing::info!(file = %path.display(), "persistence recovered: file written again");
+            }
+        }
+        Err(e) => {
+            health.failures += 1;
+            let full = is_disk_full(e);
+            let message = if full {
+                format!("disk full: cannot write {} ({e})", path.display())
+            } else {
+                e.to_string()
+            };
+            // One log line per file and cause, not one per attempt.
+            if failing.get(path) != Some(&message) {
+                tracing::error!(file = %path.display(), disk_full = full, error = %e, "cannot persist; the previous content of the file is kept");
+                failing.insert(path.to_owned(), message.clone());
+            }
+        }
+    }
+    health.last_error = failing.values().next_back().cloned();
+    health.disk_full = failing.values().any(|m| m.starts_with("disk full"));
+}
+
+fn is_disk_full(e: &PersistError) -> bool {
+    match e {
+        PersistError::Io { error, .. } => {
+            error.raw_os_error() == Some(28) || error.kind() == std::io::ErrorKind::StorageFull
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn writes_land_and_waiters_hear_the_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Writer::spawn();
+        let path = dir.path().join("a.json");
+        writer
+            .write_json_blocking(&path, &serde_json::json!({"n": 1}))
+            .unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"n\": 1"));
+        assert_eq!(writer.health().writes, 1);
+        writer.stop();
+    }
+
+    #[test]
+    fn a_burst_of_dirty_marks_becomes_few_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Writer::spawn();
+        let path = dir.path().join("state.json");
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::new(AtomicUsize::new(0));
+        {
+            let (calls, counter) = (calls.clone(), counter.clone());
+            writer.register_snapshot(&path, move || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(Some(
+                    counter.load(Ordering::SeqCst).to_string().into_bytes(),
+                ))
+            });
+        }
+        for i in 1..=1000 {
+            counter.store(i, Ordering::SeqCst);
+            writer.mark_dirty(&path);
+        }
+        writer.flush();
+        // The newest value is on disk, written by far fewer snapshots than changes.
+        writer.mark_dirty(&path);
+        writer.flush();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "1000");
+        assert!(calls.load(Ordering::SeqCst) < 20, "{calls:?}");
+        writer.stop();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failing_write_keeps_the_old_file_and_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Writer::spawn();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"").unwrap();
+        let bad = blocker.join("x.json");
+        let e = writer
+            .write_json_blocking(&bad, &serde_json::json!({}))
+            .unwrap_err();
+        // The error names the path that could not be written.
+        assert!(e.to_string().contains("file"), "{e}");
+        let health = writer.health();
+        assert_eq!(health.failures, 1);
+        assert!(health.last_error.unwrap().contains("file"));
+        // A later good write of another file does not clear the failure of the first.
+        writer
+            .write_json_blocking(&dir.path().join("ok.json"), &1)
+            .unwrap();
+        assert!(writer.health().last_error.is_some());
+        writer.stop();
+    }
+}

@@ -1,0 +1,184 @@
+"""The Zigbee2MQTT source, end to end: a real mosquitto, the real hubbridge process, the real CHIP controller, and
+a FAKE Zigbee2MQTT (hbe2e/z2m_fake.py) whose bridge/devices entries are real zigbee-herdsman-converters
+definitions. Scenarios of issue 10: a colour bulb appears; Matter commands arrive at /set with the right payload
+and are answered once the broker acknowledged them; the device's state report reaches the controller's
+subscription; availability offline -> Reachable false and a command fails cleanly; rename keeps endpoint and
+UniqueID; leave removes, re-join restores the endpoint; broker down -> every device unreachable, Matter keeps
+answering, recovery on reconnect; hostile broker input changes nothing."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from hbe2e.api import Api
+from hbe2e.controller import Clusters, ControllerError
+from hbe2e.hubbridge import config_toml
+from hbe2e.mosquitto import BRIDGE_PASSWORD, BRIDGE_USER
+from hbe2e.z2m_fake import FakeZigbee2Mqtt, definitions
+
+pytestmark = pytest.mark.hubbridge
+
+OnOff = Clusters.OnOff
+Level = Clusters.LevelControl
+Color = Clusters.ColorControl
+BDBI = Clusters.BridgedDeviceBasicInformation.Attributes
+API_PORT = 8080
+BULB, SENSOR = "0x0017880108a1b2c3", "0x00158d0001a2b3c4"
+BULB_ID, SENSOR_ID = f"z2m-home-{BULB}", f"z2m-home-{SENSOR}"
+
+
+def source_toml(broker) -> str:
+    return "\n".join(["[[sources]]", 'type = "zigbee2mqtt"', 'name = "home"', f'host = "{broker.host}"',
+                      f"port = {broker.tcp_port}", f'username = "{BRIDGE_USER}"', f'password = "{BRIDGE_PASSWORD}"',
+                      "keep_alive_secs = 5"]) + "\n"
+
+
+def wait(check, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} not reached within {timeout}s"
+        time.sleep(0.1)
+
+
+def device(api: Api, dev_id: str):
+    status, body = api.call("GET", f"/devices/{dev_id}")
+    return body if status == 200 else None
+
+
+@pytest.fixture
+def setup(hubbridge, mosquitto, sandbox, device_dir):
+    defs = definitions("9290022166", "WSDCGQ11LM")
+    broker = mosquitto()
+    fake = FakeZigbee2Mqtt(broker)
+    fake.add(BULB, "living/bulb", defs["9290022166"], state={"state": "OFF", "brightness": 100})
+    fake.add(SENSOR, "bedroom_sensor", defs["WSDCGQ11LM"], power="Battery", state={"temperature": 21.5})
+    fake.start()
+    cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge z2m",
+                      api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", extra=source_toml(broker))
+    dev = hubbridge(cfg)
+    api = Api(sandbox.pair.dev_addr6, API_PORT)
+    wait(lambda: device(api, BULB_ID) and device(api, SENSOR_ID), what="Zigbee2MQTT devices in the registry")
+    yield broker, fake, dev, api
+    fake.close()
+
+
+def test_colour_bulb_commands_reports_and_availability(setup, controller):
+    broker, fake, dev, api = setup
+    bulb = device(api, BULB_ID)
+    assert bulb["kind"] == "extended_color_light" and bulb["source"] == "zigbee2mqtt:home"
+    assert bulb["name"] == "living/bulb"
+    assert "power_on_behavior" in bulb["unmapped"]
+    sensor = device(api, SENSOR_ID)
+    assert sensor["kind"] == "temperature_sensor" and sensor["state"]["temperature"] == 21.5
+
+    node = controller.commission(dev.pairing_codes().manual)
+    ep = bulb["endpoint"]
+    sub = controller.subscribe(node, [(ep, OnOff.Attributes.OnOff), (ep, Level.Attributes.CurrentLevel),
+                                      (ep, BDBI.Reachable)], min_interval=0, max_interval=10)
+    mark = sub.mark()
+    controller.invoke(node, ep, OnOff.Commands.On())
+    assert fake.wait_set("living/bulb", lambda p: "state" in p) == {"state": "ON"}
+    assert sub.wait_for(ep, OnOff.Attributes.OnOff, True, since=mark, timeout=10) is True
+    wait(lambda: device(api, BULB_ID)["state"]["on"] is True, what="confirmed on")
+
+    controller.invoke(node, ep, Level.Commands.MoveToLevel(level=200, transitionTime=20, optionsMask=0,
+                                                          optionsOverride=0))
+    assert fake.wait_set("living/bulb", lambda p: "brightness" in p) == {"brightness": 200, "transition": 2.0}
+    controller.invoke(node, ep, Color.Commands.MoveToHueAndSaturation(hue=127, saturation=254, transitionTime=0,
+                                                                     optionsMask=0, optionsOverride=0))
+    p = fake.wait_set("living/bulb", lambda p: "color" in p)
+    assert set(p["color"]) == {"hue", "saturation"} and p["color"]["saturation"] == 100
+
+    # The device's own report (someone used the wall switch) reaches the subscription.
+    mark = sub.mark()
+    fake.report(BULB, state="OFF", brightness=50)
+    assert sub.wait_for(ep, OnOff.Attributes.OnOff, False, since=mark, timeout=10) is False
+    assert sub.wait_for(ep, Level.Attributes.CurrentLevel, 50, since=mark, timeout=10) == 50
+
+    # Availability offline: Reachable false, and a command fails cleanly (no hang, nothing published).
+    mark = sub.mark()
+    fake.availability(BULB, False)
+    assert sub.wait_for(ep, BDBI.Reachable, False, since=mark, timeout=10) is False
+    sets = len(fake.sets)
+    started = time.monotonic()
+    with pytest.raises(ControllerError):
+        controller.invoke(node, ep, OnOff.Commands.On())
+    assert time.monotonic() - started < 8
+    assert len(fake.sets) == sets
+    fake.availability(BULB, True)
+    wait(lambda: device(api, BULB_ID)["reachable"], what="reachable again")
+
+    # Hostile input: not JSON, wrong types, unknown devices, oversized payloads change nothing.
+    before = device(api, BULB_ID)["state"]
+    fake.raw("living/bulb", b"\xff not json")
+    fake.raw("living/bulb", b'{"state": 42, "brightness": "bright"}')
+    fake.raw("ghost", b'{"state": "ON"}')
+    fake.raw("living/bulb", b'{"state": "ON", "pad": "' + b"x" * 200_000 + b'"}')
+    fake.raw("bridge/devices", b"[{\"ieee_address\": 5}]")
+    fake.report(SENSOR, temperature=22.25)
+    wait(lambda: device(api, SENSOR_ID)["state"]["temperature"] == 22.25, what="source still running")
+    assert device(api, BULB_ID)["state"] == before
+    assert device(api, BULB_ID) is not None, "a bad bridge/devices does not drop the devices"
+
+
+def test_rename_leave_rejoin_and_broker_outage(setup, controller):
+    broker, fake, dev, api = setup
+    node = controller.commission(dev.pairing_codes().manual)
+    bulb = device(api, BULB_ID)
+    ep, uid = bulb["endpoint"], controller.read_attribute(node, bulb["endpoint"], BDBI.UniqueID)
+
+    fake.rename(BULB, "kitchen/bulb")
+    wait(lambda: device(api, BULB_ID)["name"] == "kitchen/bulb", what="renamed")
+    assert device(api, BULB_ID)["endpoint"] == ep
+    assert controller.read_attribute(node, ep, BDBI.UniqueID) == uid
+    controller.invoke(node, ep, OnOff.Commands.On())
+    assert fake.wait_set("kitchen/bulb") == {"state": "ON"}
+
+    definition = fake.devices[BULB]["definition"]
+    fake.leave(BULB)
+    wait(lambda: device(api, BULB_ID) is None, what="removed after leave")
+    wait(lambda: ep not in controller.endpoints(node), what="endpoint gone from the controller")
+    fake.add(BULB, "kitchen/bulb", definition, state={"state": "OFF"})
+    fake.publish_devices()
+    wait(lambda: device(api, BULB_ID), what="back after re-join")
+    assert device(api, BULB_ID)["endpoint"] == ep
+    assert controller.read_attribute(node, ep, BDBI.UniqueID) == uid
+
+    fake.close()
+    broker.stop()
+    wait(lambda: not device(api, BULB_ID)["reachable"] and not device(api, SENSOR_ID)["reachable"],
+         what="every device unreachable with the broker down")
+    assert controller.read_attribute(node, ep, BDBI.Reachable) is False, "Matter keeps answering"
+    with pytest.raises(ControllerError):
+        controller.invoke(node, ep, OnOff.Commands.Off())
+    broker.start()
+    fake2 = FakeZigbee2Mqtt(broker, client_id="fake-z2m-after-outage")
+    try:
+        wait(lambda: device(api, BULB_ID)["reachable"], timeout=60, what="recovered after reconnect")
+        controller.invoke(node, ep, OnOff.Commands.Off())
+        fake2.wait_set("kitchen/bulb")
+    finally:
+        fake2.close()
+
+
+def test_a_command_the_device_never_confirms_is_rolled_back_in_the_controller(setup, controller):
+    broker, fake, dev, api = setup
+    node = controller.commission(dev.pairing_codes().manual)
+    ep = device(api, BULB_ID)["endpoint"]
+    sub = controller.subscribe(node, [(ep, OnOff.Attributes.OnOff)], min_interval=0, max_interval=10)
+    fake.deaf.add(BULB)
+    mark = sub.mark()
+    controller.invoke(node, ep, OnOff.Commands.On())  # accepted: the broker acknowledged the /set
+    assert fake.wait_set("living/bulb") == {"state": "ON"}
+    assert sub.wait_for(ep, OnOff.Attributes.OnOff, True, since=mark, timeout=5) is True
+    assert device(api, BULB_ID)["state"]["on"] is False, "the registry holds confirmed state only"
+    # No confirmation within 10 s: the controller is told the lamp is still off.
+    mark = sub.mark()
+    assert sub.wait_for(ep, OnOff.Attributes.OnOff, False, since=mark, timeout=20) is False
+    assert controller.read_attribute(node, ep, OnOff.Attributes.OnOff) is False
