@@ -5,6 +5,7 @@ Matter's limit of 20 failed attempts."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import stat
@@ -62,7 +63,8 @@ def test_every_route_needs_the_token_hosts_are_checked_and_read_only_cannot_chan
         for method, path in ROUTES:
             status, headers, text = api.raw(method, api.root + path, body, extra)
             assert status == 401, (method, path, token, status, text)
-            assert "bearer" in headers.get("WWW-Authenticate", "").lower()
+            lowered = {k.lower(): v for k, v in headers.items()}
+        assert "bearer" in lowered.get("www-authenticate", "").lower()
     status, _, text = Api(host, API_PORT, token="").raw("GET", admin.root + "/healthz")
     assert (status, text) == (200, "ok")
     assert admin.device("lamp")["state"]["on"] is False, "nothing changed"
@@ -201,15 +203,29 @@ def test_wrong_passcode_limit_keeps_the_window_closed_for_the_backoff(hubbridge,
     timings.add("security: wrong passcodes until revoked", closed_at - t0)
     assert dev.grep(rf"backoff_secs={BACKOFF_S}")
 
-    # Closed for the backoff: polled all along, and not reopened in the log.
-    mark = dev.mark()
-    while time.monotonic() < closed_at + BACKOFF_S - 3:
-        assert not api.call("GET", "/pairing", expect=200)[1]["commissioning_window_open"]
-        assert not dev.grep(r"commissioning window \(re\)opened", since=mark)
-        time.sleep(1)
-    dev.wait_for_log(r"commissioning window \(re\)opened", timeout=30, since=mark)
-    assert time.monotonic() - closed_at >= BACKOFF_S - 2
-    assert api.call("GET", "/pairing", expect=200)[1]["commissioning_window_open"]
+    # Until the log says it reopened, the API says closed (after the status's 1 s publishing period);
+    # the log's own timestamps show it stayed closed for the whole backoff (the controller's last
+    # failed attempt may return long after the revocation, so wall time here is not the measure).
+    reopen = r"commissioning window \(re\)opened"
+    while not dev.grep(reopen):
+        if time.monotonic() > closed_at + 3:
+            open_now = api.call("GET", "/pairing", expect=200)[1]["commissioning_window_open"]
+            assert open_now is False or dev.grep(reopen), "open before the backoff ended"
+        assert time.monotonic() < closed_at + BACKOFF_S + 60, "never reopened"
+        time.sleep(0.5)
+
+    def stamp(pattern):
+        m = re.search(r"^(\S+)Z .*" + pattern, dev.log_text(), re.M)
+        assert m, pattern
+        return datetime.datetime.fromisoformat(m.group(1))
+
+    closed_for = (stamp(reopen) - stamp("commissioning window revoked")).total_seconds()
+    timings.add("security: window closed after the passcode limit", closed_for)
+    assert closed_for >= BACKOFF_S - 0.5, closed_for
+    deadline = time.monotonic() + 3
+    while not api.call("GET", "/pairing", expect=200)[1]["commissioning_window_open"]:
+        assert time.monotonic() < deadline, "the pairing status never said open again"
+        time.sleep(0.2)
 
     # The right code works afterwards.
     node = controller.commission_on_network(20202021, 3840)
