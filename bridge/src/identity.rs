@@ -163,15 +163,9 @@ impl IdentityMap {
         let Some(writer) = self.writer.clone() else {
             return self.set_label(id, label);
         };
-        let identity = self
-            .file
-            .devices
-            .get_mut(id)
-            .ok_or_else(|| IdentityError::Unknown(id.to_owned()))?;
-        if identity.label == label {
+        if self.replace_label(id, label)?.is_none() {
             return Ok(false);
         }
-        identity.label = label;
         let bytes = crate::writer::json_bytes(&self.path, &self.file)?;
         writer.submit(&self.path, bytes);
         Ok(true)
@@ -180,15 +174,9 @@ impl IdentityMap {
     /// Sets or clears the controller-written label and persists it. Returns whether it changed.
     /// The caller checks the length.
     pub fn set_label(&mut self, id: &str, label: Option<String>) -> Result<bool, IdentityError> {
-        let identity = self
-            .file
-            .devices
-            .get_mut(id)
-            .ok_or_else(|| IdentityError::Unknown(id.to_owned()))?;
-        if identity.label == label {
+        let Some(old) = self.replace_label(id, label)? else {
             return Ok(false);
-        }
-        let old = std::mem::replace(&mut identity.label, label);
+        };
         if let Err(e) = self.save() {
             if let Some(identity) = self.file.devices.get_mut(id) {
                 identity.label = old;
@@ -196,6 +184,23 @@ impl IdentityMap {
             return Err(e);
         }
         Ok(true)
+    }
+
+    /// Puts `label` in memory: `Ok(None)` when it already was the label, else the label it replaced.
+    fn replace_label(
+        &mut self,
+        id: &str,
+        label: Option<String>,
+    ) -> Result<Option<Option<String>>, IdentityError> {
+        let identity = self
+            .file
+            .devices
+            .get_mut(id)
+            .ok_or_else(|| IdentityError::Unknown(id.to_owned()))?;
+        if identity.label == label {
+            return Ok(None);
+        }
+        Ok(Some(std::mem::replace(&mut identity.label, label)))
     }
 
     fn save(&self) -> Result<(), IdentityError> {
