@@ -128,6 +128,8 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
         "devices": state.registry.list().len(),
         "version": state.registry.version(),
         "commissioned": commissioned,
+        // The persistence writer: "disk_full" and "last_error" say plainly when state cannot be saved.
+        "storage": state.registry.writer().health(),
         "connectors": state.connectors.report().iter().map(|c| json!({
             "name": c.name,
             "type": c.kind,

@@ -4,8 +4,8 @@
 //! Callers hand over the new content of a file and go on; the writer coalesces what is queued for the
 //! same file (the newest content wins, so a burst of changes costs one fsync), writes it with
 //! [`persist::write_atomic`], and tells every waiter of that file the outcome. A caller that must know
-//! the write is on disk before it answers (the API adding a device) waits on the receiver that
-//! [`Writer::write`] returns; one that only needs "soon" uses [`Writer::submit`].
+//! the write is on disk before it goes on (an identity allocated for a new device) uses
+//! [`Writer::write_json_blocking`]; one that only needs "soon" uses [`Writer::submit`].
 //!
 //! For files whose content is derived from a larger in-memory structure (the registry's device state),
 //! [`Writer::mark_dirty`] registers a snapshot closure that runs on the writer thread after a short
@@ -24,7 +24,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::oneshot;
 
 use crate::persist::{self, PersistError};
 
@@ -119,20 +118,8 @@ impl Writer {
         });
     }
 
-    /// Queues `bytes` as the new content of `path`; the receiver says when it is on disk (or why not).
-    pub fn write(&self, path: &Path, bytes: Vec<u8>) -> oneshot::Receiver<Result<(), String>> {
-        let (done, rx) = oneshot::channel();
-        self.send(Job::Write {
-            path: path.to_owned(),
-            bytes,
-            done: Some(Box::new(move |r| {
-                let _ = done.send(r);
-            })),
-        });
-        rx
-    }
-
-    /// [`Writer::write`] of `value` as pretty JSON, waiting on the calling thread (not for async code).
+    /// Queues `value` as pretty JSON for `path` and waits on the calling thread until it is on disk
+    /// (or says why not); not for async code.
     pub fn write_json_blocking<T: Serialize>(
         &self,
         path: &Path,

@@ -351,6 +351,8 @@ async fn reachability_pairing_health_and_unknown_routes() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["devices"], 2);
+    assert_eq!(body["storage"]["disk_full"], false);
+    assert!(body["storage"]["last_error"].is_null());
 
     let (status, body) = f.call(Method::GET, "/api/nothing", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
