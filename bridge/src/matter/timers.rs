@@ -110,40 +110,30 @@ pub fn tick(
                 }
                 state.last_identify.insert(endpoint, left);
             }
-            let on_time = dev
-                .settings
-                .get(cluster::ON_OFF, on_off::attr::ON_TIME)
-                .flatten();
-            let off_wait = dev
-                .settings
-                .get(cluster::ON_OFF, on_off::attr::OFF_WAIT_TIME)
-                .flatten();
             let is_on = dev.state.on.unwrap_or(false);
-            if is_on {
-                if let Some(t) = on_time.filter(|t| *t > 0 && *t != i64::from(FOREVER)) {
-                    let next = (t as u16).saturating_sub(tenths);
-                    dev.settings.set(
-                        cluster::ON_OFF,
-                        on_off::attr::ON_TIME,
-                        Some(i64::from(next)),
-                    );
-                    if next == 0 || next / 10 != (t as u16) / 10 {
-                        reports.push((endpoint, cluster::ON_OFF, on_off::attr::ON_TIME));
-                    }
-                    if next == 0 {
-                        turn_off.push((endpoint, dev.id.clone()));
-                    }
-                }
-            } else if let Some(w) = off_wait.filter(|w| *w > 0) {
-                let next = (w as u16).saturating_sub(tenths);
-                dev.settings.set(
-                    cluster::ON_OFF,
-                    on_off::attr::OFF_WAIT_TIME,
-                    Some(i64::from(next)),
-                );
-                if next == 0 || next / 10 != (w as u16) / 10 {
-                    reports.push((endpoint, cluster::ON_OFF, on_off::attr::OFF_WAIT_TIME));
-                }
+            // While on, OnTime runs (0xFFFF never does); while off, OffWaitTime does.
+            let (attr, skip) = if is_on {
+                (on_off::attr::ON_TIME, FOREVER)
+            } else {
+                (on_off::attr::OFF_WAIT_TIME, 0)
+            };
+            let Some(left) = dev
+                .settings
+                .get(cluster::ON_OFF, attr)
+                .flatten()
+                .map(|v| v as u16)
+                .filter(|v| *v > 0 && *v != skip)
+            else {
+                continue;
+            };
+            let next = left.saturating_sub(tenths);
+            dev.settings
+                .set(cluster::ON_OFF, attr, Some(i64::from(next)));
+            if next == 0 || next / 10 != left / 10 {
+                reports.push((endpoint, cluster::ON_OFF, attr));
+            }
+            if is_on && next == 0 {
+                turn_off.push((endpoint, dev.id.clone()));
             }
         }
     }
