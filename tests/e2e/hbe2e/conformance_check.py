@@ -183,10 +183,12 @@ def _endpoint_problems(ep: EndpointView, root_conditions: set[str], notes: list[
             for kind, items in reqs.items():
                 for elem, conf in items.items():
                     if Conformance.of(conf).evaluate(conditions) == MANDATORY:
-                        required_elements.setdefault(cid, {}).setdefault(kind, {})[elem] = facts.name
+                        why = facts.name if conf == "M" else f"{facts.name} ({conf})"
+                        required_elements.setdefault(cid, {}).setdefault(kind, {})[elem] = why
             for code, conf in reqs.get("features", {}).items():
                 if Conformance.of(conf).evaluate(conditions) == MANDATORY:
-                    required_features.setdefault(cid, {})[code] = facts.name
+                    why = facts.name if conf == "M" else f"{facts.name} ({conf})"
+                    required_features.setdefault(cid, {})[code] = why
 
     for cid in sorted(answered):
         facts = cluster_facts(cid)

@@ -5,8 +5,15 @@ XML of connectedhomeip's `data_model/` (the machine-readable Matter specificatio
 comes from: `1.6/clusters/OnOff.xml` means `data_model/1.6/clusters/OnOff.xml`. The bridge claims
 SpecificationVersion 1.6 (rs-matter 0.4.1), so 1.6 is used wherever its file exists; where the stored 1.6 data
 has no file for a cluster, the newest older file (1.5.1, 1.5, 1.4.2, or connectedhomeip master of 2025-05-14,
-"master@162df095") is used, and where the revision is known to have moved in 1.6 the entry says how it is known
-(the CHIP SDK's 1.6 cluster definitions, `controller-clusters-V1.6.0.0.matter`).
+"master@162df095") is used, and where the revision is known to have moved in 1.6 the entry says how it is known.
+
+Revisions only ever go up, and the stored files are snapshots of 1.6 taken at different times (Groups.xml is
+newer than WaterContentMeasurement.xml, for one). So a revision is the HIGHEST of the stored XML and of the
+second machine-readable copy of the 1.6 specification we have, matter.js 0.17.9's `@matter/model` (generated
+from the specification; it predates the Groupcast revisions but postdates some stored XML). Where that second
+source raised a revision, the entry says "matter.js model". The CHIP SDK's own 1.6 cluster definitions
+(`controller-clusters-V1.6.0.0.matter` in rs-matter-codegen) lag the specification and are cited only where
+nothing else covers a 1.6 change.
 
 NOTHING here is read from the bridge's own code (device-types/src/matter/spec.rs): the point is to catch that
 code being wrong. Conformance expressions use the specification's notation (see `conformance.py`).
@@ -111,7 +118,7 @@ def _cluster(cid: int, name: str, revision: int, source: str, *, features: str =
 # ================================================================================================ clusters
 # ---------------------------------------------------------------------------------------- utility / root
 
-DESCRIPTOR = _cluster(0x001D, "Descriptor", 3, "1.5/clusters/Descriptor-Cluster.xml (no 1.6 file; 1.6 IDL rev 3)",
+DESCRIPTOR = _cluster(0x001D, "Descriptor", 3, "1.5/clusters/Descriptor-Cluster.xml (no 1.6 file; rev 3 in the matter.js model and the 1.6 IDL too)",
     features="0 TAGLIST desc",
     attributes="""
         0x0000 DeviceTypeList M
@@ -279,7 +286,7 @@ GENERAL_DIAGNOSTICS = _cluster(0x0033, "General Diagnostics", 3, "1.6/clusters/D
     """)
 
 SOFTWARE_DIAGNOSTICS = _cluster(0x0034, "Software Diagnostics", 1,
-    "master@162df095/clusters/DiagnosticsSoftware.xml (1.6 IDL rev 1)",
+    "master@162df095/clusters/DiagnosticsSoftware.xml (rev 1 in the matter.js model and the 1.6 IDL too)",
     features="0 WTRMRK O",
     attributes="""
         0x0000 ThreadMetrics O
@@ -291,7 +298,7 @@ SOFTWARE_DIAGNOSTICS = _cluster(0x0034, "Software Diagnostics", 1,
     events="0x00 SoftwareFault O")
 
 ETHERNET_DIAGNOSTICS = _cluster(0x0037, "Ethernet Network Diagnostics", 1,
-    "master@162df095/clusters/DiagnosticsEthernet.xml (1.6 IDL rev 1)",
+    "master@162df095/clusters/DiagnosticsEthernet.xml (rev 1 in the matter.js model and the 1.6 IDL too)",
     features="""
         0 PKTCNT O
         1 ERRCNT O
@@ -310,7 +317,7 @@ ETHERNET_DIAGNOSTICS = _cluster(0x0037, "Ethernet Network Diagnostics", 1,
     commands="0x00 ResetCounts PKTCNT | ERRCNT")
 
 TIME_SYNCHRONIZATION = _cluster(0x0038, "Time Synchronization", 2,
-    "master@162df095/clusters/TimeSync.xml (1.6 IDL rev 2)",
+    "master@162df095/clusters/TimeSync.xml (rev 2 in the matter.js model and the 1.6 IDL too)",
     features="""
         0 TZ O
         1 NTPC O
@@ -388,7 +395,7 @@ BRIDGED_DEVICE_BASIC_INFORMATION = _cluster(0x0039, "Bridged Device Basic Inform
     """)
 
 ADMINISTRATOR_COMMISSIONING = _cluster(0x003C, "Administrator Commissioning", 1,
-    "master@162df095/clusters/AdminCommissioningCluster.xml (1.6 IDL rev 1)",
+    "master@162df095/clusters/AdminCommissioningCluster.xml (rev 1 in the matter.js model and the 1.6 IDL too)",
     features="0 BC O",
     attributes="""
         0x0000 WindowStatus M
@@ -402,7 +409,7 @@ ADMINISTRATOR_COMMISSIONING = _cluster(0x003C, "Administrator Commissioning", 1,
     """)
 
 OPERATIONAL_CREDENTIALS = _cluster(0x003E, "Operational Credentials", 2,
-    "master@162df095/clusters/OperationalCredentialCluster.xml (1.6 IDL rev 2)",
+    "master@162df095/clusters/OperationalCredentialCluster.xml (rev 2 in the matter.js model and the 1.6 IDL too)",
     attributes="""
         0x0000 NOCs M
         0x0001 Fabrics M
@@ -451,7 +458,7 @@ GROUP_KEY_MANAGEMENT = _cluster(0x003F, "Group Key Management", 3,
         0x05 KeySetReadAllIndicesResponse M
     """)
 
-POWER_SOURCE = _cluster(0x002F, "Power Source", 3, "1.5/clusters/PowerSourceCluster.xml (1.6 IDL rev 3)",
+POWER_SOURCE = _cluster(0x002F, "Power Source", 3, "1.5/clusters/PowerSourceCluster.xml (rev 3 in the matter.js model and the 1.6 IDL too)",
     features="""
         0 WIRED O
         1 BAT O
@@ -500,7 +507,7 @@ POWER_SOURCE = _cluster(0x002F, "Power Source", 3, "1.5/clusters/PowerSourceClus
 
 # ---------------------------------------------------------------------------------------- application
 
-IDENTIFY = _cluster(0x0003, "Identify", 6, "1.5.1/clusters/Identify.xml (no 1.6 file; 1.6 IDL rev 6)",
+IDENTIFY = _cluster(0x0003, "Identify", 6, "1.5.1/clusters/Identify.xml (no 1.6 file; rev 6 in the matter.js model and the 1.6 IDL too)",
     attributes="""
         0x0000 IdentifyTime M
         0x0001 IdentifyType M
@@ -589,7 +596,7 @@ BOOLEAN_STATE = _cluster(0x0045, "Boolean State", 3, "1.6/clusters/BooleanState.
     attributes="0x0000 StateValue M",
     events="0x00 StateChange CHGEVENT, O")
 
-SCENES_MANAGEMENT = _cluster(0x0062, "Scenes Management", 1, "1.5.1/clusters/Scenes.xml (no 1.6 file; 1.6 IDL rev 1)",
+SCENES_MANAGEMENT = _cluster(0x0062, "Scenes Management", 1, "1.5.1/clusters/Scenes.xml (no 1.6 file; rev 1 in the matter.js model and the 1.6 IDL too)",
     features="0 SN O",
     attributes="""
         0x0000 DoNotUse X
@@ -680,7 +687,7 @@ SMOKE_CO_ALARM = _cluster(0x005C, "Smoke CO Alarm", 2, "1.6/clusters/SmokeCOAlar
         0x0A AllClear M
     """)
 
-AIR_QUALITY = _cluster(0x005B, "Air Quality", 1, "1.5.1/clusters/AirQuality.xml (no 1.6 file; 1.6 IDL rev 1)",
+AIR_QUALITY = _cluster(0x005B, "Air Quality", 1, "1.5.1/clusters/AirQuality.xml (no 1.6 file; rev 1 in the matter.js model and the 1.6 IDL too)",
     features="""
         0 FAIR O
         1 MOD O
@@ -690,7 +697,7 @@ AIR_QUALITY = _cluster(0x005B, "Air Quality", 1, "1.5.1/clusters/AirQuality.xml 
     attributes="0x0000 AirQuality M")
 
 ELECTRICAL_POWER_MEASUREMENT = _cluster(0x0090, "Electrical Power Measurement", 3,
-    "master@162df095/clusters/ElectricalPowerMeasurement.xml (1.6 IDL rev 3)",
+    "master@162df095/clusters/ElectricalPowerMeasurement.xml (rev 3 in the matter.js model and the 1.6 IDL too)",
     features="""
         0 DIRC O
         1 ALTC O
@@ -722,7 +729,7 @@ ELECTRICAL_POWER_MEASUREMENT = _cluster(0x0090, "Electrical Power Measurement", 
     events="0x00 MeasurementPeriodRanges Ranges")
 
 ELECTRICAL_ENERGY_MEASUREMENT = _cluster(0x0091, "Electrical Energy Measurement", 2,
-    "master@162df095/clusters/ElectricalEnergyMeasurement.xml (1.6 IDL rev 2)",
+    "master@162df095/clusters/ElectricalEnergyMeasurement.xml (rev 2 in the matter.js model and the 1.6 IDL too)",
     features="""
         0 IMPE O
         1 EXPE O
@@ -781,9 +788,9 @@ SWITCH = _cluster(0x003B, "Switch", 2, "1.6/clusters/Switch.xml",
     """)
 
 DOOR_LOCK = _cluster(0x0101, "Door Lock", 10,
-    "1.5.1/clusters/DoorLock.xml (rev 9; no 1.6 file). 1.6 is rev 10 per the 1.6 IDL, which no longer defines the "
-    "Zigbee-era PIN/RFID/user-status/user-type commands 0x05-0x0A, 0x14-0x19 nor their responses: they are "
-    "kept here as D (deprecated) so that a node may omit them",
+    "1.5.1/clusters/DoorLock.xml (rev 9; no 1.6 file). 1.6 is rev 10 per the matter.js model and the 1.6 IDL; "
+    "neither defines the Zigbee-era PIN/RFID/user-status/user-type commands 0x05-0x0A, 0x14-0x19 and their "
+    "responses any more: they are kept here as D (deprecated) so that a node may omit them",
     features="""
         0 PIN O
         1 RID O
@@ -1053,7 +1060,8 @@ FAN_CONTROL = _cluster(0x0202, "Fan Control", 6, "1.6/clusters/FanControl.xml",
     commands="0x00 Step STEP")
 
 COLOR_CONTROL = _cluster(0x0300, "Color Control", 9,
-    "1.5.1/clusters/ColorControl.xml (rev 8; no 1.6 file). 1.6 is rev 9 per the 1.6 IDL; elements as in 1.5.1",
+    "1.5.1/clusters/ColorControl.xml (rev 8; no 1.6 file). 1.6 is rev 9 per the matter.js model and the 1.6 "
+    "IDL; elements as in 1.5.1",
     features="""
         0 HS EHUE, O
         1 EHUE CL, O
@@ -1073,6 +1081,7 @@ COLOR_CONTROL = _cluster(0x0300, "Color Control", 9,
         0x0008 ColorMode M
         0x000F Options M
         0x0010 NumberOfPrimaries M
+        # "NumberOfPrimaries > N, O": the value comparison is not evaluated; an unknown name is false, so optional.
         0x0011 Primary1X NumberOfPrimariesAbove0, O
         0x0012 Primary1Y NumberOfPrimariesAbove0, O
         0x0013 Primary1Intensity NumberOfPrimariesAbove0, O
@@ -1137,8 +1146,9 @@ COLOR_CONTROL = _cluster(0x0300, "Color Control", 9,
         0x4C StepColorTemperature CT
     """)
 
-ILLUMINANCE_MEASUREMENT = _cluster(0x0400, "Illuminance Measurement", 3,
-    "1.5.1/clusters/IlluminanceMeasurement.xml (no 1.6 file; 1.6 IDL rev 3)",
+ILLUMINANCE_MEASUREMENT = _cluster(0x0400, "Illuminance Measurement", 5,
+    "1.5.1/clusters/IlluminanceMeasurement.xml (rev 3; no 1.6 file); rev 5 per the matter.js model (1.6: P quality "
+    "removed, F quality added)",
     attributes="""
         0x0000 MeasuredValue M
         0x0001 MinMeasuredValue M
@@ -1169,8 +1179,9 @@ PRESSURE_MEASUREMENT = _cluster(0x0403, "Pressure Measurement", 5, "1.6/clusters
         0x0014 Scale EXT
     """)
 
-FLOW_MEASUREMENT = _cluster(0x0404, "Flow Measurement", 3,
-    "1.5.1/clusters/FlowMeasurement.xml (no 1.6 file; 1.6 IDL rev 3)",
+FLOW_MEASUREMENT = _cluster(0x0404, "Flow Measurement", 5,
+    "1.5.1/clusters/FlowMeasurement.xml (rev 3; no 1.6 file); rev 5 per the matter.js model (1.6: P quality "
+    "removed, F quality added, as for Pressure)",
     attributes="""
         0x0000 MeasuredValue M
         0x0001 MinMeasuredValue M
@@ -1178,8 +1189,9 @@ FLOW_MEASUREMENT = _cluster(0x0404, "Flow Measurement", 3,
         0x0003 Tolerance O
     """)
 
-RELATIVE_HUMIDITY_MEASUREMENT = _cluster(0x0405, "Relative Humidity Measurement", 4,
-    "1.6/clusters/WaterContentMeasurement.xml (the Relative Humidity entry)",
+RELATIVE_HUMIDITY_MEASUREMENT = _cluster(0x0405, "Relative Humidity Measurement", 5,
+    "1.6/clusters/WaterContentMeasurement.xml (the Relative Humidity entry, rev 4: an older snapshot); rev 5 per "
+    "the matter.js model (the 1.6 F-quality batch that moved Temperature to 6 and Pressure to 5)",
     attributes="""
         0x0000 MeasuredValue M
         0x0001 MinMeasuredValue M
@@ -1377,21 +1389,21 @@ DEVICE_TYPES: dict[int, DeviceTypeFacts] = {d.id: d for d in [
         0x0003 M
         0x0403 M
     """),
-    _dt(0x0306, "Flow Sensor", 2, "1.5/device_types/FlowSensor.xml (no 1.6 or 1.5.1 file)", """
+    _dt(0x0306, "Flow Sensor", 3, "1.5/device_types/FlowSensor.xml (rev 2; no 1.6 file); rev 3 per the matter.js model", """
         0x0003 M
         0x0404 M
     """),
-    _dt(0x0043, "Water Leak Detector", 1, "1.5.1/device_types/WaterLeakDetector.xml (no 1.6 file)", """
+    _dt(0x0043, "Water Leak Detector", 2, "1.5.1/device_types/WaterLeakDetector.xml (rev 1; no 1.6 file); rev 2 per the matter.js model", """
         0x0003 M
         0x0045 M
         0x0080 O
     """, _BOOLEAN_EVENT_ELEMENTS),
-    _dt(0x0041, "Water Freeze Detector", 1, "1.5/device_types/WaterFreezeDetector.xml (no 1.6 or 1.5.1 file)", """
+    _dt(0x0041, "Water Freeze Detector", 2, "1.5/device_types/WaterFreezeDetector.xml (rev 1; no 1.6 file); rev 2 per the matter.js model", """
         0x0003 M
         0x0045 M
         0x0080 O
     """, _BOOLEAN_EVENT_ELEMENTS),
-    _dt(0x0044, "Rain Sensor", 1, "1.5.1/device_types/RainSensor.xml (no 1.6 file)", """
+    _dt(0x0044, "Rain Sensor", 2, "1.5.1/device_types/RainSensor.xml (rev 1; no 1.6 file); rev 2 per the matter.js model", """
         0x0003 M
         0x0045 M
         0x0080 O
