@@ -139,6 +139,22 @@ def static_problems(eps: dict[int, EndpointView]) -> tuple[list[Problem], list[s
     if sorted(root.parts_list) != all_eps[1:]:
         problems.append(Problem(0, "root", "Descriptor", "parts-list",
                                 f"PartsList {sorted(root.parts_list)} != the other endpoints {all_eps[1:]}"))
+    aggregators = [e for e in all_eps if eps[e].role == "aggregator"]
+    if aggregators:
+        # Every bridged endpoint (and every child of one) hangs under the aggregator: its PartsList, or the
+        # PartsList of an endpoint already under it, names it.
+        agg = aggregators[0]
+        under, todo = set(), [agg]
+        while todo:
+            parent = eps.get(todo.pop())
+            for part in (parent.parts_list if parent else []):
+                if part not in under:
+                    under.add(part)
+                    todo.append(part)
+        for e in all_eps:
+            if e not in (0, agg) and e not in under:
+                problems.append(Problem(e, eps[e].role, "Descriptor", "parts-list",
+                                        f"endpoint {e} is not under the aggregator (endpoint {agg})'s PartsList"))
     for ep in (eps[e] for e in all_eps):
         problems += _endpoint_problems(ep, root_conditions if ep.id == 0 else set(), notes)
     return problems, notes
@@ -175,7 +191,9 @@ def _endpoint_problems(ep: EndpointView, root_conditions: set[str], notes: list[
             cname = (cluster_facts(cid).name if cluster_facts(cid) else f"0x{cid:04X}")
             if verdict == MANDATORY and cid not in ep.server_list:
                 p(cname, "missing-cluster", f"{facts.name} requires server cluster {cname} ({conf})")
-            if verdict == DISALLOWED and cid in ep.server_list:
+            # A condition the test cannot see (BridgedPowerSourceInfo, ...) makes a cluster conditionally
+            # mandatory, not forbidden: only an explicit X forbids a cluster.
+            if conf.strip() == "X" and cid in ep.server_list:
                 p(cname, "disallowed-cluster", f"{facts.name} disallows server cluster {cname}")
         for cid, reqs in facts.elements.items():
             if cid not in ep.server_list:
