@@ -138,6 +138,10 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
             "outbox_depth": c.outbox.depth,
             "oldest_age_ms": c.outbox.oldest_age_ms,
             "dropped_events": c.outbox.dropped_events,
+            // The outbox's disk: "disk full: ..." / "I/O error: ..." while it refuses writes.
+            "outbox_disk_full": c.outbox.disk_full,
+            "outbox_error": c.outbox.storage_error,
+            "outbox_memory_only": c.outbox.memory_only,
         })).collect::<Vec<_>>(),
     }))
 }

@@ -324,13 +324,7 @@ impl DeviceConfig {
         check_id(&self.id).map_err(|reason| device_err("id", &self.id, reason))?;
         check_label(&self.name).map_err(|reason| device_err("name", &self.name, reason))?;
         if let Some(room) = &self.room {
-            if room.trim().is_empty() {
-                return Err(device_err(
-                    "room",
-                    room,
-                    "must not be empty (leave it out instead)",
-                ));
-            }
+            check_room(room).map_err(|reason| device_err("room", room, reason))?;
         }
         self.initial_state()?;
         Ok(())
@@ -371,6 +365,24 @@ pub fn check_id(id: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Longest room name, in bytes of UTF-8. A room travels into Home Assistant discovery (`suggested_area`),
+/// DeviceAdded events and cloud documents: bounded so no record can outgrow a connector's limits.
+pub const MAX_ROOM_LEN: usize = 64;
+
+/// Checks a room: not blank, at most [`MAX_ROOM_LEN`] bytes, no control characters.
+pub fn check_room(room: &str) -> Result<(), &'static str> {
+    if room.trim().is_empty() {
+        return Err("must not be empty (leave it out instead)");
+    }
+    if room.len() > MAX_ROOM_LEN {
+        return Err("must be at most 64 bytes of UTF-8");
+    }
+    if room.chars().any(char::is_control) {
+        return Err("must not contain control characters");
+    }
+    Ok(())
+}
+
 /// Checks a name or label against Matter's limit: not blank, at most 32 bytes of UTF-8.
 pub fn check_label(label: &str) -> Result<(), &'static str> {
     if label.trim().is_empty() {
@@ -391,6 +403,11 @@ fn invalid(key: &'static str, value: impl Into<String>, reason: impl Into<String
 }
 
 /// A value quoted for an error message, with control characters escaped.
+/// A value quoted for an error message; a long one (a 1.5 MB room) is cut to its first 64 characters.
 fn quoted(value: &str) -> String {
-    format!("{value:?}")
+    if value.chars().count() <= 64 {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(64).collect();
+    format!("{head:?}… ({} bytes)", value.len())
 }

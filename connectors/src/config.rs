@@ -82,6 +82,15 @@ pub struct OutboxConfig {
     pub drop_policy: DropPolicy,
     /// Cloud commands not applied within this many seconds after they arrived are refused. Default 30.
     pub command_ttl_secs: u64,
+    /// While the disk refuses writes (full, I/O errors), new events are held in memory up to this many
+    /// bytes (state is always held: one per device); beyond it they are dropped and counted. Default 4 MiB.
+    pub memory_max_bytes: u64,
+    /// Dead letters kept at most (oldest dropped first, counted). Default 1000.
+    pub dead_letter_max_count: u64,
+    /// Bytes of dead letters kept at most. Default 4 MiB.
+    pub dead_letter_max_bytes: u64,
+    /// Dead letters older than this are dropped (counted). Default 2592000 (30 days).
+    pub dead_letter_max_age_secs: u64,
 }
 
 impl Default for OutboxConfig {
@@ -91,6 +100,10 @@ impl Default for OutboxConfig {
             event_ttl_secs: 7 * 24 * 3600,
             drop_policy: DropPolicy::DropOldest,
             command_ttl_secs: 30,
+            memory_max_bytes: 4 * 1024 * 1024,
+            dead_letter_max_count: 1000,
+            dead_letter_max_bytes: 4 * 1024 * 1024,
+            dead_letter_max_age_secs: 30 * 24 * 3600,
         }
     }
 }
@@ -113,6 +126,30 @@ impl OutboxConfig {
             "outbox.command_ttl_secs",
             self.command_ttl_secs,
             1..=86_400,
+        )?;
+        in_range(
+            name,
+            "outbox.memory_max_bytes",
+            self.memory_max_bytes,
+            4096..=1 << 30,
+        )?;
+        in_range(
+            name,
+            "outbox.dead_letter_max_count",
+            self.dead_letter_max_count,
+            1..=1_000_000,
+        )?;
+        in_range(
+            name,
+            "outbox.dead_letter_max_bytes",
+            self.dead_letter_max_bytes,
+            4096..=1 << 32,
+        )?;
+        in_range(
+            name,
+            "outbox.dead_letter_max_age_secs",
+            self.dead_letter_max_age_secs,
+            1..=10 * 365 * 86_400,
         )
     }
 }

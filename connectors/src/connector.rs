@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use device_types::State;
@@ -178,6 +178,6 @@ impl HealthHandle {
 }
 
 /// The expiry of a command received now with a time-to-live of `ttl`.
-pub fn expiry(ttl: std::time::Duration) -> SystemTime {
-    SystemTime::now() + ttl
+pub fn expiry(ttl: std::time::Duration) -> Instant {
+    Instant::now() + ttl
 }

@@ -5,6 +5,7 @@
 //! - [`model`] — what crosses the bridge/connector boundary: device snapshots, outbox records, commands.
 //! - [`connector`] — the [`Connector`] trait, the [`Session`] a host hands to each run, [`HealthHandle`].
 //! - [`outbox`] — durable store-and-forward (redb): coalesced state, ordered events, acks, drops.
+//! - [`clock`] — monotonic and wall time behind a trait (expiry, TTL, local-change-wins never read the wall clock).
 //! - [`retry`] — the one place that decides retry vs permanent failure, and the backoff.
 //! - [`tls`] — the process-wide rustls crypto provider (ring) and PEM loading.
 //! - [`config`] — `[[connectors]]` tables: [`ConnectorConfig`] and the options every connector shares.
@@ -18,6 +19,7 @@
 
 pub mod aws_iot;
 pub mod azure_iot;
+pub mod clock;
 pub mod config;
 pub mod connector;
 mod delivery;
@@ -28,10 +30,11 @@ pub mod outbox;
 pub mod retry;
 pub mod tls;
 
+pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{ConnectorConfig, OutboxConfig, RetryConfig};
 pub use connector::{Connector, DeviceView, Health, HealthHandle, Session};
 pub use model::{Command, CommandError, DeviceInfo, DeviceSnapshot, Entry, EventBody, Record};
-pub use outbox::{DropPolicy, Outbox, OutboxStats, Stored};
+pub use outbox::{DropNote, DropPolicy, Drops, Outbox, OutboxStats, Pushed, Stored};
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! What crosses the boundary between the bridge and a connector: device snapshots, outbox records and
 //! cloud commands. Plain data with a stable JSON form (outbox records are stored as JSON).
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use device_types::{DeviceKind, State};
 use serde::{Deserialize, Serialize};
@@ -104,7 +104,9 @@ pub struct Command {
     pub device: String,
     pub patch: State,
     /// After this instant the host refuses the command instead of applying it late.
-    pub expires_at: SystemTime,
+    /// Monotonic: a wall-clock jump (NTP on a hub without a hardware clock) neither expires a fresh
+    /// command nor keeps an old one.
+    pub expires_at: Instant,
     /// Where it came from, for logs (a topic, a method name); never a secret.
     pub source: String,
     /// The host's answer: the device's new state, or why nothing changed.

@@ -88,6 +88,29 @@ def test_delta_while_connected_and_events(aws):
     assert api.device("kitchen-light")["state"]["brightness"] == 200
 
 
+def test_applied_desired_is_cleared_so_a_later_local_change_stays(aws):
+    """Alexa turns a light on (desired on), the user turns it off locally: it must stay off. The fake publishes a
+    delta after every update that leaves desired != reported, as AWS does, so a desired left behind would come
+    back as a delta with every later report."""
+    broker, fake, dev, api = aws
+    fake.set_desired("hall-light", {"on": True})
+    fake.wait(lambda: fake.reported("hall-light") == {"on": True}, what="desired applied and reported")
+    fake.wait(lambda: "on" not in (fake.desired("hall-light") or {}), what="applied desired cleared")
+    upd = [b for n, b in fake.updates if n == "hall-light" and "desired" in b["state"]][-1]
+    assert upd["state"]["desired"] == {"on": None} and upd["state"]["reported"]["on"] is True, upd
+    api.set_state("hall-light", {"on": False})  # the local change (a controller, a wall switch)
+    fake.wait(lambda: fake.reported("hall-light") == {"on": False}, what="local off reported")
+    # More local traffic: every report would produce a delta if desired still said on.
+    for b in (10, 20, 30):
+        api.set_state("kitchen-light", {"brightness": b})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert api.device("hall-light")["state"] == {"on": False}, "a stale desired undid the local change"
+        time.sleep(1)
+    assert "on" not in (fake.desired("hall-light") or {})
+    assert fake.reported("hall-light") == {"on": False}
+
+
 def test_desired_set_while_offline(aws):
     broker, fake, dev, api = aws
     go_offline(broker, api)

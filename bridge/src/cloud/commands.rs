@@ -3,7 +3,7 @@
 //! device's state as the registry then has it, or why not) goes back on the command's reply channel.
 //! Each command is awaited in its own task, so a slow source never holds up the next command.
 
-use std::time::SystemTime;
+use std::time::Instant;
 
 use connectors::{Command, CommandError};
 use tokio::sync::mpsc;
@@ -25,7 +25,7 @@ async fn apply(
     registry: &Registry,
     cmd: &Command,
 ) -> Result<device_types::State, CommandError> {
-    if let Ok(late) = SystemTime::now().duration_since(cmd.expires_at) {
+    if let Some(late) = Instant::now().checked_duration_since(cmd.expires_at) {
         let late_ms = late.as_millis() as u64;
         tracing::warn!(connector = %name, device = %cmd.device, late_ms, "expired cloud command refused");
         return Err(CommandError::Expired { late_ms });
@@ -57,7 +57,7 @@ mod tests {
     use super::*;
     use crate::config::DeviceConfig;
 
-    fn command(device: &str, on: bool, expires_at: SystemTime) -> Command {
+    fn command(device: &str, on: bool, expires_at: Instant) -> Command {
         Command {
             device: device.to_owned(),
             patch: State {
@@ -94,14 +94,14 @@ mod tests {
             })
         };
         let mut changes = registry.subscribe();
-        let late = command("lamp", true, SystemTime::now() - Duration::from_secs(5));
+        let late = command("lamp", true, Instant::now() - Duration::from_secs(5));
         assert!(matches!(
             apply("home", &registry, &late).await,
             Err(CommandError::Expired { late_ms }) if late_ms >= 5000
         ));
         assert_eq!(registry.get("lamp").unwrap().state.on, Some(false));
 
-        let fresh = command("lamp", true, SystemTime::now() + Duration::from_secs(30));
+        let fresh = command("lamp", true, Instant::now() + Duration::from_secs(30));
         assert_eq!(
             apply("home", &registry, &fresh).await.unwrap().on,
             Some(true)
@@ -112,13 +112,13 @@ mod tests {
             crate::registry::Change::State { origin, .. } => assert_eq!(origin, Origin::Local),
             other => panic!("unexpected change {other:?}"),
         }
-        let unknown = command("nope", true, SystemTime::now() + Duration::from_secs(30));
+        let unknown = command("nope", true, Instant::now() + Duration::from_secs(30));
         assert_eq!(
             apply("home", &registry, &unknown).await,
             Err(CommandError::UnknownDevice("nope".into()))
         );
         // The source is gone: refused at once, naming it.
-        let again = command("lamp", false, SystemTime::now() + Duration::from_secs(30));
+        let again = command("lamp", false, Instant::now() + Duration::from_secs(30));
         match apply("home", &registry, &again).await {
             Err(CommandError::Invalid(message)) => {
                 assert!(message.contains("virtual"), "{message}")

@@ -1,6 +1,8 @@
 //! Registry changes → one connector's outbox. Batches whatever is waiting into one commit (group
 //! commit: one fsync for many records under load). If it falls behind the broadcast, the lost events
 //! are counted as drops and every device's current state is queued again (state is never lost).
+//! While the outbox's disk refuses writes it asks the outbox to recover about once a second; when it
+//! has, every device's current state is queued again too.
 
 use connectors::{Entry, EventBody, Outbox};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
@@ -12,6 +14,9 @@ use crate::registry::{Change, Registry};
 /// Most changes in one commit.
 const MAX_BATCH: usize = 4096;
 
+/// While the outbox's disk refuses writes: how often it is asked to try again.
+const RECOVER_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// `rx` must be subscribed before `start` returns, so no change made after it is missed.
 pub async fn run(
     name: String,
@@ -22,17 +27,22 @@ pub async fn run(
 ) {
     loop {
         let mut batch = Vec::new();
+        let faulty = outbox.stats().storage_error.is_some();
         let first = tokio::select! {
             () = stop.cancelled() => None,
-            r = rx.recv() => Some(r),
+            r = rx.recv() => Some(Some(r)),
+            () = tokio::time::sleep(RECOVER_EVERY), if faulty => Some(None),
         };
         let mut lagged = 0;
         let stopping = first.is_none();
         match first {
-            None => {}
-            Some(Ok(change)) => entries(&change, &mut batch),
-            Some(Err(RecvError::Lagged(n))) => lagged += n,
-            Some(Err(RecvError::Closed)) => return,
+            None | Some(None) => {}
+            Some(Some(Ok(change))) => entries(&change, &mut batch),
+            Some(Some(Err(RecvError::Lagged(n)))) => lagged += n,
+            Some(Some(Err(RecvError::Closed))) => return,
+        }
+        if faulty && outbox.recover().await {
+            tracing::info!(connector = %name, "outbox writable again");
         }
         // Everything already waiting goes into the same commit.
         while batch.len() < MAX_BATCH {
@@ -42,9 +52,12 @@ pub async fn run(
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
+        let resync = outbox.take_resync();
         if lagged > 0 {
             tracing::warn!(connector = %name, lost = lagged, "connector feed fell behind the registry; queueing every device's state again");
             outbox.count_lost(lagged);
+        }
+        if lagged > 0 || resync {
             for d in registry.list() {
                 batch.push(Entry::State {
                     device: d.id.clone(),
@@ -56,10 +69,16 @@ pub async fn run(
         }
         if !batch.is_empty() {
             let n = batch.len();
-            if let Err(e) = outbox.push(batch).await {
-                // The disk is failing: nothing better to do than say so loudly and go on.
-                tracing::error!(connector = %name, error = %e, records = n, "cannot write to the outbox; records lost");
-                outbox.count_lost(n as u64);
+            match outbox.push(batch).await {
+                Ok(p) if !p.durable => {
+                    tracing::debug!(connector = %name, records = n, "outbox disk refuses writes; batch held in memory");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // Only a failed blocking task gets here (the outbox holds what the disk refuses).
+                    tracing::error!(connector = %name, error = %e, records = n, "cannot write to the outbox; records lost");
+                    outbox.count_lost(n as u64);
+                }
             }
         }
         if stopping {

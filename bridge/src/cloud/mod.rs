@@ -145,6 +145,7 @@ async fn log_health(status: ConnectorsStatus, stop: CancellationToken) {
                 outbox_depth = c.outbox.depth,
                 oldest_age_ms = c.outbox.oldest_age_ms.unwrap_or(0),
                 dropped_events = c.outbox.dropped_events,
+                outbox_error = c.outbox.storage_error.as_deref().unwrap_or(""),
                 "connector health"
             );
         }

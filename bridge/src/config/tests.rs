@@ -380,3 +380,23 @@ fn source_errors_name_the_source_key_and_value() {
     let e = Config::from_toml_str(&format!("{base}{base}")).unwrap_err();
     assert!(e.to_string().contains("zigbee2mqtt:home"), "{e}");
 }
+
+#[test]
+fn rooms_are_bounded_and_a_huge_one_is_named_without_being_echoed() {
+    let room = |r: &str| {
+        format!("[[devices]]\nid = \"a\"\nkind = \"on_off_light\"\nname = \"X\"\nroom = {r:?}\n")
+    };
+    Config::from_toml_str(&room(&"r".repeat(64))).unwrap();
+    let e = err(&room(&"r".repeat(65)));
+    assert!(e.contains("`room`") && e.contains("64 bytes"), "{e}");
+    let huge = "x".repeat(1_500_000);
+    let e = err(&room(&huge));
+    assert!(e.contains("`room`") && e.contains("1500000 bytes"), "{e}");
+    assert!(
+        e.len() < 400,
+        "the error quotes only the start: {} bytes",
+        e.len()
+    );
+    assert!(err(&room("Hall\nway")).contains("control characters"));
+    assert!(err(&room("  ")).contains("must not be empty"));
+}

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -18,10 +18,11 @@ use tokio::sync::{mpsc, Semaphore};
 use super::config::{AwsIotConfig, ShadowReads, Transport};
 use super::https::{self, Fail};
 use super::shadow::{self, Shadow};
+use crate::clock::{Clock, SystemClock};
 use crate::connector::{Connector, Session};
 use crate::delivery::Deliveries;
 use crate::iot_link::{IotEvent, IotLink, IotLinkOptions};
-use crate::model::{EventBody, Record};
+use crate::model::{CommandError, EventBody, Record};
 use crate::mqtt::topics::event_payload;
 use crate::outbox::Stored;
 use crate::tls::{self, TlsFiles};
@@ -69,6 +70,7 @@ impl Connector for AwsIotConnector {
             ShadowReads::Mqtt => None,
         };
         let (got_tx, mut got) = mpsc::unbounded_channel();
+        let (applied_tx, mut applied) = mpsc::unbounded_channel();
         let window = usize::from(c.max_inflight);
         let opts = IotLinkOptions {
             host: c.endpoint.clone().unwrap_or_default(),
@@ -95,6 +97,8 @@ impl Connector for AwsIotConnector {
             next_token: 1,
             versions: HashMap::new(),
             local_at: HashMap::new(),
+            applied_tx,
+            service_clock: None,
             after_get: HashMap::new(),
             cursor: 0,
             reconciling: false,
@@ -102,7 +106,7 @@ impl Connector for AwsIotConnector {
             got_tx,
             pending_gets: 0,
         };
-        let result = run.main(&mut events, &mut got).await;
+        let result = run.main(&mut events, &mut got, &mut applied).await;
         session.health.set_connected(false);
         result
     }
@@ -123,6 +127,17 @@ struct DataPlane {
 
 /// The answer to one `GetThingShadow`: the device and the shadow document.
 type Got = (String, Result<Value, Fail>);
+
+/// A command made from desired fields came back: the device, those fields, and the outcome.
+type Applied = (
+    String,
+    Vec<String>,
+    Result<device_types::State, CommandError>,
+);
+
+/// A local change older than this (by the wall clock) is taken as this old: a wall clock that jumped
+/// forward between the change and now must not make every later desired state look newer.
+const MAX_LOCAL_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// What a `clientToken` stands for.
 #[derive(Debug, Clone)]
@@ -146,8 +161,14 @@ struct Run<'a> {
     next_token: u64,
     /// Last version seen per device shadow.
     versions: HashMap<String, u64>,
-    /// Unix seconds of each device's latest local change replayed in this connection.
-    local_at: HashMap<String, u64>,
+    /// When each device's latest local change replayed in this connection happened (monotonic: a
+    /// wall-clock jump never makes a local change look newer or older than it is).
+    local_at: HashMap<String, Instant>,
+    /// Answers to the commands made from desired state: the fields to clear once applied.
+    applied_tx: mpsc::UnboundedSender<Applied>,
+    /// The shadow service's clock (Unix seconds) as last seen in a message's `timestamp`, and when: its
+    /// "now" is that plus the monotonic time since (never the hub's own wall clock).
+    service_clock: Option<(u64, Instant)>,
     /// Records whose update hit a version conflict, sent again after the fresh GET.
     after_get: HashMap<String, Vec<u64>>,
     cursor: u64,
@@ -163,6 +184,7 @@ impl Run<'_> {
         &mut self,
         events: &mut mpsc::Receiver<IotEvent>,
         got: &mut mpsc::UnboundedReceiver<Got>,
+        applied: &mut mpsc::UnboundedReceiver<Applied>,
     ) -> Result<(), Error> {
         for filter in shadow::filters(&self.c.thing_name) {
             self.link.subscribe(&filter)?;
@@ -205,6 +227,9 @@ impl Run<'_> {
                     while let Ok(ev) = events.try_recv() {
                         self.handle(ev)?;
                     }
+                }
+                Some((device, fields, result)) = applied.recv() => {
+                    self.applied(&device, &fields, result)?;
                 }
                 Some((device, answer)) = got.recv() => {
                     self.pending_gets -= 1;
@@ -328,7 +353,14 @@ impl Run<'_> {
                 at_ms,
                 ..
             } => {
-                self.local_at.insert(device.clone(), at_ms / 1000);
+                let age = SystemClock
+                    .wall_ms()
+                    .saturating_sub(*at_ms)
+                    .min(MAX_LOCAL_AGE.as_millis() as u64);
+                let at = Instant::now()
+                    .checked_sub(Duration::from_millis(age))
+                    .unwrap_or_else(Instant::now);
+                self.local_at.insert(device.clone(), at);
                 self.update(device, Some(state), &[], vec![seq])?;
             }
             Record::Event { device, body, .. } => {
@@ -383,6 +415,7 @@ impl Run<'_> {
             self.versions.insert(device.clone(), v);
         }
         tracing::debug!(connector = %self.c.name, device = %device, op = resp.op, version = ?doc.get("version"), "shadow message");
+        self.saw_timestamp(&doc);
         match resp.op {
             "update/accepted" => {
                 if let Some(Token::Update { seqs, .. }) = token {
@@ -416,8 +449,14 @@ impl Run<'_> {
                 }
             }
             "update/delta" => {
+                // Judged by the local-change time too: a delta older than a local change is not
+                // applied (it is cleared instead).
                 let delta = Shadow::from_delta(&doc);
-                self.apply_desired(&device, &delta, None, "update/delta");
+                let local = self.local_secs(&device, &doc);
+                let clear = self.apply_desired(&device, &delta, local, "update/delta");
+                if !clear.is_empty() {
+                    self.update(&device, None, &clear, Vec::new())?;
+                }
             }
             "get/accepted" => {
                 if !matches!(token, Some(Token::Get)) {
@@ -443,7 +482,7 @@ impl Run<'_> {
         let clear = match doc {
             Some(doc) => {
                 let sh = Shadow::from_get(doc);
-                let local_at = self.local_at.get(device).copied();
+                let local_at = self.local_secs(device, doc);
                 self.apply_desired(device, &sh, local_at, source)
             }
             None => Vec::new(),
@@ -491,20 +530,74 @@ impl Run<'_> {
             tracing::info!(connector = %self.c.name, device, fields = ?plan.clear, "desired older than a local change: not applied, cleared");
         }
         if !plan.apply.is_empty() {
-            self.command(device, plan.apply, source);
+            let fields = match serde_json::to_value(&plan.apply) {
+                Ok(Value::Object(m)) => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            self.command(device, plan.apply, fields, source);
         }
         plan.clear
     }
 
-    fn command(&mut self, device: &str, patch: device_types::State, source: &str) {
+    /// The device's latest local change in the shadow service's clock (Unix seconds): the document's
+    /// own `timestamp` (the service's now) minus how long ago, by the monotonic clock, it happened.
+    fn local_secs(&mut self, device: &str, doc: &Value) -> Option<u64> {
+        self.saw_timestamp(doc);
+        let at = *self.local_at.get(device)?;
+        let service_now = self
+            .service_now()
+            .unwrap_or_else(|| SystemClock.wall_ms() / 1000);
+        Some(service_now.saturating_sub(at.elapsed().as_secs()))
+    }
+
+    /// The service's "now" estimated from the latest timestamp it sent.
+    fn service_now(&self) -> Option<u64> {
+        self.service_clock
+            .map(|(ts, at)| ts + at.elapsed().as_secs())
+    }
+
+    /// Learns the service's clock from a message's `timestamp` (only forward: a document's timestamp
+    /// may be its last change rather than the time it was sent).
+    fn saw_timestamp(&mut self, doc: &Value) {
+        if let Some(ts) = doc.get("timestamp").and_then(Value::as_u64) {
+            if self.service_now().is_none_or(|now| ts > now) {
+                self.service_clock = Some((ts, Instant::now()));
+            }
+        }
+    }
+
+    /// A command made from desired fields was answered: report the state it produced and clear those
+    /// fields in the same update, so the shadow stops asking for them (a later local change is then
+    /// never undone by a stale desired). A refused command's fields are cleared too (they would be
+    /// refused again); only a bridge shutting down leaves them.
+    fn applied(
+        &mut self,
+        device: &str,
+        fields: &[String],
+        result: Result<device_types::State, CommandError>,
+    ) -> Result<(), Error> {
+        match result {
+            Err(CommandError::Unavailable) => Ok(()),
+            Ok(state) => self.update(device, Some(&state), fields, Vec::new()),
+            Err(_) => self.update(device, None, fields, Vec::new()),
+        }
+    }
+
+    fn command(
+        &mut self,
+        device: &str,
+        patch: device_types::State,
+        fields: Vec<String>,
+        source: &str,
+    ) {
         let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
-        let _ = self.s.send_command(
-            &self.c.name,
-            device,
-            patch,
-            ttl,
-            source.to_owned(),
-            |_| async {},
-        );
+        let _ = self
+            .s
+            .send_command(&self.c.name, device, patch, ttl, source.to_owned(), {
+                let (tx, device) = (self.applied_tx.clone(), device.to_owned());
+                move |result| async move {
+                    let _ = tx.send((device, fields, result));
+                }
+            });
     }
 }

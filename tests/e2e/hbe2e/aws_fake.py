@@ -6,8 +6,8 @@
 - `FakeAwsShadowService`: a test-side FAKE of the AWS IoT Device Shadow service for NAMED shadows, speaking the
   documented MQTT topics through that broker: `update` -> `update/accepted` (with the clientToken, new version,
   per-field metadata timestamps) or `update/rejected` (409 "Version conflict" when the request's version is not
-  the current one; a code the test chose), `update/delta` when desired differs from reported after an update that
-  touched desired, `get` -> `get/accepted` / `get/rejected` (404), `delete`.
+  the current one; a code the test chose), `update/delta` after EVERY update that leaves desired != reported (as
+  AWS documents; with metadata timestamps), `desired: {field: null}` clears the field, `get` -> `get/accepted` / `get/rejected` (404), `delete`.
 - `Moto`: moto_server (PyPI `moto[server]`), the AWS API emulator for the HTTPS data plane, on 127.0.0.1 inside
   the dev namespace (or on the dev namespace's veth address, reachable from the test process too); `call` runs
   boto3 against it from the dev namespace.
@@ -181,7 +181,8 @@ class FakeAwsShadowService:
                       {"state": state, "metadata": meta, "version": sh["version"], "timestamp": now,
                        "clientToken": token})
         delta = {k: v for k, v in sh["desired"].items() if sh["reported"].get(k) != v}
-        if state.get("desired") and delta:
+        # As AWS does: a delta after EVERY update that leaves desired != reported.
+        if delta:
             self._pub(self._topic(name, "update/delta"),
                       {"version": sh["version"], "timestamp": now, "state": delta,
                        "metadata": {k: sh["meta_desired"][k] for k in delta}})

@@ -255,13 +255,13 @@ impl Zigbee2MqttConfig {
                     reason: reason.to_owned(),
                 })?;
             }
-            if o.room.as_ref().is_some_and(|r| r.trim().is_empty()) {
-                return Err(ConfigError::Source {
+            if let Some(room) = &o.room {
+                crate::config::check_room(room).map_err(|reason| ConfigError::Source {
                     source_name: self.name.clone(),
                     key: "devices.<device>.room",
-                    value: format!("{key:?}: \"\""),
-                    reason: "must not be empty (leave it out instead)".to_owned(),
-                });
+                    value: format!("{key:?}: {:?}", room.chars().take(40).collect::<String>()),
+                    reason: reason.to_owned(),
+                })?;
             }
         }
         Ok(())
