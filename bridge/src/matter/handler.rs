@@ -106,6 +106,8 @@ pub struct BridgeHandler<'a> {
     /// State changes this handler applied itself (the sync loop then sees their broadcast as
     /// already mirrored): their events are emitted by the sync loop.
     pub(super) pending_events: RefCell<Vec<PendingEvents>>,
+    /// Generic switches' queued Switch events and CurrentPosition.
+    pub(super) switches: super::switch::Switches,
 }
 
 /// A change whose events are still to be emitted.
@@ -134,6 +136,7 @@ impl<'a> BridgeHandler<'a> {
             sync: RefCell::new(Some(sync)),
             recent: RefCell::new(VecDeque::new()),
             pending_events: RefCell::new(Vec::new()),
+            switches: super::switch::Switches::default(),
         }
     }
 
@@ -388,6 +391,11 @@ impl<'a> BridgeHandler<'a> {
                     bdbi_attr::UNIQUE_ID => OwnedOut::Str(dev.unique_id.clone()),
                     _ => return Err(ErrorCode::AttributeNotFound.into()),
                 });
+            }
+            if cluster == dtm::ids::cluster::SWITCH && attr == dtm::switch::attr::CURRENT_POSITION {
+                return Ok(OwnedOut::Value(AttrValue::U8(
+                    self.switches.position(endpoint),
+                )));
             }
             if cluster == IDENTIFY && attr == IDENTIFY_TIME {
                 let left = dev

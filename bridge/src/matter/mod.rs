@@ -13,6 +13,7 @@
 //! - `commissioning.rs`: passcode/discriminator, manual code and QR payload.
 //! - `node_identity.rs`: serial number, UniqueID and mDNS host name, random per installation.
 //! - `kv.rs`: crash-safe persistence of rs-matter's state.
+//! - `switch.rs`: generic switches' press → Switch event sequences, played out over time.
 //! - `timers.rs`: the node's own countdowns (OnTime/OffWaitTime, IdentifyTime).
 //! - `tlv.rs`: value conversions.
 //! - `window.rs`: when the commissioning window is reopened, and the backoff after a revocation.
@@ -26,6 +27,7 @@ mod node_identity;
 #[cfg(test)]
 mod proptests;
 mod runtime;
+mod switch;
 mod sync;
 mod timers;
 mod tlv;
