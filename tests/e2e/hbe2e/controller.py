@@ -281,7 +281,7 @@ class EventSubscription:
 
     def add(self, ev) -> None:
         h = ev.Header
-        r = EventReport(h.EndpointId, h.ClusterId, h.EventId, h.EventNumber, int(h.Priority), h.Timestamp, ev.Data)
+        r = EventReport(h.EndpointId, h.ClusterId, h.EventId, h.EventNumber, getattr(h.Priority, "value", h.Priority), h.Timestamp, ev.Data)
         LOG.debug("event node 0x%x ep %d cluster 0x%x event %d #%d %r", self.node_id, r.endpoint, r.cluster_id,
                   r.event_id, r.number, r.data)
         with self._cv:
