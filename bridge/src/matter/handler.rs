@@ -654,6 +654,19 @@ impl AsyncHandler for BridgeHandler<'_> {
 
     async fn read(&self, ctx: impl ReadContext, reply: impl ReadReply) -> Result<(), Error> {
         if ctx.attr().cluster_id == SCENES {
+            // rs-matter 0.4.1's Scenes handler answers a chunked, item-by-item read of
+            // FabricSceneInfo with AttributeNotFound, which abandons the whole report (a wildcard
+            // read times out); the end of a list is ConstraintError. Its one row per fabric then
+            // only goes out in reads where the list fits in one chunk.
+            let item = ctx.attr().attr_id == FABRIC_SCENE_INFO
+                && ctx
+                    .attr()
+                    .list_index
+                    .as_ref()
+                    .is_some_and(|li| li.as_opt_ref().is_some());
+            if item {
+                return Err(ErrorCode::ConstraintError.into());
+            }
             return self.scenes.read(ctx, reply).await;
         }
         self.read_now(ctx, reply)
