@@ -20,6 +20,7 @@
 //! - `window.rs`: when the commissioning window is reopened, and the backoff after a revocation.
 
 mod commissioning;
+mod guard;
 mod handler;
 mod kv;
 mod mdns;
@@ -33,6 +34,7 @@ mod switch;
 mod sync;
 mod timers;
 mod tlv;
+mod transition;
 mod window;
 
 use std::thread::JoinHandle;

@@ -208,6 +208,7 @@ impl SceneClusters for SceneBridge<'_> {
         let options = CommandOptions {
             transition: (transition_time_ms > 0)
                 .then(|| std::time::Duration::from_millis(transition_time_ms.into())),
+            stop: None,
             origin: Origin::Matter,
         };
         let pending = self.registry.command(&id, &patch, options).map_err(|e| {
