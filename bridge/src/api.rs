@@ -9,6 +9,7 @@
 //! - `GET /api/health`, `GET /api/pairing`, `GET /api/connectors` (health and outbox of each connector), `GET /api/events` (SSE stream of registry changes)
 //! - `GET|POST /api/devices`, `GET|DELETE /api/devices/{id}`
 //! - `GET|PATCH|PUT /api/devices/{id}/state`, `PUT /api/devices/{id}/reachable`
+//! - `POST /api/devices/{id}/events` (a device event such as `{"press":"double"}`, 202)
 //!
 //! Request bodies must be sent as `Content-Type: application/json` (a browser page cannot send that
 //! cross-origin without a preflight, which this API never grants).
@@ -29,13 +30,13 @@ pub mod tokens;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-pub use error::{ApiError, JsonBody, StateBody};
+pub use error::{ApiError, EventBody, JsonBody, StateBody};
 pub use guard::{ClientAddr, Guard};
 pub use listener::{server_config, ApiListener, TlsSetupError};
 
@@ -101,6 +102,7 @@ pub fn router(state: ApiState) -> Router {
                 .put(devices::apply),
         )
         .route("/api/devices/{id}/reachable", put(devices::reachable))
+        .route("/api/devices/{id}/events", post(devices::event))
         .fallback(|| async { ApiError::not_found("no such route".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use device_types::matter::Settings;
-use device_types::{DeviceKind, State, ValidationError};
+use device_types::{DeviceEvent, DeviceKind, State, ValidationError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
@@ -105,6 +105,15 @@ pub enum Change {
         device: String,
         endpoint: u16,
         name: String,
+    },
+    /// Something happened on the device (a button press). Not state: never stored, never
+    /// coalesced, broadcast exactly once ([`Registry::emit_event`]).
+    Event {
+        device: String,
+        endpoint: u16,
+        kind: DeviceKind,
+        event: DeviceEvent,
+        origin: Origin,
     },
 }
 
@@ -442,6 +451,40 @@ impl Registry {
         self.broadcast(change);
         self.mark_state_dirty();
         Ok(device)
+    }
+
+    /// Reports an event of a device (a button press): validated against the device's kind (a press
+    /// on a lock is refused, naming the field and the value), then broadcast once as
+    /// [`Change::Event`]. Events are not state: nothing is stored, versioned or persisted.
+    pub fn emit_event(
+        &self,
+        id: &str,
+        event: DeviceEvent,
+        origin: Origin,
+    ) -> Result<Device, RegistryError> {
+        let shared = self.read();
+        let device = shared
+            .endpoints
+            .get(id)
+            .and_then(|ep| shared.devices.get(ep))
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        device
+            .kind
+            .validate_event(&event)
+            .map_err(|error| RegistryError::Invalid {
+                device: id.to_owned(),
+                error,
+            })?;
+        tracing::debug!(device = id, endpoint = device.endpoint, event = %event.to_json(), %origin, "device event");
+        // Sent under the lock, like state changes, so subscribers see one order.
+        self.broadcast(Change::Event {
+            device: id.to_owned(),
+            endpoint: device.endpoint,
+            kind: device.kind,
+            event,
+            origin,
+        });
+        Ok(device.clone())
     }
 
     /// Stores a controller-written setting (already range-checked by `device-types`) and persists

@@ -60,6 +60,13 @@ pub enum EventBody {
         #[serde(default)]
         data: serde_json::Value,
     },
+    /// A button of a generic switch was pressed (`single`, `double`, `triple`, `quadruple`, a
+    /// count, `long`, `hold`, `release`); `button` names the button of a multi-button remote.
+    Press {
+        press: device_types::Press,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        button: Option<String>,
+    },
 }
 
 /// One stored record (the JSON value of an outbox row).

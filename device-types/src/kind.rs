@@ -37,6 +37,8 @@ string_enum! {
         DoorLock => "door_lock",
         /// Matter Window Covering (lift only, position aware).
         WindowCovering => "window_covering",
+        /// Matter Generic Switch: a momentary button (single, multi and long press events).
+        GenericSwitch => "generic_switch",
     }
 }
 
@@ -76,6 +78,8 @@ impl DeviceKind {
             DeviceKind::DoorLock => dt(0x000A, 4, "Door Lock"),
             // Rev 6 in 1.6 (5: conditions on the Closure clusters; 6: Zigbee elements removed).
             DeviceKind::WindowCovering => dt(0x0202, 6, "Window Covering"),
+            // Rev 3 since 1.3 (TagList conditions); the 1.6 data model has no newer file.
+            DeviceKind::GenericSwitch => dt(0x000F, 3, "Generic Switch"),
         }
     }
 
@@ -115,6 +119,8 @@ impl DeviceKind {
             ],
             DeviceKind::DoorLock => &["lock_state"],
             DeviceKind::WindowCovering => &["position"],
+            // A button has no state: its presses are events (see `DeviceEvent`).
+            DeviceKind::GenericSwitch => &[],
         }
     }
 
@@ -179,6 +185,7 @@ impl DeviceKind {
                 position: Some(100),
                 ..State::default()
             },
+            DeviceKind::GenericSwitch => State::default(),
         }
     }
 

@@ -2,10 +2,12 @@
 //! pure Matter attribute/command mapping. No I/O, no rs-matter dependency.
 //!
 //! # Layout
-//! - `kind.rs`: [`DeviceKind`], the twelve device kinds: their Matter device type, which state
+//! - `kind.rs`: [`DeviceKind`], the device kinds: their Matter device type, which state
 //!   fields apply, default state.
 //! - `state.rs`: [`State`], the one canonical state/patch struct, and its enums
 //!   ([`ColorMode`], [`SystemMode`], [`LockState`]); merge and diff.
+//! - `event.rs`: [`DeviceEvent`] (a button [`Press`]): device events, which are not state; their
+//!   JSON form and which kinds raise them.
 //! - `json.rs`: [`State::from_json`], a field-by-field parser whose errors name field and value.
 //! - `validate.rs`: [`ValidationError`] and the range / applicability / cross-field rules.
 //! - [`matter`]: the Matter side, still pure data —
@@ -24,12 +26,14 @@
 #[macro_use]
 mod strenum;
 
+mod event;
 mod json;
 mod kind;
 pub mod matter;
 mod state;
 mod validate;
 
+pub use event::{DeviceEvent, Press, MAX_BUTTON_LEN, MAX_PRESS_COUNT};
 pub use kind::{DeviceKind, DeviceTypeInfo};
 pub use matter::spec::ClusterSpec;
 pub use state::{ColorMode, LockState, State, SystemMode};

@@ -21,7 +21,7 @@ KIND_DEVICE_TYPE = {
     "on_off_light": 0x0100, "dimmable_light": 0x0101, "color_temperature_light": 0x010C,
     "extended_color_light": 0x010D, "on_off_plug_in_unit": 0x010A, "contact_sensor": 0x0015,
     "occupancy_sensor": 0x0107, "temperature_sensor": 0x0302, "humidity_sensor": 0x0307,
-    "thermostat": 0x0301, "door_lock": 0x000A, "window_covering": 0x0202,
+    "thermostat": 0x0301, "door_lock": 0x000A, "window_covering": 0x0202, "generic_switch": 0x000F,
 }
 
 
@@ -46,13 +46,13 @@ def demo(devices, sandbox, device_dir, controller, timings):
 def test_every_kind_reads_cleanly_and_obeys(demo, controller, timings, sandbox):
     dev, node, api = demo
     _, listing = api.call("GET", "/devices", expect=200)
-    assert len(listing) == 12
+    assert len(listing) == 13
     by_kind = {d["kind"]: d for d in listing}
     assert set(by_kind) == set(KIND_DEVICE_TYPE)
 
     t0 = time.monotonic()
     tree = controller.read_all(node)
-    timings.add("demo: wildcard read of 12 devices", time.monotonic() - t0)
+    timings.add("demo: wildcard read of 13 devices", time.monotonic() - t0)
     assert sorted(tree) == [0, 1] + sorted(d["endpoint"] for d in listing)
     for kind, d in by_kind.items():
         ep = tree[d["endpoint"]]

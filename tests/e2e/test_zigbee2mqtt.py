@@ -191,6 +191,75 @@ def test_a_command_the_device_never_confirms_is_rolled_back_in_the_controller(se
     assert controller.read_attribute(node, ep, OnOff.Attributes.OnOff) is False
 
 
+REMOTE, IKEA = "0x00158d0002c3d4e5", "0x000d6ffffe1a2b3c"
+REMOTE_ID, IKEA_ID = f"z2m-home-{REMOTE}", f"z2m-home-{IKEA}"
+
+
+def test_remote_actions_become_switch_events_and_connector_events(hubbridge, mosquitto, sandbox, device_dir,
+                                                                  controller):
+    """A remote's `action` (published once, not retained) reaches the controller's event subscription as the
+    Switch event sequence and the MQTT connector's ordered event log as a `press` record."""
+    from hbe2e.mosquitto import Watcher, connector_toml
+
+    defs = definitions("WXKG11LM", "E1524/E1810")
+    broker = mosquitto()
+    fake = FakeZigbee2Mqtt(broker)
+    fake.add(REMOTE, "hall/remote", defs["WXKG11LM"], power="Battery", state={"battery": 90})
+    fake.add(IKEA, "living/remote", defs["E1524/E1810"], power="Battery", state={"battery": 70})
+    fake.start()
+    cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge z2m",
+                      api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}",
+                      extra=source_toml(broker) + "\n" + connector_toml(broker, tls=False, base="hb"))
+    watcher = Watcher(broker, topics=("hb/bridge/event",))
+    try:
+        dev = hubbridge(cfg)
+        api = Api(sandbox.pair.dev_addr6, API_PORT)
+        wait(lambda: device(api, REMOTE_ID) and device(api, IKEA_ID), what="remotes in the registry")
+        remote = device(api, REMOTE_ID)
+        assert remote["kind"] == "generic_switch" and remote["state"] == {}
+        assert device(api, IKEA_ID)["kind"] == "generic_switch"
+        node = controller.commission(dev.pairing_codes().manual)
+        ep = remote["endpoint"]
+        sub = controller.subscribe_events(node, [(ep, Clusters.Switch, 1)])
+        mark, wmark = sub.mark(), watcher.mark()
+        fake.action(REMOTE, "double")
+        got = sub.wait_for_count(6, since=mark, predicate=lambda e: e.cluster_id == 0x003B)
+        assert [e.event_id for e in got] == [1, 3, 1, 5, 3, 6]
+        assert got[-1].data.totalNumberOfPressesCounted == 2
+        msg = watcher.wait_for("hb/bridge/event", lambda m: m.json().get("type") == "press"
+                               and m.json()["device"] == REMOTE_ID, since=wmark)
+        body = msg.json()
+        assert body["press"] == "double" and body["id"] and body["at_ms"] > 0 and "button" not in body
+        assert not msg.retain
+
+        # hold → InitialPress, LongPress; release → LongRelease.
+        mark = sub.mark()
+        fake.action(REMOTE, "hold")
+        fake.action(REMOTE, "release")
+        got = sub.wait_for_count(3, since=mark, predicate=lambda e: e.cluster_id == 0x003B)
+        assert [e.event_id for e in got] == [1, 2, 4]
+
+        # A multi-button remote: every button on the device's one switch; the button is named in the record.
+        ikea_ep = device(api, IKEA_ID)["endpoint"]
+        isub = controller.subscribe_events(node, [(ikea_ep, Clusters.Switch, 1)])
+        mark, wmark = isub.mark(), watcher.mark()
+        fake.action(IKEA, "arrow_left_click")
+        got = isub.wait_for_count(3, since=mark, predicate=lambda e: e.cluster_id == 0x003B)
+        assert [e.event_id for e in got] == [1, 3, 6]
+        msg = watcher.wait_for("hb/bridge/event", lambda m: m.json().get("type") == "press"
+                               and m.json()["device"] == IKEA_ID, since=wmark)
+        assert msg.json()["press"] == "single" and msg.json()["button"] == "arrow_left"
+
+        # A bad action value (not a string) changes nothing and stops nothing.
+        fake.raw("hall/remote", b'{"action": 5}')
+        fake.action(REMOTE, "single")
+        watcher.wait_for("hb/bridge/event", lambda m: m.json().get("press") == "single"
+                         and m.json()["device"] == REMOTE_ID, since=wmark)
+    finally:
+        watcher.close()
+        fake.close()
+
+
 def test_over_tls_with_a_client_certificate_and_hold_to_dim(hubbridge, mosquitto, sandbox, device_dir, controller):
     """The source on the broker's TLS listener (CA-checked, client certificate, password); a Matter
     Move … Stop on the bulb reaches Zigbee2MQTT as a transition and a `brightness_move` stop."""

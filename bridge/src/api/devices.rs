@@ -10,7 +10,7 @@ use axum::Json;
 use device_types::{DeviceKind, State as DeviceState};
 use serde::Deserialize;
 
-use super::{ApiError, ApiState, JsonBody, StateBody};
+use super::{ApiError, ApiState, EventBody, JsonBody, StateBody};
 use crate::config::DeviceConfig;
 use crate::identity::MAX_ENDPOINT;
 use crate::registry::{CommandOptions, Device, DeviceOrigin, Origin, Registry, RegistryError};
@@ -166,6 +166,21 @@ pub async fn remove(
     blocking(move || registry.remove(&id, Origin::Api))
         .await
         .map(Json)
+}
+
+/// `POST /api/devices/{id}/events` with a device event (`{"press": "double"}`, optionally
+/// `"button"`): validated against the device's kind and broadcast once (Matter Switch events,
+/// connectors' event logs, `/api/events`). 202 with `{"device", "event"}`; events are not state.
+pub async fn event(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    EventBody(event): EventBody,
+) -> ApiResult<impl IntoResponse> {
+    state.registry.emit_event(&id, event.clone(), Origin::Api)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "device": id, "event": event })),
+    ))
 }
 
 /// `PUT /api/devices/{id}/reachable` with `{"reachable": bool}`; answers the updated device.

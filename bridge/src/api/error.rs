@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use device_types::State;
+use device_types::{DeviceEvent, State};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -107,6 +107,31 @@ impl<S: Send + Sync> FromRequest<S> for StateBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_bytes(req, state).await?;
         parse_state(&bytes).map(StateBody)
+    }
+}
+
+/// A device event body (`{"press": "double"}`), parsed by `device-types` so that every error names
+/// the field and the value.
+#[derive(Debug)]
+pub struct EventBody(pub DeviceEvent);
+
+impl<S: Send + Sync> FromRequest<S> for EventBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(req, state).await?;
+        let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| bad("invalid JSON body: not UTF-8".to_owned()))?;
+        if text.trim().is_empty() {
+            return Err(bad("invalid JSON body: the body is empty".to_owned()));
+        }
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
+            reject_nulls(&map, "").map_err(|e| bad(format!("invalid event: {e}")))?;
+        }
+        DeviceEvent::from_json(text)
+            .map(EventBody)
+            .map_err(|e| bad(format!("invalid event: {e}")))
     }
 }
 

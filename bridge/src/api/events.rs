@@ -1,6 +1,7 @@
 //! `GET /api/events`: registry changes as Server-Sent Events, one event per change.
 //!
-//! The event name is the change's `type` (`state`, `added`, `removed`, `reachable`, `label`) and the data
+//! The event name is the change's `type` (`state`, `added`, `removed`, `reachable`, `label`, `renamed`,
+//! `event` — a device event such as a button press, `{"type":"event","device","endpoint","kind","event":{"press":"double"},"origin"}`) and the data
 //! its JSON. A client that falls more than the channel's capacity behind gets a `resync` event
 //! (`{"missed": n}`) and should re-read `GET /api/devices`. Streams end when the daemon shuts down.
 
@@ -47,6 +48,7 @@ fn to_event(change: &Change) -> Event {
         Change::Reachable { .. } => "reachable",
         Change::Label { .. } => "label",
         Change::Renamed { .. } => "renamed",
+        Change::Event { .. } => "event",
     };
     let data = serde_json::to_string(change)
         .unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string());

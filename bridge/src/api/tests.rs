@@ -432,3 +432,93 @@ async fn event_stream_over_a_real_socket_reports_changes_and_ends_at_shutdown() 
     let served = tokio::time::timeout(Duration::from_secs(5), server).await;
     served.expect("server stops").unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn device_events_are_validated_broadcast_once_and_not_state() {
+    let f = fixture();
+    let (status, _) = f
+        .call(
+            Method::POST,
+            "/api/devices",
+            Some(r#"{"id":"button","kind":"generic_switch","name":"Button"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut rx = f.registry.subscribe();
+    let (status, body) = f
+        .call(
+            Method::POST,
+            "/api/devices/button/events",
+            Some(r#"{"press":"double"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["event"]["press"], "double");
+    match rx.try_recv().unwrap() {
+        crate::registry::Change::Event {
+            device,
+            event,
+            origin,
+            ..
+        } => {
+            assert_eq!(device, "button");
+            assert_eq!(
+                event,
+                device_types::DeviceEvent::press(device_types::Press::Short(2))
+            );
+            assert_eq!(origin, Origin::Api);
+        }
+        other => panic!("expected an event, got {other:?}"),
+    }
+    assert!(rx.try_recv().is_err(), "one broadcast per event");
+    let d = f.registry.get("button").unwrap();
+    assert!(
+        d.state.is_empty() && d.version == 0,
+        "an event is not state"
+    );
+
+    // A press on a light is refused naming the field and the value; bad bodies name the field.
+    let (status, body) = f
+        .call(
+            Method::POST,
+            "/api/devices/lamp/events",
+            Some(r#"{"press":"single"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error_of(&body).contains("`press`") && error_of(&body).contains("single"),
+        "{body}"
+    );
+    for (bad, field) in [
+        (r#"{"press":"sideways"}"#, "press"),
+        (r#"{"press":"single","extra":1}"#, "extra"),
+        (r#"{"press":null}"#, "press"),
+        (r#"{}"#, "press"),
+    ] {
+        let (status, body) = f
+            .call(Method::POST, "/api/devices/button/events", Some(bad))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(error_of(&body).contains(field), "{bad}: {body}");
+    }
+    let (status, _) = f
+        .call(
+            Method::POST,
+            "/api/devices/ghost/events",
+            Some(r#"{"press":"single"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A read-only token cannot press buttons.
+    let (status, _) = f
+        .call_as(
+            &f.read_only,
+            Method::POST,
+            "/api/devices/button/events",
+            Some(r#"{"press":"single"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(rx.try_recv().is_err(), "refused events are not broadcast");
+}

@@ -5,6 +5,7 @@
 //! has, every device's current state is queued again too.
 
 use connectors::{Entry, EventBody, Outbox};
+use device_types::DeviceEvent;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio_util::sync::CancellationToken;
 
@@ -135,5 +136,15 @@ fn entries(change: &Change, out: &mut Vec<Entry>) {
                 label: label.clone(),
             },
         }),
+        // Device events go on the ordered event log, never into the coalesced state.
+        Change::Event { device, event, .. } => match event {
+            DeviceEvent::Press { press, button } => out.push(Entry::Event {
+                device: device.clone(),
+                body: EventBody::Press {
+                    press: *press,
+                    button: button.clone(),
+                },
+            }),
+        },
     }
 }

@@ -75,6 +75,12 @@ const DEVICES: &[(&str, DeviceKind, &str, &str)] = &[
         "Bedroom blind",
         "Bedroom",
     ),
+    (
+        "hall-button",
+        DeviceKind::GenericSwitch,
+        "Hall button",
+        "Hall",
+    ),
 ];
 
 pub(super) fn demo() -> Config {

@@ -13,6 +13,8 @@
 //! - `commissioning.rs`: passcode/discriminator, manual code and QR payload.
 //! - `node_identity.rs`: serial number, UniqueID and mDNS host name, random per installation.
 //! - `kv.rs`: crash-safe persistence of rs-matter's state.
+//! - `scenes.rs`: Scenes Management on lights and plugs (rs-matter's handler, the bridge's capture/recall).
+//! - `switch.rs`: generic switches' press → Switch event sequences, played out over time.
 //! - `timers.rs`: the node's own countdowns (OnTime/OffWaitTime, IdentifyTime).
 //! - `tlv.rs`: value conversions.
 //! - `window.rs`: when the commissioning window is reopened, and the backoff after a revocation.
@@ -27,6 +29,8 @@ mod node_identity;
 #[cfg(test)]
 mod proptests;
 mod runtime;
+mod scenes;
+mod switch;
 mod sync;
 mod timers;
 mod tlv;

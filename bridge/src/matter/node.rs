@@ -11,7 +11,7 @@ use device_types::{ClusterSpec, DeviceKind};
 use rs_matter::dm::clusters::decl::{
     boolean_state, bridged_device_basic_information as bdbi, color_control, door_lock, groups,
     identify, level_control, occupancy_sensing, on_off, relative_humidity_measurement,
-    temperature_measurement, thermostat, window_covering,
+    scenes_management, switch, temperature_measurement, thermostat, window_covering,
 };
 use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
 /// Bridged Node at its Matter 1.6 revision (3: Ecosystem Information and FabricSynchronizedNode,
@@ -85,6 +85,8 @@ fn full_cluster(id: u32) -> Option<&'static Cluster<'static>> {
         0x0402 => &temperature_measurement::FULL_CLUSTER,
         0x0405 => &relative_humidity_measurement::FULL_CLUSTER,
         0x0406 => &occupancy_sensing::FULL_CLUSTER,
+        0x003B => &switch::FULL_CLUSTER,
+        0x0062 => &scenes_management::FULL_CLUSTER,
         _ => return None,
     })
 }

@@ -176,6 +176,7 @@ fn run_inner(
     let devices = registry.list();
     let node = BridgeNode::new();
     let mirror = Mirror::default();
+    let scene_table = super::scenes::SceneTable::new();
     let handler = BridgeHandler::new(
         &node,
         &mirror,
@@ -188,6 +189,7 @@ fn run_inner(
                 std::time::Duration::from_secs(u64::from(MAX_COMM_WINDOW_TIMEOUT_SECS)),
             ),
         },
+        &scene_table,
     );
     sync::populate(&handler, &devices);
     tracing::info!(devices = devices.len(), "bridged devices loaded");

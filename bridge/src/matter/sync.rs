@@ -56,13 +56,22 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
         for p in pending {
             emit_state_events(&ctx, p.endpoint, p.kind, &p.old, &p.new, &p.origin);
         }
+        super::switch::emit_due(handler, &ctx);
         // Countdowns run on time even while changes stream in.
         let now = Instant::now();
         if now - last_tick >= std::time::Duration::from_millis(100) {
             super::timers::tick(handler, &ctx, now - last_tick, &mut timers);
             last_tick = now;
         }
-        match select(state.changes.recv(), Timer::after(TICK)).await {
+        // Wake up for the next Switch event if it is due before the next tick.
+        let wait = handler
+            .switches
+            .next_due()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .map_or(TICK, |d| {
+                TICK.min(Duration::from_micros(d.as_micros() as u64))
+            });
+        match select(state.changes.recv(), Timer::after(wait)).await {
             Either::First(Ok(change)) => apply(handler, &ctx, change),
             Either::First(Err(RecvError::Lagged(missed))) => {
                 tracing::warn!(missed, "Matter mirror fell behind the registry; resyncing");
@@ -185,6 +194,7 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
         Change::Removed { device, endpoint } => {
             if handler.node.remove(endpoint) {
                 handler.mirror.devices.borrow_mut().remove(&endpoint);
+                handler.switches.remove(endpoint);
                 tracing::info!(device = %device, endpoint, "bridged device removed");
                 notify_parts_list(handler, ctx);
                 bump_configuration_version(ctx);
@@ -224,6 +234,18 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
                 dev.label = label;
             }
             handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::NODE_LABEL);
+        }
+        Change::Event {
+            endpoint,
+            event,
+            origin,
+            ..
+        } => {
+            tracing::debug!(endpoint, event = %event.to_json(), %origin, "device event from the registry");
+            if handler.node.contains(endpoint) {
+                handler.switches.queue(endpoint, &event, Instant::now());
+                super::switch::emit_due(handler, ctx);
+            }
         }
     }
 }

@@ -476,3 +476,39 @@ fn source_devices_keep_their_endpoint_across_leave_and_rejoin() {
         "other sources untouched"
     );
 }
+
+#[test]
+fn events_are_validated_against_the_kind_and_broadcast_once() {
+    use device_types::{DeviceEvent, Press};
+    let dir = tempfile::tempdir().unwrap();
+    let mut devices = config_devices();
+    devices.push(spec("button", DeviceKind::GenericSwitch));
+    let registry = Registry::open(dir.path(), &devices).unwrap();
+    let mut rx = registry.subscribe();
+    let version = registry.version();
+    registry
+        .emit_event("button", DeviceEvent::press(Press::Long), Origin::Local)
+        .unwrap();
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Change::Event { ref device, event: DeviceEvent::Press { press: Press::Long, .. }, origin: Origin::Local, .. }) if device == "button"
+    ));
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+    assert_eq!(
+        registry.version(),
+        version,
+        "events are not versioned state"
+    );
+    let err = registry
+        .emit_event("lamp", DeviceEvent::press(Press::Short(1)), Origin::Api)
+        .unwrap_err();
+    assert!(
+        matches!(&err, RegistryError::Invalid { device, error } if device == "lamp" && error.field == "press" && error.value == "single"),
+        "{err}"
+    );
+    assert!(matches!(
+        registry.emit_event("ghost", DeviceEvent::press(Press::Long), Origin::Api),
+        Err(RegistryError::UnknownDevice(_))
+    ));
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+}

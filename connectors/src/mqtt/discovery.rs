@@ -17,6 +17,7 @@ pub const COMPONENTS: &[&str] = &[
     "climate",
     "lock",
     "cover",
+    "event",
 ];
 
 pub fn component(kind: DeviceKind) -> &'static str {
@@ -31,6 +32,7 @@ pub fn component(kind: DeviceKind) -> &'static str {
         DeviceKind::Thermostat => "climate",
         DeviceKind::DoorLock => "lock",
         DeviceKind::WindowCovering => "cover",
+        DeviceKind::GenericSwitch => "event",
     }
 }
 
@@ -213,6 +215,31 @@ pub fn config(info: &DeviceInfo, topics: &Topics, node: &str) -> Value {
             put("payload_open", json!("{\"position\": 100}"));
             put("payload_close", json!("{\"position\": 0}"));
             put("payload_stop", Value::Null);
+        }
+        DeviceKind::GenericSwitch => {
+            // Presses travel on the connector's event topic, shared by every device: the
+            // template keeps this device's presses and renders nothing (ignored) for the rest.
+            put("state_topic", json!(topics.event()));
+            put("device_class", json!("button"));
+            put(
+                "event_types",
+                json!([
+                    "single",
+                    "double",
+                    "triple",
+                    "quadruple",
+                    "long",
+                    "hold",
+                    "release"
+                ]),
+            );
+            put(
+                "value_template",
+                json!(format!(
+                    "{{% if value_json.device == '{}' and value_json.type == 'press' %}}{{{{ {{'event_type': value_json.press | string}} | tojson }}}}{{% endif %}}",
+                    info.id.replace('\'', "")
+                )),
+            );
         }
     }
     Value::Object(c)

@@ -19,7 +19,9 @@ pub mod cluster {
     pub const BRIDGED_DEVICE_BASIC_INFORMATION: u32 = 0x0039;
     /// Boolean State.
     pub const BOOLEAN_STATE: u32 = 0x0045;
-    /// Scenes Management (deliberately not served).
+    /// Switch.
+    pub const SWITCH: u32 = 0x003B;
+    /// Scenes Management (served by the bridge with rs-matter's handler).
     pub const SCENES_MANAGEMENT: u32 = 0x0062;
     /// Door Lock.
     pub const DOOR_LOCK: u32 = 0x0101;

@@ -10,8 +10,10 @@
 pub mod convert;
 pub mod ids;
 pub mod limits;
+pub mod scenes;
 pub mod settings;
 pub mod spec;
+pub mod switch;
 
 mod closure;
 mod color;

@@ -44,6 +44,8 @@ pub fn read_attr(kind: DeviceKind, state: &State, cluster: u32, attr: u32) -> Op
         cluster::THERMOSTAT => thermostat(state, &eff, attr),
         cluster::DOOR_LOCK => door_lock(state, attr),
         cluster::WINDOW_COVERING => window_covering(state, attr),
+        cluster::SWITCH => super::switch::read(attr),
+        // Scenes Management is node state (the scene table), served by the bridge.
         _ => None,
     }
 }

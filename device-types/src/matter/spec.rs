@@ -262,22 +262,62 @@ pub const WINDOW_COVERING: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
+/// Scenes Management rev 1 (the revision of rs-matter 0.4.1's generated table and handler, which
+/// serves it; the 1.6 data model in connectedhomeip has no newer file), no features: SceneNames
+/// is optional and rs-matter drops names. CopyScene is mandatory for lights in the 1.6 Device
+/// Library. Its attributes are node state (the scene table), answered by the bridge, not by
+/// [`super::read_attr`].
+pub const SCENES_MANAGEMENT: ClusterSpec = ClusterSpec {
+    id: cluster::SCENES_MANAGEMENT,
+    name: "Scenes Management",
+    revision: 1,
+    feature_map: 0,
+    attributes: &[0x0001, 0x0002],
+    writable: NONE,
+    commands: &[0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x40],
+    generated: &[0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x40],
+    events: NONE,
+};
+
+/// Switch rev 2 with MomentarySwitch (bit 1), MomentarySwitchRelease (bit 2),
+/// MomentarySwitchLongPress (bit 3) and MomentarySwitchMultiPress (bit 4); events per
+/// [`super::switch`].
+pub const SWITCH: ClusterSpec = ClusterSpec {
+    id: cluster::SWITCH,
+    name: "Switch",
+    revision: 2,
+    feature_map: 0x02 | 0x04 | 0x08 | 0x10,
+    attributes: &[0x0000, 0x0001, 0x0002],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: &[0x01, 0x02, 0x03, 0x04, 0x05, 0x06],
+};
+
 /// The clusters of `kind`'s endpoint, sorted by id. Groups is served where the Device Library
 /// makes it mandatory: lights, plug, and (via the "Active" condition, true for an always-on
 /// bridge) thermostat and window covering; it is disallowed on door locks and not listed for
 /// sensors.
 pub fn clusters_for(kind: DeviceKind) -> &'static [ClusterSpec] {
     match kind {
-        DeviceKind::OnOffLight | DeviceKind::OnOffPlugInUnit => &[IDENTIFY, GROUPS, ON_OFF],
-        DeviceKind::DimmableLight => &[IDENTIFY, GROUPS, ON_OFF, LEVEL_CONTROL],
-        DeviceKind::ColorTemperatureLight => {
-            &[IDENTIFY, GROUPS, ON_OFF, LEVEL_CONTROL, COLOR_CONTROL_CT]
+        DeviceKind::OnOffLight | DeviceKind::OnOffPlugInUnit => {
+            &[IDENTIFY, GROUPS, ON_OFF, SCENES_MANAGEMENT]
         }
+        DeviceKind::DimmableLight => &[IDENTIFY, GROUPS, ON_OFF, LEVEL_CONTROL, SCENES_MANAGEMENT],
+        DeviceKind::ColorTemperatureLight => &[
+            IDENTIFY,
+            GROUPS,
+            ON_OFF,
+            LEVEL_CONTROL,
+            SCENES_MANAGEMENT,
+            COLOR_CONTROL_CT,
+        ],
         DeviceKind::ExtendedColorLight => &[
             IDENTIFY,
             GROUPS,
             ON_OFF,
             LEVEL_CONTROL,
+            SCENES_MANAGEMENT,
             COLOR_CONTROL_EXTENDED,
         ],
         DeviceKind::ContactSensor => &[IDENTIFY, BOOLEAN_STATE],
@@ -287,6 +327,7 @@ pub fn clusters_for(kind: DeviceKind) -> &'static [ClusterSpec] {
         DeviceKind::Thermostat => &[IDENTIFY, GROUPS, THERMOSTAT],
         DeviceKind::DoorLock => &[IDENTIFY, DOOR_LOCK],
         DeviceKind::WindowCovering => &[IDENTIFY, GROUPS, WINDOW_COVERING],
+        DeviceKind::GenericSwitch => &[IDENTIFY, SWITCH],
     }
 }
 

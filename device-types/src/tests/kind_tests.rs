@@ -17,6 +17,7 @@ fn kind_names_round_trip_through_display_fromstr_and_serde() {
         "thermostat",
         "door_lock",
         "window_covering",
+        "generic_switch",
     ];
     assert_eq!(DeviceKind::ALL.len(), expected.len());
     for (kind, name) in DeviceKind::ALL.iter().zip(expected) {
@@ -62,6 +63,7 @@ fn device_types_match_the_device_library() {
             (0x0301, 6),
             (0x000A, 4),
             (0x0202, 6),
+            (0x000F, 3),
         ]
     );
 }

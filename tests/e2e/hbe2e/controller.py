@@ -252,6 +252,84 @@ class Subscription:
             LOG.exception("subscription shutdown")
 
 
+@dataclass
+class EventReport:
+    """One event seen in an event subscription: its path, header fields and decoded payload."""
+
+    endpoint: int
+    cluster_id: int
+    event_id: int
+    number: int
+    priority: int
+    timestamp: int
+    data: Any
+    at: float = field(default_factory=time.monotonic)
+
+
+class EventSubscription:
+    """A live event subscription. Events arrive on the CHIP thread and are kept in `events` (oldest first)."""
+
+    def __init__(self, rt: ChipRuntime, tx: ClusterAttribute.SubscriptionTransaction, node_id: int):
+        self._rt = rt
+        self.tx = tx
+        self.node_id = node_id
+        self.events: list[EventReport] = []
+        self.errors: list[int] = []
+        self._cv = threading.Condition()
+        tx.SetEventUpdateCallback(self._on_event)
+        tx.SetErrorCallback(self._on_error)
+
+    def add(self, ev) -> None:
+        h = ev.Header
+        r = EventReport(h.EndpointId, h.ClusterId, h.EventId, h.EventNumber, getattr(h.Priority, "value", h.Priority), h.Timestamp, ev.Data)
+        LOG.debug("event node 0x%x ep %d cluster 0x%x event %d #%d %r", self.node_id, r.endpoint, r.cluster_id,
+                  r.event_id, r.number, r.data)
+        with self._cv:
+            if all(e.number != r.number for e in self.events):
+                self.events.append(r)
+            self._cv.notify_all()
+
+    def _on_event(self, ev, tx) -> None:
+        self.add(ev)
+
+    def _on_error(self, code: int, tx) -> None:
+        LOG.warning("event subscription to 0x%x error %s", self.node_id, code)
+        with self._cv:
+            self.errors.append(code)
+            self._cv.notify_all()
+
+    def mark(self) -> int:
+        """Index to pass as `since=` to wait_for_count, taken before triggering events."""
+        with self._cv:
+            return len(self.events)
+
+    def wait_for_count(self, n: int, *, since: int = 0, timeout: float = 20.0,
+                       predicate: Callable[[EventReport], bool] | None = None) -> list[EventReport]:
+        """Wait until at least `n` events (matching `predicate`) arrived at index >= `since`; returns them all."""
+        predicate = predicate or (lambda e: True)
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cv:
+                got = [e for e in self.events[since:] if predicate(e)]
+            if len(got) >= n:
+                return got
+            if time.monotonic() >= deadline:
+                raise ControllerError(
+                    f"{len(got)} of {n} events within {timeout}s: {[(e.event_id, e.data) for e in got]}; "
+                    f"errors: {self.errors} (controller log: {self._rt.log_path})")
+            self._rt.pump(0.05)
+
+    def settle(self, seconds: float) -> None:
+        """Keep receiving for `seconds` (to see that nothing more arrives)."""
+        self._rt.pump(seconds)
+
+    def close(self) -> None:
+        try:
+            self.tx.Shutdown()
+        except Exception:
+            LOG.exception("event subscription shutdown")
+
+
 class Controller:
     """One administrator (fabric) of the session's CHIP stack. All methods are synchronous."""
 
@@ -356,6 +434,20 @@ class Controller:
                 for attr, v in attrs.items():
                     if isinstance(attr, type):
                         sub.reports.append(Report(ep, cl, attr, v))
+        self.subscriptions.append(sub)
+        return sub
+
+    def subscribe_events(self, node_id: int, paths: list, min_interval: int = 0, max_interval: int = 10,
+                         timeout: float = 30.0, event_number_filter: int | None = None) -> EventSubscription:
+        """Subscribe to events: `paths` as chip's ReadEvent takes them, e.g. [(ep, Clusters.Switch, 1)] (urgent).
+        Events of the priming report (already in the device's buffer) are in `sub.events` already."""
+        tx = self.rt.run(
+            self.ctrl.ReadEvent(node_id, paths, eventNumberFilter=event_number_filter,
+                                reportInterval=(min_interval, max_interval), keepSubscriptions=True),
+            timeout, f"{self.name}: subscribe to events {paths!r} on 0x{node_id:x}")
+        sub = EventSubscription(self.rt, tx, node_id)
+        for ev in tx.GetEvents() or []:
+            sub.add(ev)
         self.subscriptions.append(sub)
         return sub
 

@@ -1,7 +1,7 @@
 """A FAKE Zigbee2MQTT (no Zigbee adapter exists here): publishes on a real broker what Zigbee2MQTT 2.x
 publishes — retained `bridge/state`, `bridge/info`, `bridge/devices` (entries built from real
 zigbee-herdsman-converters definitions by tests/e2e/z2m/dump.js, serialised as Zigbee2MQTT does), device state
-and `availability`, `bridge/event`, `bridge/response/device/rename` with the empty retained message on the old
+(and button `action`s, published once and not retained) and `availability`, `bridge/event`, `bridge/response/device/rename` with the empty retained message on the old
 topic — and answers `<name>/set` the way Zigbee2MQTT does: it publishes the device's new state."""
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ class FakeZigbee2Mqtt:
         self.state[ieee].update(fields)
         # Retained, as with Zigbee2MQTT's per-device `retain: true`.
         self._pub(self.name(ieee), {**self.state[ieee], "linkquality": 120}, retain=True)
+
+    def action(self, ieee: str, action: str):
+        """A button gesture, as Zigbee2MQTT publishes it: once, in a state message carrying `action`, never
+        retained (the action is not kept in the device's retained state)."""
+        self._pub(self.name(ieee), {**self.state[ieee], "action": action, "linkquality": 120}, retain=False)
 
     def availability(self, ieee: str, online: bool):
         self._pub(f"{self.name(ieee)}/availability", {"state": "online" if online else "offline"}, retain=True)

@@ -183,8 +183,33 @@ fn read(b: &Binding, value: &Value, state: &mut State) -> Result<(), &'static st
             }
             state.position = Some(v.round() as u8);
         }
+        // Not state: see `to_event`.
+        Field::Action { .. } => {}
     }
     Ok(())
+}
+
+/// The device event a state message's `action` carries (`Ok(None)`: no action, an empty one, or
+/// an initial press whose release follows separately).
+pub fn to_event(
+    mapping: &Mapping,
+    payload: &Map<String, Value>,
+) -> Result<Option<device_types::DeviceEvent>, FieldError> {
+    let Some(b) = mapping.binding(|f| matches!(f, Field::Action { .. })) else {
+        return Ok(None);
+    };
+    let Field::Action { values } = &b.field else {
+        return Ok(None);
+    };
+    match payload.get(&b.property) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(super::action::event_for(s, values)),
+        Some(other) => Err(FieldError {
+            property: b.property.clone(),
+            value: truncated(other),
+            reason: "not a string",
+        }),
+    }
 }
 
 /// The `/set` payload that stops the movement of `fields` (Matter Level Stop, Color StopMoveStep,

@@ -163,6 +163,17 @@ impl Session<'_> {
         for e in errors {
             tracing::warn!(source = %self.source, device = %k.id, field = %e.property, value = %e.value, reason = e.reason, "unusable value in a state message ignored");
         }
+        match convert::to_event(&k.mapping, &object) {
+            Ok(Some(event)) => {
+                if let Err(e) = self.registry.emit_event(&k.id, event, Origin::Local) {
+                    tracing::warn!(source = %self.source, device = %k.id, error = %e, "action rejected");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(source = %self.source, device = %k.id, field = %e.property, value = %e.value, reason = e.reason, "unusable action ignored");
+            }
+        }
         if patch.is_empty() {
             return;
         }
@@ -403,5 +414,7 @@ fn binding_fields(field: &mapping::Field) -> &'static [&'static str] {
         SystemMode => &["system_mode"],
         LockState | LockCommand { .. } => &["lock_state"],
         Position => &["position"],
+        // Presses are events, no state field.
+        Action { .. } => &[],
     }
 }

@@ -3,7 +3,8 @@
 //! are read from `unit`, contact's inverted `value_on` is respected.
 //!
 //! The most specific function becomes the device's kind (light, switch, lock, climate, cover, then
-//! contact, occupancy, temperature, humidity); what else the device exposes that has no place on
+//! contact, occupancy, temperature, humidity, and last `action`: a remote or button becomes a
+//! generic switch whose actions are device events, see `action.rs`); what else the device exposes that has no place on
 //! that kind, or that no kind serves yet, is listed as unmapped — never silently dropped.
 
 use device_types::DeviceKind;
@@ -50,6 +51,11 @@ pub enum Field {
     },
     /// Cover position, percent open.
     Position,
+    /// `action`: button gestures, published once per press; they become device events, not
+    /// state. The enum's values, for telling a press from its separately reported release.
+    Action {
+        values: Vec<String>,
+    },
 }
 
 /// One Zigbee2MQTT property bound to a canonical field.
@@ -296,6 +302,17 @@ fn function_of(e: &Expose) -> Option<Function> {
                 }
                 _ => return None,
             }
+        }
+        // A device whose only function is its buttons is a generic switch (any other function
+        // wins, and the action is then listed as unmapped).
+        "enum" if e.property.as_deref() == Some("action") => {
+            let values = e
+                .values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            bindings.extend(binding(e, Field::Action { values }));
+            (DeviceKind::GenericSwitch, 9)
         }
         _ => return None,
     };

@@ -9,6 +9,7 @@
 //! unreachable and commands are refused at once. Nothing the broker sends can stop the source: bad
 //! input is logged with the device and the field and changes nothing.
 
+pub mod action;
 pub mod commands;
 pub mod config;
 pub mod convert;
