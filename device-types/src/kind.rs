@@ -7,8 +7,10 @@
 //! not taken: that condition is provisional and rs-matter 0.4.1 serves no Groupcast cluster.
 
 use crate::matter::spec;
-use crate::validate::{validate_for_kind, ValidationError};
-use crate::{ClusterSpec, ColorMode, LockState, State, SystemMode};
+use crate::validate::{validate_for_shape, ValidationError};
+use crate::{
+    AirQuality, AlarmLevel, ClusterSpec, ColorMode, FanMode, LockState, Shape, State, SystemMode,
+};
 
 string_enum! {
     /// The kinds of device the hub can bridge. One Matter device type each.
@@ -37,6 +39,30 @@ string_enum! {
         DoorLock => "door_lock",
         /// Matter Window Covering (lift only, position aware).
         WindowCovering => "window_covering",
+        /// Matter Dimmable Plug-in Unit.
+        DimmablePlugInUnit => "dimmable_plug_in_unit",
+        /// Matter Light Sensor (Illuminance Measurement).
+        LightSensor => "light_sensor",
+        /// Matter Pressure Sensor.
+        PressureSensor => "pressure_sensor",
+        /// Matter Flow Sensor.
+        FlowSensor => "flow_sensor",
+        /// Matter Water Leak Detector (Boolean State).
+        WaterLeakDetector => "water_leak_detector",
+        /// Matter Water Freeze Detector (Boolean State).
+        WaterFreezeDetector => "water_freeze_detector",
+        /// Matter Rain Sensor (Boolean State).
+        RainSensor => "rain_sensor",
+        /// Matter Smoke CO Alarm with the Smoke Alarm feature only.
+        SmokeAlarm => "smoke_alarm",
+        /// Matter Smoke CO Alarm with the CO Alarm feature only.
+        CoAlarm => "co_alarm",
+        /// Matter Smoke CO Alarm with both features.
+        SmokeCoAlarm => "smoke_co_alarm",
+        /// Matter Air Quality Sensor (Air Quality cluster; concentrations through `with`).
+        AirQualitySensor => "air_quality_sensor",
+        /// Matter Fan (Fan Control: modes off/low/medium/high/auto and percent).
+        Fan => "fan",
     }
 }
 
@@ -74,6 +100,21 @@ impl DeviceKind {
             DeviceKind::DoorLock => dt(0x000A, 4, "Door Lock"),
             // Rev 6 in 1.6 (5: conditions on the Closure clusters; 6: Zigbee elements removed).
             DeviceKind::WindowCovering => dt(0x0202, 6, "Window Covering"),
+            // Rev 5 (1.4.2: Mounted Dimmable Load Control as superset); 1.6.1's 6 is Groupcast.
+            DeviceKind::DimmablePlugInUnit => dt(0x010B, 5, "Dimmable Plug-In Unit"),
+            DeviceKind::LightSensor => dt(0x0106, 3, "Light Sensor"),
+            DeviceKind::PressureSensor => dt(0x0305, 2, "Pressure Sensor"),
+            DeviceKind::FlowSensor => dt(0x0306, 2, "Flow Sensor"),
+            DeviceKind::WaterLeakDetector => dt(0x0043, 1, "Water Leak Detector"),
+            DeviceKind::WaterFreezeDetector => dt(0x0041, 1, "Water Freeze Detector"),
+            DeviceKind::RainSensor => dt(0x0044, 1, "Rain Sensor"),
+            // Rev 1; 1.6.1's 2 is the Groupcast condition.
+            DeviceKind::SmokeAlarm | DeviceKind::CoAlarm | DeviceKind::SmokeCoAlarm => {
+                dt(0x0076, 1, "Smoke CO Alarm")
+            }
+            DeviceKind::AirQualitySensor => dt(0x002C, 1, "Air Quality Sensor"),
+            // Rev 4 (FanModeSequence moved to the cluster); 1.6.1's 5 is Groupcast.
+            DeviceKind::Fan => dt(0x002B, 4, "Fan"),
         }
     }
 
@@ -113,6 +154,29 @@ impl DeviceKind {
             ],
             DeviceKind::DoorLock => &["lock_state"],
             DeviceKind::WindowCovering => &["position"],
+            DeviceKind::DimmablePlugInUnit => &["on", "brightness"],
+            DeviceKind::LightSensor => &["illuminance"],
+            DeviceKind::PressureSensor => &["pressure"],
+            DeviceKind::FlowSensor => &["flow"],
+            DeviceKind::WaterLeakDetector => &["leak"],
+            DeviceKind::WaterFreezeDetector => &["freeze"],
+            DeviceKind::RainSensor => &["rain"],
+            DeviceKind::SmokeAlarm => &[
+                "smoke",
+                "battery_alert",
+                "test_in_progress",
+                "hardware_fault",
+            ],
+            DeviceKind::CoAlarm => &["co", "battery_alert", "test_in_progress", "hardware_fault"],
+            DeviceKind::SmokeCoAlarm => &[
+                "smoke",
+                "co",
+                "battery_alert",
+                "test_in_progress",
+                "hardware_fault",
+            ],
+            DeviceKind::AirQualitySensor => &["air_quality"],
+            DeviceKind::Fan => &["fan_mode", "fan_percent"],
         }
     }
 
@@ -177,6 +241,51 @@ impl DeviceKind {
                 position: Some(100),
                 ..State::default()
             },
+            DeviceKind::DimmablePlugInUnit => dimmable,
+            DeviceKind::LightSensor => State {
+                illuminance: Some(100.0),
+                ..State::default()
+            },
+            DeviceKind::PressureSensor => State {
+                pressure: Some(1013.0),
+                ..State::default()
+            },
+            DeviceKind::FlowSensor => State {
+                flow: Some(0.0),
+                ..State::default()
+            },
+            DeviceKind::WaterLeakDetector => State {
+                leak: Some(false),
+                ..State::default()
+            },
+            DeviceKind::WaterFreezeDetector => State {
+                freeze: Some(false),
+                ..State::default()
+            },
+            DeviceKind::RainSensor => State {
+                rain: Some(false),
+                ..State::default()
+            },
+            DeviceKind::SmokeAlarm | DeviceKind::CoAlarm | DeviceKind::SmokeCoAlarm => {
+                let has = |f: &str| self.fields().contains(&f);
+                State {
+                    smoke: has("smoke").then_some(AlarmLevel::Normal),
+                    co: has("co").then_some(AlarmLevel::Normal),
+                    battery_alert: Some(AlarmLevel::Normal),
+                    test_in_progress: Some(false),
+                    hardware_fault: Some(false),
+                    ..State::default()
+                }
+            }
+            DeviceKind::AirQualitySensor => State {
+                air_quality: Some(AirQuality::Good),
+                ..State::default()
+            },
+            DeviceKind::Fan => State {
+                fan_mode: Some(FanMode::Off),
+                fan_percent: Some(0),
+                ..State::default()
+            },
         }
     }
 
@@ -185,6 +294,6 @@ impl DeviceKind {
     /// only have mode `color_temp`; thermostat heating setpoint at least 2.0 °C below cooling
     /// when both are present — validate the merged state to enforce that on a patch).
     pub fn validate(&self, state: &State) -> Result<(), ValidationError> {
-        validate_for_kind(*self, state)
+        validate_for_shape(Shape::from(*self), state)
     }
 }

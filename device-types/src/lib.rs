@@ -2,10 +2,13 @@
 //! pure Matter attribute/command mapping. No I/O, no rs-matter dependency.
 //!
 //! # Layout
-//! - `kind.rs`: [`DeviceKind`], the twelve device kinds: their Matter device type, which state
+//! - `kind.rs`: [`DeviceKind`], the device kinds: their Matter device type, which state
 //!   fields apply, default state.
 //! - `state.rs`: [`State`], the one canonical state/patch struct, and its enums
 //!   ([`ColorMode`], [`SystemMode`], [`LockState`]); merge and diff.
+//! - `shape.rs`: [`Shape`] = a kind plus its `with` entries ([`With`]: other kinds and
+//!   [`Capability`]s such as `battery` or `electrical`): the clusters, fields and device types of
+//!   one endpoint. Every Matter function takes a shape (a bare kind converts into one).
 //! - `json.rs`: [`State::from_json`], a field-by-field parser whose errors name field and value.
 //! - `validate.rs`: [`ValidationError`] and the range / applicability / cross-field rules.
 //! - [`matter`]: the Matter side, still pure data —
@@ -27,12 +30,14 @@ mod strenum;
 mod json;
 mod kind;
 pub mod matter;
+mod shape;
 mod state;
 mod validate;
 
 pub use kind::{DeviceKind, DeviceTypeInfo};
 pub use matter::spec::ClusterSpec;
-pub use state::{ColorMode, LockState, State, SystemMode};
+pub use shape::{Capability, Shape, With};
+pub use state::{AirQuality, AlarmLevel, ColorMode, FanMode, LockState, State, SystemMode};
 pub use validate::ValidationError;
 
 #[cfg(test)]
