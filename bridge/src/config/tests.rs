@@ -119,9 +119,23 @@ fn demo_has_one_valid_device_of_each_kind() {
     assert_eq!(demo.bridge.storage_dir, Path::new("./hubbridge-data"));
     for kind in DeviceKind::ALL {
         let n = demo.devices.iter().filter(|d| d.kind == *kind).count();
-        assert_eq!(n, 1, "demo should have exactly one {kind}");
+        assert!(n >= 1, "demo should have a {kind}");
     }
     assert!(demo.devices.iter().all(|d| d.room.is_some()));
+    // One per kind plus the two composed devices (multi-sensor, metering plug).
+    assert_eq!(demo.devices.len(), DeviceKind::ALL.len() + 2);
+    // The composed devices: every `with` entry made it (With::parse did not fall back).
+    let multi = demo
+        .devices
+        .iter()
+        .find(|d| d.id == "office-multisensor")
+        .unwrap();
+    assert_eq!(
+        multi.with.names(),
+        ["humidity_sensor", "pressure_sensor", "battery"]
+    );
+    let air = demo.devices.iter().find(|d| d.id == "living-air").unwrap();
+    assert_eq!(air.with.names().len(), 5);
 }
 
 #[test]

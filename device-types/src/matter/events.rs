@@ -169,13 +169,16 @@ pub fn event_fields(
 }
 
 /// Events the spec gives priority Critical (the rest are Info): Smoke CO Alarm SmokeAlarm and
-/// COAlarm, Door Lock DoorLockAlarm.
+/// COAlarm, Door Lock DoorLockAlarm and LockOperationError.
 pub fn is_critical_event(cluster: u32, event: u32) -> bool {
     match cluster {
         cluster::SMOKE_CO_ALARM => {
             event == smoke_co_alarm::event::SMOKE_ALARM || event == smoke_co_alarm::event::CO_ALARM
         }
-        cluster::DOOR_LOCK => event == door_lock::event::DOOR_LOCK_ALARM,
+        cluster::DOOR_LOCK => {
+            event == door_lock::event::DOOR_LOCK_ALARM
+                || event == door_lock::event::LOCK_OPERATION_ERROR
+        }
         _ => false,
     }
 }

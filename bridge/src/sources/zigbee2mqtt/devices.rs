@@ -252,6 +252,7 @@ impl Session<'_> {
             .and_then(|o| o.name.clone())
             .unwrap_or_else(|| truncate(&d.friendly_name, crate::config::MAX_LABEL_BYTES));
         let spec = DeviceConfig {
+            with: Default::default(),
             id: id.clone(),
             kind: mapping.kind,
             name,
@@ -350,6 +351,7 @@ impl Session<'_> {
                     return;
                 };
                 let spec = DeviceConfig {
+                    with: Default::default(),
                     id: k.id.clone(),
                     kind: current.kind,
                     name: over.unwrap_or_else(|| truncate(to, crate::config::MAX_LABEL_BYTES)),
