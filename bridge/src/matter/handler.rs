@@ -482,6 +482,19 @@ impl BridgeHandler<'_> {
             return meta.read(attr, writer);
         }
         match self.read_value(endpoint, cluster, attr_id)? {
+            // A list too long for the rest of a report is sent item by item: rs-matter asks for
+            // the empty list (index null), then index 0, 1, ... until ConstraintError ends it.
+            OwnedOut::Value(AttrValue::List(items)) => {
+                let value = match attr.list_index.as_ref().map(|i| i.as_opt_ref().copied()) {
+                    None => AttrValue::List(items),
+                    Some(None) => AttrValue::List(Vec::new()),
+                    Some(Some(i)) => items
+                        .into_iter()
+                        .nth(usize::from(i))
+                        .ok_or_else(|| Error::from(ErrorCode::ConstraintError))?,
+                };
+                tlv::write_reply(writer, Out::Value(value))
+            }
             OwnedOut::Value(v) => tlv::write_reply(writer, Out::Value(v)),
             OwnedOut::Str(s) => tlv::write_reply(writer, Out::Str(&s)),
         }
