@@ -34,13 +34,22 @@ fn with_entries_are_checked_and_errors_name_with_and_the_entry() {
     let e = err("kind = \"temperature_sensor\"\nwith = [\"battery\", \"battery\"]\n");
     assert!(e.contains("with") && e.contains("twice"), "{e}");
     let e = err("kind = \"contact_sensor\"\nwith = [\"rain_sensor\"]\n");
-    assert!(e.contains("`with`") && e.contains("rain_sensor") && e.contains("Boolean State"), "{e}");
+    assert!(
+        e.contains("`with`") && e.contains("rain_sensor") && e.contains("Boolean State"),
+        "{e}"
+    );
     let e = err("kind = \"fan\"\nwith = [\"co2\"]\n");
-    assert!(e.contains("`with`") && e.contains("air_quality_sensor"), "{e}");
+    assert!(
+        e.contains("`with`") && e.contains("air_quality_sensor"),
+        "{e}"
+    );
     // A field of a `with` function is accepted in the initial state; one of none is refused.
     let ok = format!("{base}kind = \"fan\"\nwith = [\"battery\"]\nstate = {{ battery = 40 }}\n");
     assert_eq!(
-        Config::from_toml_str(&ok).unwrap().devices[0].initial_state().unwrap().battery,
+        Config::from_toml_str(&ok).unwrap().devices[0]
+            .initial_state()
+            .unwrap()
+            .battery,
         Some(40)
     );
     let e = err("kind = \"fan\"\nstate = { battery = 40 }\n");
@@ -64,7 +73,10 @@ fn example_file_loads_and_documents_every_section() {
         ["humidity_sensor", "pressure_sensor", "battery"]
     );
     assert_eq!(config.devices[3].with.names(), ["electrical"]);
-    assert_eq!(config.devices[3].initial_state().unwrap().energy, Some(12.5));
+    assert_eq!(
+        config.devices[3].initial_state().unwrap().energy,
+        Some(12.5)
+    );
     assert_eq!(config.devices[4].with.names(), ["co2", "pm25", "tvoc"]);
     assert_eq!(config.devices[0].room.as_deref(), Some("Kitchen"));
     assert!(config.devices[0].state.is_some());

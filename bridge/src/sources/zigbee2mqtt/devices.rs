@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use device_types::Shape;
 use serde_json::Value;
 
 use super::mapping::{self, Mapping};
@@ -234,7 +235,9 @@ impl Session<'_> {
         };
         let over = self.config.override_for(&d.ieee_address, &d.friendly_name);
         if let Some(kind) = over.and_then(|o| o.kind) {
-            let fields = kind.fields();
+            let fields = Shape::new(kind, mapping.with)
+                .map(|s| s.fields())
+                .unwrap_or_else(|_| kind.fields());
             let fits = mapping
                 .bindings
                 .iter()
@@ -252,7 +255,7 @@ impl Session<'_> {
             .and_then(|o| o.name.clone())
             .unwrap_or_else(|| truncate(&d.friendly_name, crate::config::MAX_LABEL_BYTES));
         let spec = DeviceConfig {
-            with: Default::default(),
+            with: mapping.with,
             id: id.clone(),
             kind: mapping.kind,
             name,
@@ -351,7 +354,7 @@ impl Session<'_> {
                     return;
                 };
                 let spec = DeviceConfig {
-                    with: Default::default(),
+                    with: current.with,
                     id: k.id.clone(),
                     kind: current.kind,
                     name: over.unwrap_or_else(|| truncate(to, crate::config::MAX_LABEL_BYTES)),
@@ -387,7 +390,7 @@ impl Session<'_> {
 }
 
 /// The canonical fields a binding writes.
-fn binding_fields(field: &mapping::Field) -> &'static [&'static str] {
+fn binding_fields(field: &mapping::Field) -> &[&'static str] {
     use mapping::Field::*;
     match field {
         On { .. } => &["on"],
@@ -405,5 +408,7 @@ fn binding_fields(field: &mapping::Field) -> &'static [&'static str] {
         SystemMode => &["system_mode"],
         LockState | LockCommand { .. } => &["lock_state"],
         Position => &["position"],
+        Number { field, .. } | Flag { field } | Alarm { field } => std::slice::from_ref(field),
+        AirQuality => &["air_quality"],
     }
 }
