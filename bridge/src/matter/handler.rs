@@ -195,8 +195,70 @@ impl<'a> BridgeHandler<'a> {
         }
         let options = CommandOptions {
             transition,
+            stop: None,
             origin: Origin::Matter,
         };
+        self.send_and_wait(id, endpoint, patch, options).await?;
+        // While the device moves, subscribers see it on its way (its confirmed steps), not the end.
+        let shown = match transition {
+            Some(_) => without_moving_fields(patch),
+            None => patch.clone(),
+        };
+        self.show_target(notify, endpoint, id, &shown);
+        Ok(())
+    }
+
+    /// A stop command (Level Stop, Color StopMoveStep, Window Covering StopMotion): the device's
+    /// source holds the fields where they are; RemainingTime drops to 0.
+    async fn command_stop(
+        &self,
+        notify: &dyn AttrChangeNotifier,
+        endpoint: u16,
+        id: &str,
+        cluster: u32,
+        fields: &'static [&'static str],
+    ) -> Result<(), Error> {
+        let options = CommandOptions {
+            transition: None,
+            stop: Some(fields),
+            origin: Origin::Matter,
+        };
+        self.send_and_wait(id, endpoint, &State::default(), options)
+            .await?;
+        self.start_remaining_time(notify, endpoint, cluster, None);
+        Ok(())
+    }
+
+    /// RemainingTime of the cluster (Level Control, Color Control) counts `transition` down
+    /// (see `timers`); `None` sets it to 0.
+    fn start_remaining_time(
+        &self,
+        notify: &dyn AttrChangeNotifier,
+        endpoint: u16,
+        cluster: u32,
+        transition: Option<Duration>,
+    ) {
+        let Some((c, a)) = super::transition::remaining_time_attr(cluster) else {
+            return;
+        };
+        let tenths = transition.map_or(0, |t| (t.as_millis() / 100).min(0xFFFF) as i64);
+        if let Some(dev) = self.mirror.devices.borrow_mut().get_mut(&endpoint) {
+            if dev.settings.get(c, a).flatten().unwrap_or(0) == tenths {
+                return;
+            }
+            dev.settings.set(c, a, Some(tenths));
+        }
+        self.notify(notify, endpoint, c, a);
+    }
+
+    /// Hands a command to the registry and waits (at most [`ACCEPT_TIMEOUT`]) for its source.
+    async fn send_and_wait(
+        &self,
+        id: &str,
+        endpoint: u16,
+        patch: &State,
+        options: CommandOptions,
+    ) -> Result<(), Error> {
         let pending = self.registry.command(id, patch, options).map_err(|e| {
             tracing::warn!(device = id, endpoint, error = %e, "controller command refused");
             status_for(&e)
@@ -220,17 +282,13 @@ impl<'a> BridgeHandler<'a> {
                 return Err(ErrorCode::Failure.into());
             }
         }
-        self.show_target(notify, endpoint, id, patch);
         Ok(())
     }
 
     /// A command the node sends on its own (OnTime ran out): routed to the device's source like a
     /// controller's, without waiting for its acceptance (the confirmation updates the mirror).
     pub(super) fn command_now(&self, endpoint: u16, id: &str, patch: &State) {
-        let options = CommandOptions {
-            transition: None,
-            origin: Origin::Matter,
-        };
+        let options = CommandOptions::from(Origin::Matter);
         if let Err(e) = self.registry.command(id, patch, options) {
             tracing::warn!(device = id, endpoint, error = %e, "the node's own command was refused");
         }
@@ -438,18 +496,18 @@ fn status_for(e: &RegistryError) -> Error {
     }
 }
 
-/// Matter TransitionTime (tenths of a second) of the commands that carry one.
-fn transition_of(cluster: u32, cmd: u32, args: &dtm::CommandArgs) -> Option<Duration> {
-    const LEVEL: u32 = 0x0008;
-    const COLOR: u32 = 0x0300;
-    let tag = match (cluster, cmd) {
-        (LEVEL, 0x00 | 0x04) => 1,
-        (COLOR, 0x00 | 0x06 | 0x07 | 0x40 | 0x43) => 2,
-        (COLOR, 0x03 | 0x0A) => 1,
-        _ => return None,
-    };
-    let tenths = args.uint(tag)?;
-    (tenths > 0).then(|| Duration::from_millis(tenths.min(u16::MAX as u64) * 100))
+/// `patch` without the fields a transition moves over time.
+fn without_moving_fields(patch: &State) -> State {
+    State {
+        brightness: None,
+        color_temp_mireds: None,
+        hue: None,
+        saturation: None,
+        color_x: None,
+        color_y: None,
+        position: None,
+        ..patch.clone()
+    }
 }
 
 fn command_error(e: CommandError) -> Error {
@@ -607,11 +665,19 @@ impl BridgeHandler<'_> {
         } else {
             effect
         };
+        if let Some(fields) = super::transition::stop_fields(cluster, cmd_id) {
+            return self
+                .command_stop(&ctx, endpoint, &id, cluster, fields)
+                .await;
+        }
         match effect {
             CommandEffect::Patch(patch) => {
-                let transition = transition_of(cluster, cmd_id, &args);
+                let transition =
+                    super::transition::of(cluster, cmd_id, &args, &state, &patch, &settings);
                 self.command_patch(&ctx, endpoint, &id, &patch, transition)
-                    .await
+                    .await?;
+                self.start_remaining_time(&ctx, endpoint, cluster, transition);
+                Ok(())
             }
             CommandEffect::NoChange => Ok(()),
             CommandEffect::Identify { seconds } => {

@@ -29,6 +29,7 @@ mod runtime;
 mod sync;
 mod timers;
 mod tlv;
+mod transition;
 mod window;
 
 use std::thread::JoinHandle;

@@ -1,5 +1,6 @@
-//! The countdowns a Matter node runs itself: On/Off's OnTime and OffWaitTime (OnWithTimedOff) and
-//! Identify's IdentifyTime, ticked by the sync loop on the Matter thread.
+//! The countdowns a Matter node runs itself: On/Off's OnTime and OffWaitTime (OnWithTimedOff),
+//! Identify's IdentifyTime and the RemainingTime of a running level or colour transition, ticked by
+//! the sync loop on the Matter thread.
 //!
 //! On/Off with the Lighting feature (Matter 1.6 §1.5.7): OnWithTimedOff turns the light on for OnTime
 //! tenths of a second (the longer of the running and the requested time), then off, after which
@@ -21,6 +22,17 @@ use super::handler::BridgeHandler;
 
 const IDENTIFY: u32 = 0x0003;
 const IDENTIFY_TIME: u32 = 0x0000;
+/// The RemainingTime attributes of Level Control and Color Control.
+const REMAINING_TIMES: [(u32, u32); 2] = [
+    (
+        cluster::LEVEL_CONTROL,
+        device_types::matter::ids::level_control::attr::REMAINING_TIME,
+    ),
+    (
+        cluster::COLOR_CONTROL,
+        device_types::matter::ids::color_control::attr::REMAINING_TIME,
+    ),
+];
 /// OnTime that never counts down.
 const FOREVER: u16 = 0xFFFF;
 
@@ -109,6 +121,17 @@ pub fn tick(
                     reports.push((endpoint, IDENTIFY, IDENTIFY_TIME));
                 }
                 state.last_identify.insert(endpoint, left);
+            }
+            // RemainingTime of a running transition: reported when a whole second passes and at 0.
+            for (c, a) in REMAINING_TIMES {
+                let left = dev.settings.get(c, a).flatten().unwrap_or(0);
+                if left > 0 {
+                    let next = left.saturating_sub(i64::from(tenths)).max(0);
+                    dev.settings.set(c, a, Some(next));
+                    if next == 0 || next / 10 != left / 10 {
+                        reports.push((endpoint, c, a));
+                    }
+                }
             }
             let is_on = dev.state.on.unwrap_or(false);
             // While on, OnTime runs (0xFFFF never does); while off, OffWaitTime does.

@@ -26,8 +26,12 @@ pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 /// How a command is to be carried out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommandOptions {
-    /// Transition time requested by the controller (Matter TransitionTime), if any.
+    /// Transition time requested by the controller (Matter TransitionTime), if any: the source
+    /// moves the patch's numeric fields there over this time, reporting the way.
     pub transition: Option<Duration>,
+    /// Stop the movement of these state fields where they are now (Level Control Stop, Color
+    /// Control StopMoveStep, Window Covering StopMotion); usually with an empty patch.
+    pub stop: Option<&'static [&'static str]>,
     /// Who sent it (never [`Origin::Local`]: that is a source's report).
     pub origin: Origin,
 }
@@ -36,6 +40,7 @@ impl CommandOptions {
     pub fn from(origin: Origin) -> CommandOptions {
         CommandOptions {
             transition: None,
+            stop: None,
             origin,
         }
     }
@@ -48,6 +53,8 @@ pub struct SourceCommand {
     /// Only the fields the sender wants changed, already validated against the device's kind.
     pub patch: State,
     pub transition: Option<Duration>,
+    /// Fields whose running movement stops where it is (see [`CommandOptions::stop`]).
+    pub stop: Option<&'static [&'static str]>,
     pub origin: Origin,
     /// The source's answer: `Ok` once it has handed the command to the device's link
     /// (for Zigbee2MQTT, the broker's PUBACK of the `/set`).
@@ -147,6 +154,7 @@ impl Registry {
             device: id.to_owned(),
             patch: patch.clone(),
             transition: options.transition,
+            stop: options.stop,
             origin: options.origin.clone(),
             reply,
         };

@@ -9,6 +9,7 @@
 //! source is logged and isolated: it never stops Matter, the API or another source.
 
 pub mod api_source;
+pub mod motion;
 pub mod virtual_source;
 pub mod zigbee2mqtt;
 

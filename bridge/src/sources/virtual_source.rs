@@ -2,7 +2,8 @@
 //!
 //! It is the source of the devices in the config file: a command for one of them (from Matter, a cloud or
 //! the API) arrives on its channel, is accepted at once and confirmed with [`Origin::Local`], as a real
-//! source confirms what its device did — so the demo takes the same path as real hardware. With drift on, every
+//! source confirms what its device did — so the demo takes the same path as real hardware. A command
+//! with a transition time moves there over that time, confirming each step ([`super::motion`]). With drift on, every
 //! interval each reachable sensor wanders a little, as a real one would: temperature by a random walk of at
 //! most ±0.2 °C within 15..30 °C, humidity by at most ±1 %RH within 30..70 %, pressure by at most ±1 hPa
 //! within 990..1030 hPa (for every device that has the field, a multi-sensor too), occupancy toggles
@@ -16,13 +17,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use tokio_util::sync::CancellationToken;
 
+use super::motion::{Motions, STEP};
 use super::{DeviceSource, SourceError};
 use crate::config::VirtualConfig;
 use tokio::sync::mpsc;
 
-use crate::registry::{
-    confirm_at_once, Origin, Registry, RegistryError, SourceCommand, VIRTUAL_ROUTE,
-};
+use crate::registry::{Origin, Registry, RegistryError, SourceCommand, VIRTUAL_ROUTE};
 
 /// Temperature range the drift stays in, °C.
 pub const TEMPERATURE_RANGE: (f64, f64) = (15.0, 30.0);
@@ -115,13 +115,18 @@ impl DeviceSource for VirtualSource {
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await; // the first tick is immediate; drift starts one interval in
+        let mut motions = Motions::new();
+        let mut steps = tokio::time::interval(STEP);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 command = commands.recv() => match command {
-                    Some(command) => confirm_at_once(&registry, command),
+                    Some(command) => motions.handle(&registry, command, tokio::time::Instant::now()),
                     None => break,
                 },
+                _ = steps.tick(), if motions.is_moving() => {
+                    motions.step(&registry, tokio::time::Instant::now());
+                }
                 _ = ticks.tick(), if self.drift => {
                     let changed = self.step(&registry);
                     tracing::trace!(source = "virtual", changed, "drift step");

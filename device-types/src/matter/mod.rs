@@ -2,9 +2,10 @@
 //! command invokes, attribute writes, change and event reporting. No rs-matter types: the bridge
 //! translates [`AttrValue`] / [`ArgValue`] to and from TLV.
 //!
-//! The bridge applies every transition instantly: transition times are accepted and ignored,
-//! RemainingTime is always 0, continuous "Move" commands jump to the end of their range (or do
-//! nothing where a range has no end, see [`invoke`]).
+//! Commands give the *target* of a change: a continuous "Move" gives the end of its range (or no
+//! change where a range has no end, see [`invoke`]). How long the change takes (TransitionTime, a
+//! rate, OnOffTransitionTime) and the RemainingTime countdown are the bridge's (its
+//! `matter::transition`), and the device's source moves there over that time.
 
 pub mod convert;
 pub mod ids;

@@ -19,6 +19,8 @@
 //! - Thermostat Min/Max Heat/Cool SetpointLimit: the range setpoint writes and SetpointRaiseLower
 //!   are held to (within the absolute limits; Min ≤ Max; the heat/cool limits keep the deadband).
 //! - On/Off OnTime / OffWaitTime: the OnWithTimedOff countdowns (run by the bridge).
+//! - Level Control / Color Control RemainingTime: a running transition's countdown (run by the
+//!   bridge, never stored).
 //! - Window Covering Mode: stored and read back.
 
 use std::collections::BTreeMap;
@@ -72,6 +74,22 @@ const fn spec(
 
 /// Every attribute kept as a setting.
 pub const SETTINGS: &[SettingSpec] = &[
+    spec(
+        cluster::LEVEL_CONTROL,
+        level_control::attr::REMAINING_TIME,
+        "RemainingTime",
+        Encoding::U16,
+        false,
+        false,
+    ),
+    spec(
+        cluster::COLOR_CONTROL,
+        color_control::attr::REMAINING_TIME,
+        "RemainingTime",
+        Encoding::U16,
+        false,
+        false,
+    ),
     spec(
         cluster::ON_OFF,
         on_off::attr::ON_TIME,

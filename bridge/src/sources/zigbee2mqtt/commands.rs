@@ -141,6 +141,7 @@ mod tests {
                 device: device.to_owned(),
                 patch,
                 transition,
+                stop: None,
                 origin: Origin::Matter,
                 reply,
             },

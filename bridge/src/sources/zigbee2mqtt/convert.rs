@@ -252,6 +252,37 @@ fn set_number(state: &mut State, field: &str, v: f64) -> Result<(), &'static str
     Ok(())
 }
 
+/// The `/set` payload that stops the movement of `fields` (Matter Level Stop, Color StopMoveStep,
+/// Window Covering StopMotion): `brightness_move` / `color_temp_move` / `hue_move` /
+/// `saturation_move` `"stop"` for lights, `state: "STOP"` for covers — for the bindings the device
+/// has.
+pub fn stop_payload(mapping: &Mapping, fields: &[&str]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let has = |pred: fn(&Field) -> bool| mapping.binding(pred).is_some();
+    let stop = json!("stop");
+    for field in fields {
+        match *field {
+            "brightness" if has(|f| matches!(f, Field::Brightness { .. })) => {
+                out.insert("brightness_move".into(), stop.clone());
+            }
+            "color_temp_mireds" if has(|f| matches!(f, Field::ColorTemp)) => {
+                out.insert("color_temp_move".into(), stop.clone());
+            }
+            "hue" if has(|f| matches!(f, Field::ColorHs)) => {
+                out.insert("hue_move".into(), stop.clone());
+            }
+            "saturation" if has(|f| matches!(f, Field::ColorHs)) => {
+                out.insert("saturation_move".into(), stop.clone());
+            }
+            "position" if has(|f| matches!(f, Field::Position)) => {
+                out.insert("state".into(), json!("STOP"));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The `/set` payload for a command patch (fields the mapping has no binding for are left out and
 /// returned by name, so the caller can refuse or log them).
 pub fn to_set(

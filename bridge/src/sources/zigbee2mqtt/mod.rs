@@ -223,6 +223,27 @@ impl Session<'_> {
             command.answer(Err(SourceCommandError::Unreachable));
             return;
         }
+        if let Some(fields) = command.stop {
+            // A stop goes out at once: it must not wait behind (or merge into) a move.
+            let payload = convert::stop_payload(&device.mapping, fields);
+            if payload.is_empty() {
+                command.answer(Ok(()));
+                return;
+            }
+            let topic = topics::set_topic(&self.config.base_topic, &device.friendly_name);
+            let body = serde_json::Value::Object(payload).to_string();
+            tracing::debug!(source = %self.source, device = %command.device, %topic, payload = %body, "publishing stop");
+            let reply = command.reply;
+            match self.link.publish(topic, true, body.into_bytes()) {
+                Ok(()) => self.acks.queued(vec![reply]),
+                Err(e) => {
+                    let _ = reply.send(Err(SourceCommandError::Refused(format!(
+                        "cannot publish: {e}"
+                    ))));
+                }
+            }
+            return;
+        }
         let (payload, missing) = convert::to_set(&device.mapping, &command.patch, None);
         if !missing.is_empty() {
             command.answer(Err(SourceCommandError::Refused(format!(

@@ -254,3 +254,26 @@ fn generic_exposes_become_kinds_and_capabilities_with_their_units() {
     ])))
     .is_none());
 }
+
+#[test]
+fn a_stop_becomes_the_move_stops_of_the_bindings_the_device_has() {
+    let m = map(&colour_bulb()).unwrap();
+    let payload = super::convert::stop_payload(&m, &["brightness", "position"]);
+    assert_eq!(Value::Object(payload), json!({"brightness_move": "stop"}));
+    let payload = super::convert::stop_payload(
+        &m,
+        &[
+            "color_temp_mireds",
+            "hue",
+            "saturation",
+            "color_x",
+            "color_y",
+        ],
+    );
+    let keys: Vec<&String> = payload.keys().collect();
+    assert!(keys.contains(&&"hue_move".to_string()), "{payload:?}");
+    assert!(
+        keys.contains(&&"saturation_move".to_string()),
+        "{payload:?}"
+    );
+}
