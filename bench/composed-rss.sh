@@ -17,7 +17,7 @@ config() {
   { echo '[bridge]'; echo 'name = "rss bench"'; echo '[virtual]'; echo 'drift = false'
     for i in $(seq 1 "$2"); do
       echo '[[devices]]'; echo "id = \"d$i\""; echo "kind = \"$3\""; echo "name = \"Device $i\""
-      [[ -n "$4" ]] && echo "with = $4"
+      if [[ -n "$4" ]]; then echo "with = $4"; fi
     done; } >"$1"
 }
 
