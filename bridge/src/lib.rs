@@ -5,10 +5,11 @@
 //! - [`persist`] — crash-safe file writes and strict JSON reads.
 //! - [`identity`] — device id → endpoint and UniqueID, allocated upward, never reused.
 //! - [`registry`] — the single source of truth for devices and their state; every change goes through it.
-//! - [`sources`] — local device sources feeding the registry (the virtual/simulated source).
+//! - [`sources`] — local device sources feeding the registry (virtual, API, Zigbee2MQTT; transitions).
 //! - [`cloud`] — the connector host: feeds each cloud connector's outbox, applies its commands, health.
 //! - [`api`] — the local HTTP API and its Server-Sent Events stream.
-//! - [`matter`] — the Matter node, on its own thread.
+//! - [`matter`] — the Matter node, on its own thread, behind its transport guard.
+//! - [`log_limit`] — rs-matter's log records into tracing, rate-limited per cause.
 //! - [`writer`] — the background persistence writer: every durable write, off every hot path.
 //! - [`app`] — the lifecycle: start everything, wait for a signal, stop in order.
 //!
@@ -19,6 +20,7 @@ pub mod app;
 pub mod cloud;
 pub mod config;
 pub mod identity;
+pub mod log_limit;
 pub mod matter;
 pub mod persist;
 #[cfg(test)]

@@ -48,7 +48,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// `RUST_LOG` filters (default `info`, `warn` for the benchmark); rs-matter's `log` records are routed into tracing.
+/// `RUST_LOG` filters (default `info`, `warn` for the benchmark); rs-matter's `log` records are routed into
+/// tracing, rate-limited per cause (`hubbridge::log_limit`).
 fn init_logging(default_level: &str) -> anyhow::Result<()> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
@@ -59,7 +60,10 @@ fn init_logging(default_level: &str) -> anyhow::Result<()> {
         .finish();
     tracing::subscriber::set_global_default(subscriber)
         .context("cannot install the log subscriber")?;
-    tracing_log::LogTracer::init().context("cannot route `log` records into tracing")?;
+    // rs-matter's warnings and errors are rate-limited per call site (a flood of garbage datagrams
+    // must not become a flood of log lines).
+    hubbridge::log_limit::RateLimitedLog::init()
+        .context("cannot route `log` records into tracing")?;
     Ok(())
 }
 

@@ -86,11 +86,13 @@ impl DeviceKind {
     pub fn device_type(&self) -> DeviceTypeInfo {
         match self {
             DeviceKind::OnOffLight => dt(0x0100, 3, "On/Off Light"),
-            DeviceKind::DimmableLight => dt(0x0101, 3, "Dimmable Light"),
+            // Rev 4 in 1.6 ("added Groupcast condition requirement", provisional).
+            DeviceKind::DimmableLight => dt(0x0101, 4, "Dimmable Light"),
             DeviceKind::ColorTemperatureLight => dt(0x010C, 4, "Color Temperature Light"),
             DeviceKind::ExtendedColorLight => dt(0x010D, 4, "Extended Color Light"),
-            // Rev 4 in 1.4.2 ("add Mounted On/Off Control as superset"); rev 3 in 1.4.
-            DeviceKind::OnOffPlugInUnit => dt(0x010A, 4, "On/Off Plug-in Unit"),
+            // Rev 4 in 1.4.2 ("add Mounted On/Off Control as superset"); rev 5 in 1.6 ("added
+            // Groupcast condition requirement", provisional).
+            DeviceKind::OnOffPlugInUnit => dt(0x010A, 5, "On/Off Plug-in Unit"),
             // Rev 2 since 1.3 ("add Boolean State Configuration as optional cluster").
             DeviceKind::ContactSensor => dt(0x0015, 2, "Contact Sensor"),
             DeviceKind::OccupancySensor => dt(0x0107, 4, "Occupancy Sensor"),

@@ -1,6 +1,6 @@
 """hubbridge's protection, end to end: the local API's token on every route, Host names, the read-only scope,
 a LAN address without authentication refused at start, private files after a run with a fabric, the pairing
-code gone from the log once paired, and the commissioning window kept closed after a passcode guesser hits
+code gone from the log once paired, two default-shaped installs told apart, and the commissioning window kept closed after a passcode guesser hits
 Matter's limit of 20 failed attempts."""
 
 from __future__ import annotations
@@ -232,3 +232,32 @@ def test_wrong_passcode_limit_keeps_the_window_closed_for_the_backoff(hubbridge,
     # The right code works afterwards.
     node = controller.commission_on_network(20202021, 3840)
     assert controller.read_attribute(node, 0, Clusters.BasicInformation.Attributes.VendorID) == 0xFFF1
+
+
+def test_two_bridges_with_default_shaped_storage_are_told_apart(hubbridge, sandbox, device_dir, controller):
+    """Two installs whose storage is each one's `/var/lib/hubbridge` (same path shape, as two hubs built from one
+    image would have), side by side in one network: one controller commissions both, and every identity a
+    controller keys on differs — serial number, UniqueID, the bridged devices' UniqueIDs."""
+    devs, nodes, apis = [], [], []
+    for i, name in enumerate(["hub-a", "hub-b"]):
+        storage = os.path.join(device_dir, name, "var", "lib", "hubbridge")
+        os.makedirs(os.path.dirname(storage), exist_ok=True)
+        text = config_toml(storage, interface=sandbox.pair.dev_if, port=5540 + i, name=name,
+                           api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT + i}", devices=DEVICES)
+        dev = hubbridge(text, name=name)
+        devs.append(dev)
+        nodes.append(controller.commission(dev.pairing_codes().manual))
+        apis.append(Api(sandbox.pair.dev_addr6, API_PORT + i, token=read_token(storage)))
+    BI = Clusters.BasicInformation.Attributes
+    ids = []
+    for node, api in zip(nodes, apis):
+        lamp = api.device("lamp")["endpoint"]
+        ids.append((controller.read_attribute(node, 0, BI.SerialNumber),
+                    controller.read_attribute(node, 0, BI.UniqueID),
+                    controller.read_attribute(node, lamp, Clusters.BridgedDeviceBasicInformation.Attributes.UniqueID)))
+    a, b = ids
+    assert all(x != y for x, y in zip(a, b)), f"identities collide: {a} / {b}"
+    # And each answers for itself: the lamp of hub-a only.
+    controller.invoke(nodes[0], apis[0].device("lamp")["endpoint"], Clusters.OnOff.Commands.On())
+    assert apis[0].device("lamp")["state"].get("on") is True
+    assert apis[1].device("lamp")["state"].get("on") is not True

@@ -9,6 +9,7 @@ answering, recovery on reconnect; hostile broker input changes nothing."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -30,10 +31,16 @@ BULB, SENSOR = "0x0017880108a1b2c3", "0x00158d0001a2b3c4"
 BULB_ID, SENSOR_ID = f"z2m-home-{BULB}", f"z2m-home-{SENSOR}"
 
 
-def source_toml(broker) -> str:
-    return "\n".join(["[[sources]]", 'type = "zigbee2mqtt"', 'name = "home"', f'host = "{broker.host}"',
-                      f"port = {broker.tcp_port}", f'username = "{BRIDGE_USER}"', f'password = "{BRIDGE_PASSWORD}"',
-                      "keep_alive_secs = 5"]) + "\n"
+def source_toml(broker, tls: bool = False) -> str:
+    lines = ["[[sources]]", 'type = "zigbee2mqtt"', 'name = "home"', f'host = "{broker.host}"',
+             f"port = {broker.tls_port if tls else broker.tcp_port}", f'username = "{BRIDGE_USER}"',
+             f'password = "{BRIDGE_PASSWORD}"', "keep_alive_secs = 5"]
+    if tls:
+        lines += ["[sources.tls]", f'ca_file = "{broker.ca}"', f'client_cert_file = "{broker.file("client.pem")}"',
+                  f'client_key_file = "{broker.file("client.key")}"']
+    else:
+        lines += ["allow_insecure = true"]  # a password over plain TCP must be allowed explicitly
+    return "\n".join(lines) + "\n"
 
 
 def wait(check, timeout: float = 30, what: str = "condition"):
@@ -182,3 +189,43 @@ def test_a_command_the_device_never_confirms_is_rolled_back_in_the_controller(se
     mark = sub.mark()
     assert sub.wait_for(ep, OnOff.Attributes.OnOff, False, since=mark, timeout=20) is False
     assert controller.read_attribute(node, ep, OnOff.Attributes.OnOff) is False
+
+
+def test_over_tls_with_a_client_certificate_and_hold_to_dim(hubbridge, mosquitto, sandbox, device_dir, controller):
+    """The source on the broker's TLS listener (CA-checked, client certificate, password); a Matter
+    Move … Stop on the bulb reaches Zigbee2MQTT as a transition and a `brightness_move` stop."""
+    defs = definitions("9290022166")
+    broker = mosquitto()
+    fake = FakeZigbee2Mqtt(broker)
+    fake.add(BULB, "living/bulb", defs["9290022166"], state={"state": "ON", "brightness": 54})
+    fake.start()
+    try:
+        cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge z2m",
+                          api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", extra=source_toml(broker, tls=True))
+        dev = hubbridge(cfg)
+        api = Api(sandbox.pair.dev_addr6, API_PORT)
+        bulb = wait(lambda: device(api, BULB_ID), what="the bulb over TLS")
+        node = controller.commission(dev.pairing_codes().manual)
+        ep = bulb["endpoint"]
+        # Move up at 50/s from 54: 200 units → 4 s; stopped a second later.
+        controller.invoke(node, ep, Level.Commands.Move(moveMode=0, rate=50, optionsMask=0, optionsOverride=0))
+        assert fake.wait_set("living/bulb", lambda p: "brightness" in p) == {"brightness": 254, "transition": 4.0}
+        time.sleep(1)
+        controller.invoke(node, ep, Level.Commands.Stop(optionsMask=0, optionsOverride=0))
+        assert fake.wait_set("living/bulb", lambda p: "brightness_move" in p) == {"brightness_move": "stop"}
+    finally:
+        fake.close()
+
+
+def test_a_password_over_plain_tcp_is_refused_unless_allowed(sandbox, device_dir, mosquitto):
+    broker = mosquitto()
+    text = source_toml(broker).replace("allow_insecure = true\n", "")
+    cfg_path = os.path.join(device_dir, "insecure.toml")
+    with open(cfg_path, "w") as f:
+        f.write(config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="x",
+                            api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", extra=text))
+    from conftest import hubbridge_binary
+    r = subprocess.run(["ip", "netns", "exec", sandbox.pair.dev, hubbridge_binary(), "run", "--config", cfg_path],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "tls" in r.stderr and "allow_insecure" in r.stderr and "home" in r.stderr, r.stderr

@@ -130,9 +130,11 @@ fn example_file_loads_and_documents_every_section() {
             );
         }
     }
+    let tls = z2m.tls.as_ref().expect("the example's source uses TLS");
+    assert!(tls.client_cert_file.is_some() && tls.client_key_file.is_some());
     for key in ["ca_file", "client_cert_file", "client_key_file"] {
         assert!(
-            text.contains(&format!("# {key} = ")),
+            text.contains(&format!("\n{key} = ")),
             "example lacks `{key}`"
         );
     }

@@ -18,6 +18,7 @@
 //! - `window.rs`: when the commissioning window is reopened, and the backoff after a revocation.
 
 mod commissioning;
+mod guard;
 mod handler;
 mod kv;
 mod mdns;

@@ -32,6 +32,12 @@ pub const DEV_TYPE_AGGREGATOR: DeviceType = DeviceType {
     dtype: 0x000E,
     drev: 2,
 };
+/// Root Node at its Matter 1.6 revision (5: conditions for the Groupcast cluster, provisional in
+/// 1.6, so nothing more to serve); rs-matter's constant still says 4.
+pub const DEV_TYPE_ROOT_NODE: DeviceType = DeviceType {
+    dtype: 0x0016,
+    drev: 5,
+};
 use rs_matter::dm::{Attribute, Cluster, Command, DeviceType, Endpoint, Event, Metadata, Node};
 use rs_matter::{clusters, devices, root_endpoint};
 
@@ -54,7 +60,10 @@ pub mod bdbi_attr {
     pub const UNIQUE_ID: u32 = 18;
 }
 
-const ROOT: Endpoint<'static> = root_endpoint!(eth);
+const ROOT: Endpoint<'static> = Endpoint {
+    device_types: devices!(DEV_TYPE_ROOT_NODE),
+    ..root_endpoint!(eth)
+};
 const AGGREGATOR: Endpoint<'static> = Endpoint::new(
     AGGREGATOR_ENDPOINT,
     devices!(DEV_TYPE_AGGREGATOR),

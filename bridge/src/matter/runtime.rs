@@ -230,7 +230,9 @@ fn run_inner(
     let responder = DefaultResponder::new(&im);
     let mut respond = pin!(responder.run::<8, 8>());
     let mut im_job = pin!(im.run());
-    let mut transport = pin!(matter.run(&crypto, &socket, &socket, &socket));
+    // rs-matter reads through the transport guard (see `guard`); it sends and joins directly.
+    let guarded = super::guard::GuardedSocket::new(&socket, super::guard::Limits::default());
+    let mut transport = pin!(matter.run(&crypto, &socket, guarded, &socket));
     let mut mdns = pin!(super::mdns::run(
         &matter,
         &crypto,

@@ -10,8 +10,8 @@
 //! (the official tests' 1.5 data still ask for their responses: an artefact of that data).
 //! Boolean State rev 3 emits StateChange only with its ChangeEvent feature, Occupancy Sensing rev 7
 //! OccupancyChanged only with OccupancyEvent: both features are set, since both events are sent.
-//! Groups stays at rev 4, the revision rs-matter's `GroupsHandler` serves (1.6 deprecates Groups for
-//! Groupcast; rev 5 adds nothing a server must do). Descriptor and Bridged Device Basic
+//! Groups is at rev 5 (1.6 deprecates Groups for Groupcast; rev 5 adds nothing a server must do,
+//! so rs-matter's `GroupsHandler` serves it unchanged). Descriptor and Bridged Device Basic
 //! Information are added by the bridge and are not listed.
 
 use super::ids::{self, cluster};
@@ -73,12 +73,13 @@ pub const IDENTIFY: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Groups rev 4 with GroupNames (bit 0), matching rs-matter's `GroupsHandler` so the bridge can
-/// serve it with that handler (group membership is node state, not device state).
+/// Groups rev 5 with GroupNames (bit 0), served with rs-matter's `GroupsHandler` (group
+/// membership is node state, not device state). Rev 5 only deprecates Groups in favour of
+/// Groupcast: a server behaves as in rev 4, which is what the handler implements.
 pub const GROUPS: ClusterSpec = ClusterSpec {
     id: cluster::GROUPS,
     name: "Groups",
-    revision: 4,
+    revision: 5,
     feature_map: 0x1,
     attributes: &[0x0000],
     writable: NONE,

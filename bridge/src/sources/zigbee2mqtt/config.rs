@@ -42,6 +42,10 @@ pub struct Zigbee2MqttConfig {
     pub keep_alive_secs: u64,
     #[serde(default)]
     pub tls: Option<MqttTls>,
+    /// Allow a password over plain TCP (no `[sources.tls]`), where anyone on the path can read it.
+    /// Default false: such a config is refused.
+    #[serde(default)]
+    pub allow_insecure: bool,
     /// Zigbee2MQTT's `mqtt.base_topic`. Default `zigbee2mqtt`.
     #[serde(default = "default_base")]
     pub base_topic: String,
@@ -222,6 +226,15 @@ impl Zigbee2MqttConfig {
                 "username",
                 "(unset)".into(),
                 "a password needs a username",
+            ));
+        }
+        let has_password = self.password.is_some() || self.password_file.is_some();
+        if has_password && self.tls.is_none() && !self.allow_insecure {
+            return Err(err(
+                "tls",
+                "(unset)".into(),
+                "a password would be sent over plain TCP: add a [sources.tls] table, or set \
+                 allow_insecure = true to accept that",
             ));
         }
         if let Some(tls) = &self.tls {
