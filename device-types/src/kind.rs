@@ -102,21 +102,19 @@ impl DeviceKind {
             DeviceKind::DoorLock => dt(0x000A, 4, "Door Lock"),
             // Rev 6 in 1.6 (5: conditions on the Closure clusters; 6: Zigbee elements removed).
             DeviceKind::WindowCovering => dt(0x0202, 6, "Window Covering"),
-            // Rev 5 (1.4.2: Mounted Dimmable Load Control as superset); 1.6.1's 6 is Groupcast.
-            DeviceKind::DimmablePlugInUnit => dt(0x010B, 5, "Dimmable Plug-In Unit"),
-            DeviceKind::LightSensor => dt(0x0106, 3, "Light Sensor"),
-            DeviceKind::PressureSensor => dt(0x0305, 2, "Pressure Sensor"),
-            DeviceKind::FlowSensor => dt(0x0306, 2, "Flow Sensor"),
-            DeviceKind::WaterLeakDetector => dt(0x0043, 1, "Water Leak Detector"),
-            DeviceKind::WaterFreezeDetector => dt(0x0041, 1, "Water Freeze Detector"),
-            DeviceKind::RainSensor => dt(0x0044, 1, "Rain Sensor"),
-            // Rev 1; 1.6.1's 2 is the Groupcast condition.
+            // Revisions of the kinds below as the project's conformance facts (tests/e2e/hbe2e/spec_facts.py) say.
+            DeviceKind::DimmablePlugInUnit => dt(0x010B, 6, "Dimmable Plug-In Unit"),
+            DeviceKind::LightSensor => dt(0x0106, 4, "Light Sensor"),
+            DeviceKind::PressureSensor => dt(0x0305, 3, "Pressure Sensor"),
+            DeviceKind::FlowSensor => dt(0x0306, 3, "Flow Sensor"),
+            DeviceKind::WaterLeakDetector => dt(0x0043, 2, "Water Leak Detector"),
+            DeviceKind::WaterFreezeDetector => dt(0x0041, 2, "Water Freeze Detector"),
+            DeviceKind::RainSensor => dt(0x0044, 2, "Rain Sensor"),
             DeviceKind::SmokeAlarm | DeviceKind::CoAlarm | DeviceKind::SmokeCoAlarm => {
-                dt(0x0076, 1, "Smoke CO Alarm")
+                dt(0x0076, 2, "Smoke CO Alarm")
             }
             DeviceKind::AirQualitySensor => dt(0x002C, 1, "Air Quality Sensor"),
-            // Rev 4 (FanModeSequence moved to the cluster); 1.6.1's 5 is Groupcast.
-            DeviceKind::Fan => dt(0x002B, 4, "Fan"),
+            DeviceKind::Fan => dt(0x002B, 5, "Fan"),
         }
     }
 

@@ -277,18 +277,18 @@ const fn measurement(id: u32, name: &'static str, revision: u16) -> ClusterSpec 
     }
 }
 
-/// Illuminance Measurement rev 3.
+/// Illuminance Measurement rev 5 (1.6).
 pub const ILLUMINANCE_MEASUREMENT: ClusterSpec = measurement(
     cluster::ILLUMINANCE_MEASUREMENT,
     "Illuminance Measurement",
-    3,
+    5,
 );
-/// Pressure Measurement rev 3, no Extended feature (MeasuredValue in 0.1 kPa = hPa).
+/// Pressure Measurement rev 5 (1.6), no Extended feature (MeasuredValue in 0.1 kPa = hPa).
 pub const PRESSURE_MEASUREMENT: ClusterSpec =
-    measurement(cluster::PRESSURE_MEASUREMENT, "Pressure Measurement", 3);
-/// Flow Measurement rev 3 (MeasuredValue in 0.1 m³/h).
+    measurement(cluster::PRESSURE_MEASUREMENT, "Pressure Measurement", 5);
+/// Flow Measurement rev 5 (1.6; MeasuredValue in 0.1 m³/h).
 pub const FLOW_MEASUREMENT: ClusterSpec =
-    measurement(cluster::FLOW_MEASUREMENT, "Flow Measurement", 3);
+    measurement(cluster::FLOW_MEASUREMENT, "Flow Measurement", 5);
 
 /// Feature bits of Smoke CO Alarm.
 pub mod smoke_co_feature {
@@ -352,12 +352,12 @@ pub const AIR_QUALITY: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Fan Control rev 5 with Auto (bit 1): FanMode and PercentSetting writable, FanModeSequence
+/// Fan Control rev 6 (1.6) with Auto (bit 1): FanMode and PercentSetting writable, FanModeSequence
 /// OffLowMedHighAuto, PercentCurrent. No MultiSpeed, Step, Rocking, Wind or AirflowDirection.
 pub const FAN_CONTROL: ClusterSpec = ClusterSpec {
     id: cluster::FAN_CONTROL,
     name: "Fan Control",
-    revision: 5,
+    revision: 6,
     feature_map: 0x2,
     attributes: &[0x0000, 0x0001, 0x0002, 0x0003],
     writable: &[0x0000, 0x0002],
