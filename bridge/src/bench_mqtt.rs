@@ -283,6 +283,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let relay = Relay::start(port).await?;
     let devices: Vec<DeviceConfig> = (0..args.devices)
         .map(|i| DeviceConfig {
+            with: Default::default(),
             id: format!("light-{i}"),
             kind: DeviceKind::DimmableLight,
             name: format!("Light {i}"),

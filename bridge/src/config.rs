@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use connectors::ConnectorConfig;
 
 pub use crate::sources::zigbee2mqtt::config::{DeviceOverride, Zigbee2MqttConfig};
-use device_types::{DeviceKind, State, ValidationError};
+use device_types::{DeviceKind, Shape, State, ValidationError, With};
 use serde::{Deserialize, Serialize};
 
 pub use api::{check_token_name, ApiConfig};
@@ -190,6 +190,10 @@ pub struct DeviceConfig {
     /// Stable id, `[a-z0-9][a-z0-9_-]{0,63}`; the device keeps its Matter endpoint as long as the id stays.
     pub id: String,
     pub kind: DeviceKind,
+    /// Other kinds and capabilities served on the same endpoint (`["humidity_sensor",
+    /// "battery"]`); checked by `device_types::Shape::new` (no overlapping clusters or fields).
+    #[serde(default, skip_serializing_if = "With::is_empty")]
+    pub with: With,
     /// Name shown to controllers; at most 32 bytes.
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -326,17 +330,29 @@ impl DeviceConfig {
         if let Some(room) = &self.room {
             check_room(room).map_err(|reason| device_err("room", room, reason))?;
         }
+        self.shape()?;
         self.initial_state()?;
         Ok(())
     }
 
-    /// The kind's default state with this device's configured state merged over it, validated.
+    /// The device's shape (kind + `with`), checked.
+    pub fn shape(&self) -> Result<Shape, ConfigError> {
+        Shape::new(self.kind, self.with).map_err(|e| ConfigError::Device {
+            id: self.id.clone(),
+            field: "with",
+            value: e.value,
+            reason: e.reason,
+        })
+    }
+
+    /// The shape's default state with this device's configured state merged over it, validated.
     pub fn initial_state(&self) -> Result<State, ConfigError> {
+        let shape = self.shape()?;
         let state = match &self.state {
-            Some(patch) => self.kind.default_state().merged(patch),
-            None => self.kind.default_state(),
+            Some(patch) => shape.default_state().merged(patch),
+            None => shape.default_state(),
         };
-        self.kind
+        shape
             .validate(&state)
             .map_err(|error| ConfigError::DeviceState {
                 id: self.id.clone(),

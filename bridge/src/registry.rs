@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use device_types::matter::Settings;
-use device_types::{DeviceEvent, DeviceKind, State, ValidationError};
+use device_types::{DeviceEvent, DeviceKind, Shape, State, ValidationError, With};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
@@ -50,6 +50,9 @@ const DEVICES_FORMAT: u32 = 1;
 pub struct Device {
     pub id: String,
     pub kind: DeviceKind,
+    /// Other kinds and capabilities on the same endpoint.
+    #[serde(skip_serializing_if = "With::is_empty")]
+    pub with: With,
     pub name: String,
     pub room: Option<String>,
     pub endpoint: u16,
@@ -69,6 +72,16 @@ pub struct Device {
     /// Controller-written configuration attributes (StartUpOnOff, OnLevel, setpoint limits, ...).
     #[serde(skip_serializing_if = "Settings::is_empty")]
     pub settings: Settings,
+}
+
+impl Device {
+    /// What the device's endpoint serves: its kind plus `with`.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            kind: self.kind,
+            with: self.with,
+        }
+    }
 }
 
 /// One change, broadcast once to every subscriber.
@@ -282,7 +295,7 @@ impl Registry {
         for (spec, source) in all {
             let mut device = shared.build(spec, source)?;
             if let Some(entry) = stored.remove(&spec.id) {
-                match store::usable(&entry, device.kind) {
+                match store::usable(&entry, device.shape()) {
                     Ok((state, settings)) => {
                         device.state = device.state.merged(&state);
                         device.settings = settings;
@@ -297,7 +310,7 @@ impl Registry {
             }
             // Devices the bridge simulates power up as their StartUp* settings say.
             let start = device_types::matter::settings::start_up_patch(
-                device.kind,
+                device.shape(),
                 &device.state,
                 &device.settings,
             );
@@ -424,7 +437,7 @@ impl Registry {
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
         let new = device.state.merged(patch);
         device
-            .kind
+            .shape()
             .validate(&new)
             .map_err(|error| RegistryError::Invalid {
                 device: id.to_owned(),
@@ -655,6 +668,7 @@ impl Shared {
         Ok(Device {
             id: spec.id.clone(),
             kind: spec.kind,
+            with: spec.with,
             name: spec.name.clone(),
             room: spec.room.clone(),
             endpoint: identity.endpoint,

@@ -57,6 +57,31 @@ impl State {
                 "color_mode" => st.color_mode = Some(json_enum(k, v)?),
                 "system_mode" => st.system_mode = Some(json_enum(k, v)?),
                 "lock_state" => st.lock_state = Some(json_enum(k, v)?),
+                "illuminance" => st.illuminance = Some(json_float(k, v)?),
+                "pressure" => st.pressure = Some(json_float(k, v)?),
+                "flow" => st.flow = Some(json_float(k, v)?),
+                "leak" => st.leak = Some(json_bool(k, v)?),
+                "freeze" => st.freeze = Some(json_bool(k, v)?),
+                "rain" => st.rain = Some(json_bool(k, v)?),
+                "smoke" => st.smoke = Some(json_enum(k, v)?),
+                "co" => st.co = Some(json_enum(k, v)?),
+                "battery_alert" => st.battery_alert = Some(json_enum(k, v)?),
+                "test_in_progress" => st.test_in_progress = Some(json_bool(k, v)?),
+                "hardware_fault" => st.hardware_fault = Some(json_bool(k, v)?),
+                "air_quality" => st.air_quality = Some(json_enum(k, v)?),
+                "fan_mode" => st.fan_mode = Some(json_enum(k, v)?),
+                "fan_percent" => st.fan_percent = Some(json_int(k, v)? as u8),
+                "battery" => st.battery = Some(json_int(k, v)? as u8),
+                "battery_low" => st.battery_low = Some(json_bool(k, v)?),
+                "power" => st.power = Some(json_float(k, v)?),
+                "energy" => st.energy = Some(json_float(k, v)?),
+                "voltage" => st.voltage = Some(json_float(k, v)?),
+                "current" => st.current = Some(json_float(k, v)?),
+                "co2" => st.co2 = Some(json_float(k, v)?),
+                "pm25" => st.pm25 = Some(json_float(k, v)?),
+                "pm10" => st.pm10 = Some(json_float(k, v)?),
+                "tvoc" => st.tvoc = Some(json_float(k, v)?),
+                "formaldehyde" => st.formaldehyde = Some(json_float(k, v)?),
                 _ => {
                     return Err(ValidationError::new(
                         k,
@@ -131,7 +156,11 @@ where
     T: std::str::FromStr<Err = ValidationError>,
 {
     match v.as_str() {
-        Some(s) => s.parse::<T>(),
+        // One enum can back several fields (smoke, co, battery_alert): name the field.
+        Some(s) => s.parse::<T>().map_err(|mut e| {
+            e.field = field.to_owned();
+            e
+        }),
         None => {
             // Reuse the enum's own "must be one of" text for the wrong-type case.
             let reason = "".parse::<T>().err().map(|e| e.reason).unwrap_or_default();

@@ -7,8 +7,10 @@
 //! not taken: that condition is provisional and rs-matter 0.4.1 serves no Groupcast cluster.
 
 use crate::matter::spec;
-use crate::validate::{validate_for_kind, ValidationError};
-use crate::{ClusterSpec, ColorMode, LockState, State, SystemMode};
+use crate::validate::{validate_for_shape, ValidationError};
+use crate::{
+    AirQuality, AlarmLevel, ClusterSpec, ColorMode, FanMode, LockState, Shape, State, SystemMode,
+};
 
 string_enum! {
     /// The kinds of device the hub can bridge. One Matter device type each.
@@ -39,6 +41,30 @@ string_enum! {
         WindowCovering => "window_covering",
         /// Matter Generic Switch: a momentary button (single, multi and long press events).
         GenericSwitch => "generic_switch",
+        /// Matter Dimmable Plug-in Unit.
+        DimmablePlugInUnit => "dimmable_plug_in_unit",
+        /// Matter Light Sensor (Illuminance Measurement).
+        LightSensor => "light_sensor",
+        /// Matter Pressure Sensor.
+        PressureSensor => "pressure_sensor",
+        /// Matter Flow Sensor.
+        FlowSensor => "flow_sensor",
+        /// Matter Water Leak Detector (Boolean State).
+        WaterLeakDetector => "water_leak_detector",
+        /// Matter Water Freeze Detector (Boolean State).
+        WaterFreezeDetector => "water_freeze_detector",
+        /// Matter Rain Sensor (Boolean State).
+        RainSensor => "rain_sensor",
+        /// Matter Smoke CO Alarm with the Smoke Alarm feature only.
+        SmokeAlarm => "smoke_alarm",
+        /// Matter Smoke CO Alarm with the CO Alarm feature only.
+        CoAlarm => "co_alarm",
+        /// Matter Smoke CO Alarm with both features.
+        SmokeCoAlarm => "smoke_co_alarm",
+        /// Matter Air Quality Sensor (Air Quality cluster; concentrations through `with`).
+        AirQualitySensor => "air_quality_sensor",
+        /// Matter Fan (Fan Control: modes off/low/medium/high/auto and percent).
+        Fan => "fan",
     }
 }
 
@@ -80,6 +106,19 @@ impl DeviceKind {
             DeviceKind::WindowCovering => dt(0x0202, 6, "Window Covering"),
             // Rev 3 since 1.3 (TagList conditions); the 1.6 data model has no newer file.
             DeviceKind::GenericSwitch => dt(0x000F, 3, "Generic Switch"),
+            // Revisions of the kinds below as the project's conformance facts (tests/e2e/hbe2e/spec_facts.py) say.
+            DeviceKind::DimmablePlugInUnit => dt(0x010B, 6, "Dimmable Plug-In Unit"),
+            DeviceKind::LightSensor => dt(0x0106, 4, "Light Sensor"),
+            DeviceKind::PressureSensor => dt(0x0305, 3, "Pressure Sensor"),
+            DeviceKind::FlowSensor => dt(0x0306, 3, "Flow Sensor"),
+            DeviceKind::WaterLeakDetector => dt(0x0043, 2, "Water Leak Detector"),
+            DeviceKind::WaterFreezeDetector => dt(0x0041, 2, "Water Freeze Detector"),
+            DeviceKind::RainSensor => dt(0x0044, 2, "Rain Sensor"),
+            DeviceKind::SmokeAlarm | DeviceKind::CoAlarm | DeviceKind::SmokeCoAlarm => {
+                dt(0x0076, 2, "Smoke CO Alarm")
+            }
+            DeviceKind::AirQualitySensor => dt(0x002C, 1, "Air Quality Sensor"),
+            DeviceKind::Fan => dt(0x002B, 5, "Fan"),
         }
     }
 
@@ -121,6 +160,29 @@ impl DeviceKind {
             DeviceKind::WindowCovering => &["position"],
             // A button has no state: its presses are events (see `DeviceEvent`).
             DeviceKind::GenericSwitch => &[],
+            DeviceKind::DimmablePlugInUnit => &["on", "brightness"],
+            DeviceKind::LightSensor => &["illuminance"],
+            DeviceKind::PressureSensor => &["pressure"],
+            DeviceKind::FlowSensor => &["flow"],
+            DeviceKind::WaterLeakDetector => &["leak"],
+            DeviceKind::WaterFreezeDetector => &["freeze"],
+            DeviceKind::RainSensor => &["rain"],
+            DeviceKind::SmokeAlarm => &[
+                "smoke",
+                "battery_alert",
+                "test_in_progress",
+                "hardware_fault",
+            ],
+            DeviceKind::CoAlarm => &["co", "battery_alert", "test_in_progress", "hardware_fault"],
+            DeviceKind::SmokeCoAlarm => &[
+                "smoke",
+                "co",
+                "battery_alert",
+                "test_in_progress",
+                "hardware_fault",
+            ],
+            DeviceKind::AirQualitySensor => &["air_quality"],
+            DeviceKind::Fan => &["fan_mode", "fan_percent"],
         }
     }
 
@@ -186,6 +248,51 @@ impl DeviceKind {
                 ..State::default()
             },
             DeviceKind::GenericSwitch => State::default(),
+            DeviceKind::DimmablePlugInUnit => dimmable,
+            DeviceKind::LightSensor => State {
+                illuminance: Some(100.0),
+                ..State::default()
+            },
+            DeviceKind::PressureSensor => State {
+                pressure: Some(1013.0),
+                ..State::default()
+            },
+            DeviceKind::FlowSensor => State {
+                flow: Some(0.0),
+                ..State::default()
+            },
+            DeviceKind::WaterLeakDetector => State {
+                leak: Some(false),
+                ..State::default()
+            },
+            DeviceKind::WaterFreezeDetector => State {
+                freeze: Some(false),
+                ..State::default()
+            },
+            DeviceKind::RainSensor => State {
+                rain: Some(false),
+                ..State::default()
+            },
+            DeviceKind::SmokeAlarm | DeviceKind::CoAlarm | DeviceKind::SmokeCoAlarm => {
+                let has = |f: &str| self.fields().contains(&f);
+                State {
+                    smoke: has("smoke").then_some(AlarmLevel::Normal),
+                    co: has("co").then_some(AlarmLevel::Normal),
+                    battery_alert: Some(AlarmLevel::Normal),
+                    test_in_progress: Some(false),
+                    hardware_fault: Some(false),
+                    ..State::default()
+                }
+            }
+            DeviceKind::AirQualitySensor => State {
+                air_quality: Some(AirQuality::Good),
+                ..State::default()
+            },
+            DeviceKind::Fan => State {
+                fan_mode: Some(FanMode::Off),
+                fan_percent: Some(0),
+                ..State::default()
+            },
         }
     }
 
@@ -194,6 +301,6 @@ impl DeviceKind {
     /// only have mode `color_temp`; thermostat heating setpoint at least 2.0 °C below cooling
     /// when both are present — validate the merged state to enforce that on a patch).
     pub fn validate(&self, state: &State) -> Result<(), ValidationError> {
-        validate_for_kind(*self, state)
+        validate_for_shape(Shape::from(*self), state)
     }
 }

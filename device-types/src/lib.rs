@@ -8,6 +8,9 @@
 //!   ([`ColorMode`], [`SystemMode`], [`LockState`]); merge and diff.
 //! - `event.rs`: [`DeviceEvent`] (a button [`Press`]): device events, which are not state; their
 //!   JSON form and which kinds raise them.
+//! - `shape.rs`: [`Shape`] = a kind plus its `with` entries ([`With`]: other kinds and
+//!   [`Capability`]s such as `battery` or `electrical`): the clusters, fields and device types of
+//!   one endpoint. Every Matter function takes a shape (a bare kind converts into one).
 //! - `json.rs`: [`State::from_json`], a field-by-field parser whose errors name field and value.
 //! - `validate.rs`: [`ValidationError`] and the range / applicability / cross-field rules.
 //! - [`matter`]: the Matter side, still pure data —
@@ -30,13 +33,15 @@ mod event;
 mod json;
 mod kind;
 pub mod matter;
+mod shape;
 mod state;
 mod validate;
 
 pub use event::{DeviceEvent, Press, MAX_BUTTON_LEN, MAX_PRESS_COUNT};
 pub use kind::{DeviceKind, DeviceTypeInfo};
 pub use matter::spec::ClusterSpec;
-pub use state::{ColorMode, LockState, State, SystemMode};
+pub use shape::{Capability, Shape, With};
+pub use state::{AirQuality, AlarmLevel, ColorMode, FanMode, LockState, State, SystemMode};
 pub use validate::ValidationError;
 
 #[cfg(test)]

@@ -45,6 +45,54 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Smoke CO Alarm AlarmStateEnum: smoke, CO and battery alert levels.
+    pub enum AlarmLevel for "alarm_level" {
+        /// Matter AlarmState 0.
+        Normal => "normal",
+        /// Matter AlarmState 1.
+        Warning => "warning",
+        /// Matter AlarmState 2.
+        Critical => "critical",
+    }
+}
+
+string_enum! {
+    /// Air Quality AirQualityEnum (without Unknown, which is an unset `air_quality`).
+    pub enum AirQuality for "air_quality" {
+        /// Matter AirQuality 1.
+        Good => "good",
+        /// Matter AirQuality 2.
+        Fair => "fair",
+        /// Matter AirQuality 3.
+        Moderate => "moderate",
+        /// Matter AirQuality 4.
+        Poor => "poor",
+        /// Matter AirQuality 5.
+        VeryPoor => "very_poor",
+        /// Matter AirQuality 6.
+        ExtremelyPoor => "extremely_poor",
+    }
+}
+
+string_enum! {
+    /// Fan Control FanModeEnum (without Smart).
+    pub enum FanMode for "fan_mode" {
+        /// Matter FanMode 0.
+        Off => "off",
+        /// Matter FanMode 1.
+        Low => "low",
+        /// Matter FanMode 2.
+        Medium => "medium",
+        /// Matter FanMode 3.
+        High => "high",
+        /// Matter FanMode 4 (the server shows it as High, as the spec asks).
+        On => "on",
+        /// Matter FanMode 5.
+        Auto => "auto",
+    }
+}
+
 /// Canonical state of one device (or a patch to it). Which fields apply depends on the
 /// [`crate::DeviceKind`]; see [`crate::DeviceKind::fields`] and [`crate::DeviceKind::validate`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -101,6 +149,81 @@ pub struct State {
     /// Window coverings: percent OPEN, 0..=100 (100 = fully open). Matter counts percent closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u8>,
+    /// Light sensors: illuminance in lux, 0..=3500000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub illuminance: Option<f64>,
+    /// Pressure sensors: hPa (= Matter 0.1 kPa), 0..=32767.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<f64>,
+    /// Flow sensors: m³/h, 0..=6553.4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<f64>,
+    /// Water leak detectors: water detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak: Option<bool>,
+    /// Water freeze detectors: freezing detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<bool>,
+    /// Rain sensors: rain detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rain: Option<bool>,
+    /// Smoke alarms: smoke alarm level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<AlarmLevel>,
+    /// CO alarms: carbon monoxide alarm level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co: Option<AlarmLevel>,
+    /// Smoke / CO alarms: battery alert level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_alert: Option<AlarmLevel>,
+    /// Smoke / CO alarms: a self-test is running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_in_progress: Option<bool>,
+    /// Smoke / CO alarms: the device reports a hardware fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_fault: Option<bool>,
+    /// Air quality sensors: the overall air quality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub air_quality: Option<AirQuality>,
+    /// Fans: the fan mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_mode: Option<FanMode>,
+    /// Fans: speed in percent, 0..=100 (0 = off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_percent: Option<u8>,
+    /// `battery` capability: charge in percent, 0..=100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery: Option<u8>,
+    /// `battery` capability: the battery is low (needs replacing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_low: Option<bool>,
+    /// `electrical` capability: active power, W (-1e9..=1e9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<f64>,
+    /// `electrical` capability: imported energy, kWh (0..=1e9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<f64>,
+    /// `electrical` capability: RMS voltage, V (-1e6..=1e6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voltage: Option<f64>,
+    /// `electrical` capability: RMS current, A (-1e6..=1e6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<f64>,
+    /// `co2` capability: CO2 concentration, ppm (0..=100000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co2: Option<f64>,
+    /// `pm25` capability: PM2.5 concentration, µg/m³ (0..=100000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pm25: Option<f64>,
+    /// `pm10` capability: PM10 concentration, µg/m³ (0..=100000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pm10: Option<f64>,
+    /// `tvoc` capability: total volatile organic compounds, ppb (0..=100000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tvoc: Option<f64>,
+    /// `formaldehyde` capability: formaldehyde concentration, µg/m³ (0..=100000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formaldehyde: Option<f64>,
 }
 
 /// Generates the per-field operations so that adding a field is one line here plus the struct.
@@ -173,6 +296,31 @@ field_ops!(
     system_mode,
     lock_state,
     position,
+    illuminance,
+    pressure,
+    flow,
+    leak,
+    freeze,
+    rain,
+    smoke,
+    co,
+    battery_alert,
+    test_in_progress,
+    hardware_fault,
+    air_quality,
+    fan_mode,
+    fan_percent,
+    battery,
+    battery_low,
+    power,
+    energy,
+    voltage,
+    current,
+    co2,
+    pm25,
+    pm10,
+    tvoc,
+    formaldehyde,
 );
 
 impl State {

@@ -6,7 +6,7 @@
 
 use crate::matter::convert::{XY_MATTER_MAX, XY_MAX};
 use crate::matter::limits;
-use crate::{ColorMode, DeviceKind, State};
+use crate::{ColorMode, DeviceKind, Shape, State};
 
 /// A value that is not acceptable, naming the field and the offending value.
 ///
@@ -45,6 +45,7 @@ pub(crate) fn int_range(field: &str) -> Option<(i64, i64)> {
         "hue" => (0, 360),
         "saturation" => (0, 100),
         "position" => (0, 100),
+        "fan_percent" | "battery" => (0, 100),
         _ => return None,
     })
 }
@@ -66,6 +67,13 @@ pub(crate) fn float_range(field: &str) -> Option<(f64, f64)> {
             limits::ABS_MIN_COOL as f64 / 100.0,
             limits::ABS_MAX_COOL as f64 / 100.0,
         ),
+        "illuminance" => (0.0, limits::MAX_LUX),
+        "pressure" => (0.0, i16::MAX as f64),
+        "flow" => (0.0, limits::MAX_FLOW),
+        "power" => (-limits::MAX_POWER_W, limits::MAX_POWER_W),
+        "energy" => (0.0, limits::MAX_ENERGY_KWH),
+        "voltage" | "current" => (-limits::MAX_VOLTAGE_CURRENT, limits::MAX_VOLTAGE_CURRENT),
+        "co2" | "pm25" | "pm10" | "tvoc" | "formaldehyde" => (0.0, limits::MAX_CONCENTRATION),
         _ => return None,
     })
 }
@@ -116,6 +124,8 @@ pub(crate) fn check_ranges(state: &State) -> Result<(), ValidationError> {
         ("hue", state.hue.map(i64::from)),
         ("saturation", state.saturation.map(i64::from)),
         ("position", state.position.map(i64::from)),
+        ("fan_percent", state.fan_percent.map(i64::from)),
+        ("battery", state.battery.map(i64::from)),
     ];
     let floats = [
         ("color_x", state.color_x),
@@ -124,6 +134,18 @@ pub(crate) fn check_ranges(state: &State) -> Result<(), ValidationError> {
         ("humidity", state.humidity),
         ("heating_setpoint", state.heating_setpoint),
         ("cooling_setpoint", state.cooling_setpoint),
+        ("illuminance", state.illuminance),
+        ("pressure", state.pressure),
+        ("flow", state.flow),
+        ("power", state.power),
+        ("energy", state.energy),
+        ("voltage", state.voltage),
+        ("current", state.current),
+        ("co2", state.co2),
+        ("pm25", state.pm25),
+        ("pm10", state.pm10),
+        ("tvoc", state.tvoc),
+        ("formaldehyde", state.formaldehyde),
     ];
     for (field, value) in ints {
         if let Some(v) = value {
@@ -143,15 +165,16 @@ pub(crate) fn check_ranges(state: &State) -> Result<(), ValidationError> {
 /// Order: fields that do not apply to the kind, then ranges, then cross-field rules. The
 /// thermostat deadband rule (heating at least MinSetpointDeadBand below cooling) is checked only
 /// when both setpoints are present, so validate the *merged* state to enforce it on a patch.
-pub(crate) fn validate_for_kind(kind: DeviceKind, state: &State) -> Result<(), ValidationError> {
-    let applicable = kind.fields();
+pub(crate) fn validate_for_shape(shape: Shape, state: &State) -> Result<(), ValidationError> {
+    let kind = shape.kind;
+    let applicable = shape.fields();
     for field in state.present_fields() {
         if !applicable.contains(&field) {
             return Err(ValidationError::new(
                 field,
                 state.field_value(field).unwrap_or_default(),
                 format!(
-                    "field does not apply to a {kind} (its fields: {})",
+                    "field does not apply to a {shape} (its fields: {})",
                     applicable.join(", ")
                 ),
             ));

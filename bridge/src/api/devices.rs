@@ -80,6 +80,9 @@ pub async fn apply(
 pub struct AddDeviceBody {
     pub id: String,
     pub kind: DeviceKind,
+    /// Other kinds and capabilities on the same endpoint (see `DeviceConfig::with`).
+    #[serde(default)]
+    pub with: device_types::With,
     pub name: String,
     #[serde(default)]
     pub room: Option<String>,
@@ -101,6 +104,7 @@ impl AddDeviceBody {
         Ok(DeviceConfig {
             id: self.id,
             kind: self.kind,
+            with: self.with,
             name: self.name,
             room: self.room,
             state,

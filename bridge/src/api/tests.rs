@@ -43,6 +43,7 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let devices = vec![
         DeviceConfig {
+            with: Default::default(),
             id: "lamp".into(),
             kind: DeviceKind::DimmableLight,
             name: "Lamp".into(),
@@ -50,6 +51,7 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
             state: None,
         },
         DeviceConfig {
+            with: Default::default(),
             id: "door".into(),
             kind: DeviceKind::ContactSensor,
             name: "Door".into(),

@@ -76,6 +76,7 @@ mod tests {
         let registry = Registry::open(
             dir.path(),
             &[DeviceConfig {
+                with: Default::default(),
                 id: "lamp".into(),
                 kind: DeviceKind::OnOffLight,
                 name: "Lamp".into(),

@@ -30,6 +30,7 @@ async fn dead_broker_changes_queue_on_disk_in_order_and_health_says_why() {
     let registry = Registry::open(
         dir.path(),
         &[DeviceConfig {
+            with: Default::default(),
             id: "lamp".into(),
             kind: DeviceKind::DimmableLight,
             name: "Lamp".into(),

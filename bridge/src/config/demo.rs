@@ -1,8 +1,9 @@
-//! The built-in demo configuration: one device of every kind, with friendly names and rooms, drifting sensors.
+//! The built-in demo configuration: one device of every kind, with friendly names and rooms, drifting
+//! sensors, plus composed devices (a multi-sensor, a metering plug) and batteries where real ones have them.
 
 use std::path::PathBuf;
 
-use device_types::DeviceKind;
+use device_types::{DeviceKind, With};
 
 use super::{ApiConfig, BridgeConfig, Config, DeviceConfig, VirtualConfig};
 
@@ -81,7 +82,108 @@ const DEVICES: &[(&str, DeviceKind, &str, &str)] = &[
         "Hall button",
         "Hall",
     ),
+    (
+        "desk-dimmer",
+        DeviceKind::DimmablePlugInUnit,
+        "Desk dimmer",
+        "Office",
+    ),
+    (
+        "garden-light",
+        DeviceKind::LightSensor,
+        "Garden light level",
+        "Garden",
+    ),
+    (
+        "hall-barometer",
+        DeviceKind::PressureSensor,
+        "Hall barometer",
+        "Hall",
+    ),
+    (
+        "garden-water-flow",
+        DeviceKind::FlowSensor,
+        "Garden water flow",
+        "Garden",
+    ),
+    (
+        "kitchen-leak",
+        DeviceKind::WaterLeakDetector,
+        "Kitchen leak",
+        "Kitchen",
+    ),
+    (
+        "garden-freeze",
+        DeviceKind::WaterFreezeDetector,
+        "Garden pipe frost",
+        "Garden",
+    ),
+    (
+        "garden-rain",
+        DeviceKind::RainSensor,
+        "Garden rain",
+        "Garden",
+    ),
+    (
+        "hall-smoke",
+        DeviceKind::SmokeAlarm,
+        "Hall smoke alarm",
+        "Hall",
+    ),
+    (
+        "garage-co",
+        DeviceKind::CoAlarm,
+        "Garage CO alarm",
+        "Garage",
+    ),
+    (
+        "kitchen-smoke-co",
+        DeviceKind::SmokeCoAlarm,
+        "Kitchen smoke and CO",
+        "Kitchen",
+    ),
+    (
+        "living-air",
+        DeviceKind::AirQualitySensor,
+        "Living room air",
+        "Living room",
+    ),
+    ("bedroom-fan", DeviceKind::Fan, "Bedroom fan", "Bedroom"),
 ];
+
+/// Demo devices with functions added through `with`: (id, kind, with, name, room).
+const COMPOSED: &[(&str, DeviceKind, &[&str], &str, &str)] = &[
+    (
+        "office-multisensor",
+        DeviceKind::TemperatureSensor,
+        &["humidity_sensor", "pressure_sensor", "battery"],
+        "Office multi-sensor",
+        "Office",
+    ),
+    (
+        "washer-plug",
+        DeviceKind::OnOffPlugInUnit,
+        &["electrical"],
+        "Washing machine plug",
+        "Utility room",
+    ),
+];
+
+/// `with` entries of single-kind demo devices: the alarms and the leak sensor run on batteries,
+/// the air quality sensor measures every concentration.
+fn with_of(id: &str) -> &'static [&'static str] {
+    match id {
+        "kitchen-leak" | "hall-smoke" | "garage-co" => &["battery"],
+        "kitchen-smoke-co" => &["mains"],
+        "living-air" => &["co2", "pm25", "pm10", "tvoc", "formaldehyde"],
+        _ => &[],
+    }
+}
+
+fn with(entries: &[&str]) -> With {
+    // The demo's entries are fixed and checked by the config tests.
+    With::parse(entries).unwrap_or_default()
+}
 
 pub(super) fn demo() -> Config {
     Config {
@@ -97,7 +199,10 @@ pub(super) fn demo() -> Config {
         },
         devices: DEVICES
             .iter()
-            .map(|&(id, kind, name, room)| DeviceConfig {
+            .map(|&(id, kind, name, room)| (id, kind, with_of(id), name, room))
+            .chain(COMPOSED.iter().copied())
+            .map(|(id, kind, entries, name, room)| DeviceConfig {
+                with: with(entries),
                 id: id.to_owned(),
                 kind,
                 name: name.to_owned(),

@@ -22,6 +22,41 @@ name = "Kitchen light"
 "#;
 
 #[test]
+fn with_entries_are_checked_and_errors_name_with_and_the_entry() {
+    let base = "[[devices]]\nid = \"s\"\nname = \"S\"\n";
+    let err = |extra: &str| {
+        Config::from_toml_str(&format!("{base}{extra}"))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("kind = \"temperature_sensor\"\nwith = [\"toaster\"]\n");
+    assert!(e.contains("with") && e.contains("toaster"), "{e}");
+    let e = err("kind = \"temperature_sensor\"\nwith = [\"battery\", \"battery\"]\n");
+    assert!(e.contains("with") && e.contains("twice"), "{e}");
+    let e = err("kind = \"contact_sensor\"\nwith = [\"rain_sensor\"]\n");
+    assert!(
+        e.contains("`with`") && e.contains("rain_sensor") && e.contains("Boolean State"),
+        "{e}"
+    );
+    let e = err("kind = \"fan\"\nwith = [\"co2\"]\n");
+    assert!(
+        e.contains("`with`") && e.contains("air_quality_sensor"),
+        "{e}"
+    );
+    // A field of a `with` function is accepted in the initial state; one of none is refused.
+    let ok = format!("{base}kind = \"fan\"\nwith = [\"battery\"]\nstate = {{ battery = 40 }}\n");
+    assert_eq!(
+        Config::from_toml_str(&ok).unwrap().devices[0]
+            .initial_state()
+            .unwrap()
+            .battery,
+        Some(40)
+    );
+    let e = err("kind = \"fan\"\nstate = { battery = 40 }\n");
+    assert!(e.contains("battery"), "{e}");
+}
+
+#[test]
 fn example_file_loads_and_documents_every_section() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hubbridge.example.toml");
     let config = Config::load(&path).expect("example config loads");
@@ -31,8 +66,18 @@ fn example_file_loads_and_documents_every_section() {
     assert_eq!(config.bridge.port, 5540);
     assert_eq!(config.api.listen.to_string(), "127.0.0.1:8080");
     assert!(!config.virtual_.drift);
-    assert_eq!(config.devices.len(), 3);
+    assert_eq!(config.devices.len(), 5);
     assert_eq!(config.devices[0].kind, DeviceKind::DimmableLight);
+    assert_eq!(
+        config.devices[2].with.names(),
+        ["humidity_sensor", "pressure_sensor", "battery"]
+    );
+    assert_eq!(config.devices[3].with.names(), ["electrical"]);
+    assert_eq!(
+        config.devices[3].initial_state().unwrap().energy,
+        Some(12.5)
+    );
+    assert_eq!(config.devices[4].with.names(), ["co2", "pm25", "tvoc"]);
     assert_eq!(config.devices[0].room.as_deref(), Some("Kitchen"));
     assert!(config.devices[0].state.is_some());
 
@@ -121,9 +166,23 @@ fn demo_has_one_valid_device_of_each_kind() {
     assert_eq!(demo.bridge.storage_dir, Path::new("./hubbridge-data"));
     for kind in DeviceKind::ALL {
         let n = demo.devices.iter().filter(|d| d.kind == *kind).count();
-        assert_eq!(n, 1, "demo should have exactly one {kind}");
+        assert!(n >= 1, "demo should have a {kind}");
     }
     assert!(demo.devices.iter().all(|d| d.room.is_some()));
+    // One per kind plus the two composed devices (multi-sensor, metering plug).
+    assert_eq!(demo.devices.len(), DeviceKind::ALL.len() + 2);
+    // The composed devices: every `with` entry made it (With::parse did not fall back).
+    let multi = demo
+        .devices
+        .iter()
+        .find(|d| d.id == "office-multisensor")
+        .unwrap();
+    assert_eq!(
+        multi.with.names(),
+        ["humidity_sensor", "pressure_sensor", "battery"]
+    );
+    let air = demo.devices.iter().find(|d| d.id == "living-air").unwrap();
+    assert_eq!(air.with.names().len(), 5);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError, Settings};
-use device_types::{DeviceKind, State};
+use device_types::{DeviceKind, Shape, State};
 use embassy_futures::select::{select, Either};
 use rs_matter::dm::clusters::desc::{self, DescHandler};
 use rs_matter::dm::clusters::groups::{self, GroupsHandler};
@@ -48,7 +48,7 @@ pub const VIRTUAL_VENDOR: &str = "hubbridge";
 #[derive(Debug, Clone)]
 pub struct MirrorDevice {
     pub id: String,
-    pub kind: DeviceKind,
+    pub shape: Shape,
     pub name: String,
     pub label: Option<String>,
     pub unique_id: String,
@@ -67,7 +67,7 @@ impl MirrorDevice {
     pub fn from_device(d: &Device) -> Self {
         Self {
             id: d.id.clone(),
-            kind: d.kind,
+            shape: d.shape(),
             name: d.name.clone(),
             label: d.label.clone(),
             unique_id: d.unique_id.clone(),
@@ -120,7 +120,7 @@ pub struct BridgeHandler<'a> {
 /// A change whose events are still to be emitted.
 pub struct PendingEvents {
     pub endpoint: u16,
-    pub kind: DeviceKind,
+    pub shape: Shape,
     pub old: State,
     pub new: State,
     pub origin: Origin,
@@ -332,7 +332,7 @@ impl<'a> BridgeHandler<'a> {
             {
                 self.pending_events.borrow_mut().push(PendingEvents {
                     endpoint,
-                    kind,
+                    shape: kind,
                     old,
                     new: device.state.clone(),
                     origin: Origin::Matter,
@@ -350,17 +350,17 @@ impl<'a> BridgeHandler<'a> {
             }
             dev.unconfirmed_until = Some(Instant::now() + CONFIRM_TIMEOUT);
             let old = std::mem::replace(&mut dev.state, target.clone());
-            (dev.kind, old, target)
+            (dev.shape, old, target)
         };
         for (cluster, attr) in dtm::changed_attrs(kind, &old, &new) {
             self.notify(notify, endpoint, cluster, attr);
         }
-        self.scenes_follow(notify, endpoint, kind, &old, &new);
+        self.scenes_follow(notify, endpoint, kind.kind, &old, &new);
         // The events of the shown target (a lock operation) go out now, with the controller as
         // their source; the device's later confirmation of the same value raises none again.
         self.pending_events.borrow_mut().push(PendingEvents {
             endpoint,
-            kind,
+            shape: kind,
             old,
             new,
             origin: Origin::Matter,
@@ -392,7 +392,7 @@ impl<'a> BridgeHandler<'a> {
                 };
                 dev.version = confirmed.version;
                 let old = std::mem::replace(&mut dev.state, confirmed.state.clone());
-                (dev.kind, old, confirmed.state)
+                (dev.shape, old, confirmed.state)
             };
             let changed = dtm::changed_attrs(kind, &old, &new);
             if !changed.is_empty() {
@@ -442,7 +442,7 @@ impl<'a> BridgeHandler<'a> {
         endpoint: u16,
         new: &State,
         version: u64,
-    ) -> Option<(DeviceKind, State)> {
+    ) -> Option<(Shape, State)> {
         let (kind, old) = {
             let mut devices = self.mirror.devices.borrow_mut();
             let dev = devices.get_mut(&endpoint)?;
@@ -453,13 +453,13 @@ impl<'a> BridgeHandler<'a> {
             dev.version = version;
             // The registry spoke: whatever target was shown is now replaced by confirmed state.
             dev.unconfirmed_until = None;
-            (dev.kind, old)
+            (dev.shape, old)
         };
         for (cluster, attr) in dtm::changed_attrs(kind, &old, new) {
             tracing::debug!(endpoint, cluster, attr, version, "attribute changed");
             self.notify(notify, endpoint, cluster, attr);
         }
-        self.scenes_follow(notify, endpoint, kind, &old, new);
+        self.scenes_follow(notify, endpoint, kind.kind, &old, new);
         Some((kind, old))
     }
 
@@ -469,7 +469,7 @@ impl<'a> BridgeHandler<'a> {
                 return Ok(match attr {
                     bdbi_attr::VENDOR_NAME => OwnedOut::Str(VIRTUAL_VENDOR.to_string()),
                     bdbi_attr::PRODUCT_NAME => {
-                        OwnedOut::Str(dev.kind.device_type().name.to_string())
+                        OwnedOut::Str(dev.shape.kind.device_type().name.to_string())
                     }
                     bdbi_attr::NODE_LABEL => OwnedOut::Str(truncate(dev.node_label(), 32)),
                     bdbi_attr::SERIAL_NUMBER => OwnedOut::Str(truncate(&dev.id, 32)),
@@ -492,7 +492,16 @@ impl<'a> BridgeHandler<'a> {
                     left.min(u16::MAX as u64) as u16
                 )));
             }
-            dtm::read_attr_with(dev.kind, &dev.state, &dev.settings, cluster, attr)
+            if cluster == dtm::ids::cluster::POWER_SOURCE
+                && attr == dtm::ids::power_source::attr::ENDPOINT_LIST
+                && dev.shape.cluster_spec(cluster).is_some()
+            {
+                // The endpoints this source powers: the bridged device's own.
+                return Ok(OwnedOut::Value(AttrValue::List(vec![AttrValue::U16(
+                    endpoint,
+                )])));
+            }
+            dtm::read_attr_with(dev.shape, &dev.state, &dev.settings, cluster, attr)
                 .map(OwnedOut::Value)
                 .ok_or_else(|| ErrorCode::AttributeNotFound.into())
         })?
@@ -567,6 +576,19 @@ impl BridgeHandler<'_> {
             return meta.read(attr, writer);
         }
         match self.read_value(endpoint, cluster, attr_id)? {
+            // A list too long for the rest of a report is sent item by item: rs-matter asks for
+            // the empty list (index null), then index 0, 1, ... until ConstraintError ends it.
+            OwnedOut::Value(AttrValue::List(items)) => {
+                let value = match attr.list_index.as_ref().map(|i| i.as_opt_ref().copied()) {
+                    None => AttrValue::List(items),
+                    Some(None) => AttrValue::List(Vec::new()),
+                    Some(Some(i)) => items
+                        .into_iter()
+                        .nth(usize::from(i))
+                        .ok_or_else(|| Error::from(ErrorCode::ConstraintError))?,
+                };
+                tlv::write_reply(writer, Out::Value(value))
+            }
             OwnedOut::Value(v) => tlv::write_reply(writer, Out::Value(v)),
             OwnedOut::Str(s) => tlv::write_reply(writer, Out::Str(&s)),
         }
@@ -587,7 +609,7 @@ impl BridgeHandler<'_> {
         attr.check_dataver(self.dataver(endpoint, cluster))?;
         let data = ctx.data();
         let (id, kind, state, settings) = self.with_device(endpoint, |d| {
-            (d.id.clone(), d.kind, d.state.clone(), d.settings.clone())
+            (d.id.clone(), d.shape, d.state.clone(), d.settings.clone())
         })?;
 
         if cluster == BRIDGED_INFO && attr_id == bdbi_attr::NODE_LABEL {
@@ -654,7 +676,7 @@ impl BridgeHandler<'_> {
             return self.scenes.invoke(ctx, reply).await;
         }
         let (id, kind, state, settings) = self.with_device(endpoint, |d| {
-            (d.id.clone(), d.kind, d.state.clone(), d.settings.clone())
+            (d.id.clone(), d.shape, d.state.clone(), d.settings.clone())
         })?;
         let args = tlv::command_args(ctx.data())?;
         let effect = dtm::invoke_with(kind, &state, &settings, cluster, cmd_id, &args)

@@ -5,13 +5,20 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
-use device_types::{ClusterSpec, DeviceKind};
+use device_types::{ClusterSpec, Shape};
 use rs_matter::dm::clusters::decl::{
-    boolean_state, bridged_device_basic_information as bdbi, color_control, door_lock, groups,
-    identify, level_control, occupancy_sensing, on_off, relative_humidity_measurement,
-    scenes_management, switch, temperature_measurement, thermostat, window_covering,
+    air_quality, boolean_state, bridged_device_basic_information as bdbi,
+    carbon_dioxide_concentration_measurement, color_control, door_lock,
+    electrical_energy_measurement, electrical_power_measurement, fan_control, flow_measurement,
+    formaldehyde_concentration_measurement, groups, identify, illuminance_measurement,
+    level_control, occupancy_sensing, on_off, pm_10_concentration_measurement,
+    pm_25_concentration_measurement, power_source, power_topology, pressure_measurement,
+    relative_humidity_measurement, scenes_management, smoke_co_alarm, switch,
+    temperature_measurement, thermostat,
+    total_volatile_organic_compounds_concentration_measurement as tvoc_concentration,
+    window_covering,
 };
 use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
 /// Bridged Node at its Matter 1.6 revision (3: Ecosystem Information and FabricSynchronizedNode,
@@ -64,7 +71,7 @@ const AGGREGATOR: Endpoint<'static> = Endpoint::new(
     clusters!(desc::DescHandler::CLUSTER),
 );
 
-/// The rs-matter metadata of one device kind: its device types and server clusters.
+/// The rs-matter metadata of one device shape: its device types and server clusters.
 pub struct KindMeta {
     pub device_types: &'static [DeviceType],
     pub clusters: &'static [Cluster<'static>],
@@ -87,6 +94,21 @@ fn full_cluster(id: u32) -> Option<&'static Cluster<'static>> {
         0x0406 => &occupancy_sensing::FULL_CLUSTER,
         0x003B => &switch::FULL_CLUSTER,
         0x0062 => &scenes_management::FULL_CLUSTER,
+        0x002F => &power_source::FULL_CLUSTER,
+        0x005B => &air_quality::FULL_CLUSTER,
+        0x005C => &smoke_co_alarm::FULL_CLUSTER,
+        0x0090 => &electrical_power_measurement::FULL_CLUSTER,
+        0x0091 => &electrical_energy_measurement::FULL_CLUSTER,
+        0x009C => &power_topology::FULL_CLUSTER,
+        0x0202 => &fan_control::FULL_CLUSTER,
+        0x0400 => &illuminance_measurement::FULL_CLUSTER,
+        0x0403 => &pressure_measurement::FULL_CLUSTER,
+        0x0404 => &flow_measurement::FULL_CLUSTER,
+        0x040D => &carbon_dioxide_concentration_measurement::FULL_CLUSTER,
+        0x042A => &pm_25_concentration_measurement::FULL_CLUSTER,
+        0x042B => &formaldehyde_concentration_measurement::FULL_CLUSTER,
+        0x042D => &pm_10_concentration_measurement::FULL_CLUSTER,
+        0x042E => &tvoc_concentration::FULL_CLUSTER,
         _ => return None,
     })
 }
@@ -190,36 +212,33 @@ fn bridged_info_cluster() -> Cluster<'static> {
     )
 }
 
-/// The metadata of a kind, built once per process.
-pub fn kind_meta(kind: DeviceKind) -> &'static KindMeta {
-    static METAS: OnceLock<HashMap<DeviceKind, KindMeta>> = OnceLock::new();
-    let metas = METAS.get_or_init(|| {
-        DeviceKind::ALL
-            .iter()
-            .map(|&kind| {
-                (
-                    kind,
-                    build_kind_meta(kind).unwrap_or_else(|e| {
-                        panic!("device-types spec for {kind} does not match rs-matter: {e}")
-                    }),
-                )
-            })
-            .collect()
-    });
-    &metas[&kind]
+/// The metadata of a shape, built once per distinct shape and kept for the process's life (a
+/// handful of shapes in any real configuration).
+pub fn kind_meta(shape: impl Into<Shape>) -> &'static KindMeta {
+    static METAS: OnceLock<Mutex<HashMap<Shape, &'static KindMeta>>> = OnceLock::new();
+    let shape = shape.into();
+    let metas = METAS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut metas = metas.lock().unwrap_or_else(|e| e.into_inner());
+    metas.entry(shape).or_insert_with(|| {
+        Box::leak(Box::new(build_kind_meta(shape).unwrap_or_else(|e| {
+            panic!("device-types spec for {shape} does not match rs-matter: {e}")
+        })))
+    })
 }
 
-fn build_kind_meta(kind: DeviceKind) -> Result<KindMeta, String> {
-    let dt = kind.device_type();
-    let device_types: &'static [DeviceType] = Box::leak(Box::new([
-        DeviceType {
+fn build_kind_meta(shape: Shape) -> Result<KindMeta, String> {
+    let mut device_types: Vec<DeviceType> = shape
+        .device_types()
+        .iter()
+        .map(|dt| DeviceType {
             dtype: dt.id as u16,
             drev: dt.revision,
-        },
-        DEV_TYPE_BRIDGED_NODE,
-    ]));
+        })
+        .collect();
+    device_types.push(DEV_TYPE_BRIDGED_NODE);
+    let device_types: &'static [DeviceType] = Box::leak(device_types.into_boxed_slice());
     let mut clusters = vec![desc::DescHandler::CLUSTER, bridged_info_cluster()];
-    for spec in kind.clusters() {
+    for spec in shape.clusters() {
         clusters.push(cluster_from_spec(spec)?);
     }
     Ok(KindMeta {
@@ -248,8 +267,8 @@ impl BridgeNode {
     }
 
     /// Add a bridged endpoint. Returns false if the endpoint already exists.
-    pub fn add(&self, endpoint: u16, kind: DeviceKind) -> bool {
-        let meta = kind_meta(kind);
+    pub fn add(&self, endpoint: u16, shape: impl Into<Shape>) -> bool {
+        let meta = kind_meta(shape);
         let mut eps = self.endpoints.borrow_mut();
         match eps.binary_search_by_key(&endpoint, |e| e.id) {
             Ok(_) => false,
@@ -303,6 +322,7 @@ impl Metadata for BridgeNode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use device_types::DeviceKind;
 
     #[test]
     fn every_kind_has_rs_matter_metadata() {

@@ -297,7 +297,10 @@ fn bump_if_shape_changed(
     for d in devices {
         text.push_str(&format!(
             "dev {} {} {} {:?}\n",
-            d.endpoint, d.id, d.kind, d.name
+            d.endpoint,
+            d.id,
+            d.shape(),
+            d.name
         ));
     }
     let fingerprint = format!("{:016x}\n", super::node_identity::fnv1a(text.as_bytes()));

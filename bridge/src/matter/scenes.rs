@@ -132,7 +132,7 @@ impl SceneClusters for SceneBridge<'_> {
             .devices
             .borrow()
             .get(&endpoint_id)
-            .map(|d| (d.kind, d.state.clone()))
+            .map(|d| (d.shape.kind, d.state.clone()))
         else {
             return Ok(parent);
         };
@@ -174,7 +174,7 @@ impl SceneClusters for SceneBridge<'_> {
             .devices
             .borrow()
             .get(&endpoint_id)
-            .map(|d| (d.id.clone(), d.kind))
+            .map(|d| (d.id.clone(), d.shape.kind))
         else {
             return Ok(false);
         };

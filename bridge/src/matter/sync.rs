@@ -35,7 +35,7 @@ pub struct SyncState {
 pub fn populate(handler: &BridgeHandler<'_>, devices: &[Device]) {
     let mut mirror = handler.mirror.devices.borrow_mut();
     for d in devices {
-        handler.node.add(d.endpoint, d.kind);
+        handler.node.add(d.endpoint, d.shape());
         mirror.insert(d.endpoint, MirrorDevice::from_device(d));
     }
 }
@@ -54,7 +54,7 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
     loop {
         let pending = std::mem::take(&mut *handler.pending_events.borrow_mut());
         for p in pending {
-            emit_state_events(&ctx, p.endpoint, p.kind, &p.old, &p.new, &p.origin);
+            emit_state_events(&ctx, p.endpoint, p.shape, &p.old, &p.new, &p.origin);
         }
         super::switch::emit_due(handler, &ctx);
         // Countdowns run on time even while changes stream in.
@@ -179,13 +179,13 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
         }
         Change::Added(device) => {
             let endpoint = device.endpoint;
-            if handler.node.add(endpoint, device.kind) {
+            if handler.node.add(endpoint, device.shape()) {
                 handler
                     .mirror
                     .devices
                     .borrow_mut()
                     .insert(endpoint, MirrorDevice::from_device(&device));
-                tracing::info!(device = %device.id, endpoint, kind = %device.kind, "bridged device added");
+                tracing::info!(device = %device.id, endpoint, kind = %device.shape(), "bridged device added");
                 ctx.notify_endpoint_changed(endpoint);
                 notify_parts_list(handler, ctx);
                 bump_configuration_version(ctx);
@@ -258,7 +258,7 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
 fn emit_state_events(
     ctx: &impl HandlerContext,
     endpoint: u16,
-    kind: device_types::DeviceKind,
+    shape: device_types::Shape,
     old: &device_types::State,
     new: &device_types::State,
     origin: &crate::registry::Origin,
@@ -267,8 +267,9 @@ fn emit_state_events(
     use device_types::matter::ids::door_lock;
     use device_types::matter::AttrValue;
     use rs_matter::im::EventPriority;
-    for (cluster, event) in device_types::matter::events_for_change(kind, old, new) {
-        let Some(mut fields) = device_types::matter::event_fields(kind, new, cluster, event) else {
+    for (cluster, event) in device_types::matter::events_for_change(shape, old, new) {
+        let Some(mut fields) = device_types::matter::event_fields(shape, new, cluster, event)
+        else {
             tracing::debug!(
                 endpoint,
                 cluster,
@@ -277,19 +278,19 @@ fn emit_state_events(
             );
             continue;
         };
-        let mut priority = EventPriority::Info;
-        if cluster == DOOR_LOCK {
-            if event == door_lock::event::LOCK_OPERATION {
-                let source = match origin {
-                    Origin::Matter => door_lock::operation_source::REMOTE,
-                    Origin::Cloud(_) => door_lock::operation_source::PROPRIETARY_REMOTE,
-                    _ => door_lock::operation_source::UNSPECIFIED,
-                };
-                if let Some(f) = fields.iter_mut().find(|(tag, _)| *tag == 1) {
-                    f.1 = AttrValue::U8(source);
-                }
-            } else {
-                priority = EventPriority::Critical;
+        let priority = if device_types::matter::is_critical_event(cluster, event) {
+            EventPriority::Critical
+        } else {
+            EventPriority::Info
+        };
+        if cluster == DOOR_LOCK && event == door_lock::event::LOCK_OPERATION {
+            let source = match origin {
+                Origin::Matter => door_lock::operation_source::REMOTE,
+                Origin::Cloud(_) => door_lock::operation_source::PROPRIETARY_REMOTE,
+                _ => door_lock::operation_source::UNSPECIFIED,
+            };
+            if let Some(f) = fields.iter_mut().find(|(tag, _)| *tag == 1) {
+                f.1 = AttrValue::U8(source);
             }
         }
         match super::tlv::emit_event(ctx, endpoint, cluster, event, priority, &fields) {

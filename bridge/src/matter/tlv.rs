@@ -5,7 +5,7 @@
 use device_types::matter::{ArgValue, AttrValue, CommandArgs};
 use rs_matter::dm::Reply;
 use rs_matter::error::Error;
-use rs_matter::tlv::{TLVElement, TLVValue, TLVWrite};
+use rs_matter::tlv::{TLVElement, TLVTag, TLVValue, TLVWrite};
 
 /// A value to put in an attribute report: a device-types value, or a string owned by the bridge.
 pub enum Out<'a> {
@@ -20,19 +20,40 @@ pub fn write_reply<R: Reply>(mut reply: R, value: Out<'_>) -> Result<(), Error> 
         let mut tw = reply.writer();
         match value {
             Out::Str(s) => tw.utf8(&tag, s)?,
-            Out::Value(v) => match v {
-                AttrValue::Bool(b) => tw.bool(&tag, b)?,
-                AttrValue::U8(x) => tw.u8(&tag, x)?,
-                AttrValue::I8(x) => tw.i8(&tag, x)?,
-                AttrValue::U16(x) => tw.u16(&tag, x)?,
-                AttrValue::U32(x) => tw.u32(&tag, x)?,
-                AttrValue::I16(x) => tw.i16(&tag, x)?,
-                AttrValue::Null => tw.null(&tag)?,
-                AttrValue::Str(s) => tw.utf8(&tag, s)?,
-            },
+            Out::Value(v) => write_value(&mut tw, &tag, &v)?,
         }
     }
     reply.complete()
+}
+
+/// Encode one value under `tag`; structures and lists recursively (list elements anonymous).
+pub fn write_value<W: TLVWrite>(tw: &mut W, tag: &TLVTag, v: &AttrValue) -> Result<(), Error> {
+    match v {
+        AttrValue::Bool(b) => tw.bool(tag, *b),
+        AttrValue::U8(x) => tw.u8(tag, *x),
+        AttrValue::I8(x) => tw.i8(tag, *x),
+        AttrValue::U16(x) => tw.u16(tag, *x),
+        AttrValue::U32(x) => tw.u32(tag, *x),
+        AttrValue::I16(x) => tw.i16(tag, *x),
+        AttrValue::I64(x) => tw.i64(tag, *x),
+        AttrValue::F32(x) => tw.f32(tag, *x),
+        AttrValue::Null => tw.null(tag),
+        AttrValue::Str(s) => tw.utf8(tag, s),
+        AttrValue::Struct(fields) => {
+            tw.start_struct(tag)?;
+            for (t, value) in fields {
+                write_value(tw, &TLVTag::Context(*t), value)?;
+            }
+            tw.end_container()
+        }
+        AttrValue::List(items) => {
+            tw.start_array(tag)?;
+            for item in items {
+                write_value(tw, &TLVTag::Anonymous, item)?;
+            }
+            tw.end_container()
+        }
+    }
 }
 
 /// Decode one scalar TLV element.
@@ -73,7 +94,7 @@ pub fn command_args(data: &TLVElement<'_>) -> Result<CommandArgs, Error> {
     Ok(CommandArgs(args))
 }
 
-/// Emit `event` of `cluster` on `endpoint` with a payload of context-tagged scalar fields (as
+/// Emit `event` of `cluster` on `endpoint` with a payload of context-tagged fields (as
 /// `device_types::matter::event_fields` describes them).
 pub fn emit_event(
     emitter: &impl rs_matter::dm::EventEmitter,
@@ -83,22 +104,11 @@ pub fn emit_event(
     priority: rs_matter::im::EventPriority,
     fields: &[(u8, AttrValue)],
 ) -> Result<(), Error> {
-    use rs_matter::tlv::TLVTag;
     emitter
         .emit_event(endpoint, cluster, event, priority, |mut tw| {
             tw.start_struct(&rs_matter::im::events::EVENT_DATA_TAG)?;
             for (tag, value) in fields {
-                let tag = TLVTag::Context(*tag);
-                match value {
-                    AttrValue::Bool(b) => tw.bool(&tag, *b)?,
-                    AttrValue::U8(x) => tw.u8(&tag, *x)?,
-                    AttrValue::I8(x) => tw.i8(&tag, *x)?,
-                    AttrValue::U16(x) => tw.u16(&tag, *x)?,
-                    AttrValue::U32(x) => tw.u32(&tag, *x)?,
-                    AttrValue::I16(x) => tw.i16(&tag, *x)?,
-                    AttrValue::Null => tw.null(&tag)?,
-                    AttrValue::Str(s) => tw.utf8(&tag, s)?,
-                }
+                write_value(&mut tw, &TLVTag::Context(*tag), value)?;
             }
             tw.end_container()
         })

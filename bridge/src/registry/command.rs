@@ -141,7 +141,7 @@ impl Registry {
                 .and_then(|ep| shared.devices.get(ep))
                 .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
             device
-                .kind
+                .shape()
                 .validate(&device.state.merged(patch))
                 .map_err(|error| RegistryError::Invalid {
                     device: id.to_owned(),

@@ -90,7 +90,7 @@ impl Registry {
                     source_name: source.to_owned(),
                 });
             }
-            if existing.kind == spec.kind {
+            if existing.kind == spec.kind && existing.with == spec.with {
                 existing.unmapped = unmapped;
                 existing.room = spec.room.clone();
                 let renamed = existing.name != spec.name;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use device_types::matter::Settings;
-use device_types::{DeviceKind, State};
+use device_types::{DeviceKind, Shape, State};
 use serde::{Deserialize, Serialize};
 
 use crate::persist::{self, PersistError};
@@ -60,7 +60,8 @@ pub fn load(storage_dir: &Path) -> Result<BTreeMap<String, StoredDevice>, Persis
 }
 
 /// The stored state and settings that still fit a `kind` device, or why not (for the warning).
-pub fn usable(stored: &StoredDevice, kind: DeviceKind) -> Result<(State, Settings), String> {
+pub fn usable(stored: &StoredDevice, shape: Shape) -> Result<(State, Settings), String> {
+    let kind = shape.kind;
     if stored.kind.is_some_and(|k| k != kind) {
         return Err(format!(
             "stored for kind {}, the device is now {kind}",
@@ -68,8 +69,8 @@ pub fn usable(stored: &StoredDevice, kind: DeviceKind) -> Result<(State, Setting
         ));
     }
     let state = State::from_json_object(&stored.state).map_err(|e| e.to_string())?;
-    kind.validate(&state).map_err(|e| e.to_string())?;
-    stored.settings.check(kind).map_err(|e| e.to_string())?;
+    shape.validate(&state).map_err(|e| e.to_string())?;
+    stored.settings.check(shape).map_err(|e| e.to_string())?;
     Ok((state, stored.settings.clone()))
 }
 

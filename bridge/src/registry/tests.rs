@@ -10,6 +10,7 @@ use super::*;
 
 fn spec(id: &str, kind: DeviceKind) -> DeviceConfig {
     DeviceConfig {
+        with: Default::default(),
         id: id.to_owned(),
         kind,
         name: format!("Device {id}"),
@@ -428,6 +429,7 @@ fn source_devices_keep_their_endpoint_across_leave_and_rejoin() {
     let registry = open(dir.path());
     let dev = |name: &str| SourceDevice {
         spec: DeviceConfig {
+            with: Default::default(),
             name: name.to_owned(),
             ..spec("z2m-home-0x01", DeviceKind::OnOffLight)
         },

@@ -5,13 +5,14 @@
 //! source confirms what its device did — so the demo takes the same path as real hardware. A command
 //! with a transition time moves there over that time, confirming each step ([`super::motion`]). With drift on, every
 //! interval each reachable sensor wanders a little, as a real one would: temperature by a random walk of at
-//! most ±0.2 °C within 15..30 °C, humidity by at most ±1 %RH within 30..70 %, occupancy toggles now and
-//! then, a contact rarely. Changes are applied with [`Origin::Local`].
+//! most ±0.2 °C within 15..30 °C, humidity by at most ±1 %RH within 30..70 %, pressure by at most ±1 hPa
+//! within 990..1030 hPa (for every device that has the field, a multi-sensor too), occupancy toggles
+//! now and then, a contact rarely. Changes are applied with [`Origin::Local`].
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use device_types::{DeviceKind, State};
+use device_types::{Shape, State};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,10 @@ pub const TEMPERATURE_STEP: f64 = 0.2;
 pub const HUMIDITY_RANGE: (f64, f64) = (30.0, 70.0);
 /// Largest humidity step per interval, %RH.
 pub const HUMIDITY_STEP: f64 = 1.0;
+/// Pressure wanders within this range (hPa) ...
+const PRESSURE_RANGE: (f64, f64) = (990.0, 1030.0);
+/// ... by at most this much per step.
+const PRESSURE_STEP: f64 = 1.0;
 /// Chance per interval that an occupancy sensor toggles.
 pub const OCCUPANCY_TOGGLE: f64 = 0.1;
 /// Chance per interval that a contact sensor toggles.
@@ -74,7 +79,7 @@ impl VirtualSource {
             if !device.reachable {
                 continue;
             }
-            let patch = drift_patch(device.kind, &device.state, &mut self.rng);
+            let patch = drift_patch(device.shape(), &device.state, &mut self.rng);
             if patch.is_empty() {
                 continue;
             }
@@ -134,24 +139,27 @@ impl DeviceSource for VirtualSource {
 }
 
 /// The drift of one device for one interval: the fields that change (empty if none).
-pub fn drift_patch<R: Rng + ?Sized>(kind: DeviceKind, state: &State, rng: &mut R) -> State {
+pub fn drift_patch<R: Rng + ?Sized>(shape: Shape, state: &State, rng: &mut R) -> State {
+    let has = |f: &str| shape.fields().contains(&f);
     let mut patch = State::default();
-    match kind {
-        DeviceKind::TemperatureSensor | DeviceKind::Thermostat => {
-            let (lo, hi) = TEMPERATURE_RANGE;
-            patch.temperature = Some(walk(state.temperature, 21.0, lo, hi, TEMPERATURE_STEP, rng));
-        }
-        DeviceKind::HumiditySensor => {
-            let (lo, hi) = HUMIDITY_RANGE;
-            patch.humidity = Some(walk(state.humidity, 45.0, lo, hi, HUMIDITY_STEP, rng));
-        }
-        DeviceKind::OccupancySensor if rng.random_bool(OCCUPANCY_TOGGLE) => {
-            patch.occupied = Some(!state.occupied.unwrap_or(false));
-        }
-        DeviceKind::ContactSensor if rng.random_bool(CONTACT_TOGGLE) => {
-            patch.contact = Some(!state.contact.unwrap_or(true));
-        }
-        _ => {}
+    // Thermostats and temperature sensors (also as a multi-sensor's `with`).
+    if has("temperature") {
+        let (lo, hi) = TEMPERATURE_RANGE;
+        patch.temperature = Some(walk(state.temperature, 21.0, lo, hi, TEMPERATURE_STEP, rng));
+    }
+    if has("humidity") {
+        let (lo, hi) = HUMIDITY_RANGE;
+        patch.humidity = Some(walk(state.humidity, 45.0, lo, hi, HUMIDITY_STEP, rng));
+    }
+    if has("pressure") {
+        let (lo, hi) = PRESSURE_RANGE;
+        patch.pressure = Some(walk(state.pressure, 1013.0, lo, hi, PRESSURE_STEP, rng).round());
+    }
+    if has("occupied") && rng.random_bool(OCCUPANCY_TOGGLE) {
+        patch.occupied = Some(!state.occupied.unwrap_or(false));
+    }
+    if has("contact") && rng.random_bool(CONTACT_TOGGLE) {
+        patch.contact = Some(!state.contact.unwrap_or(true));
     }
     state.diff(&patch)
 }
@@ -177,11 +185,13 @@ fn walk<R: Rng + ?Sized>(
 mod tests {
     use super::*;
     use crate::config::DeviceConfig;
+    use device_types::DeviceKind;
 
     fn registry(dir: &std::path::Path) -> Registry {
         let devices: Vec<DeviceConfig> = DeviceKind::ALL
             .iter()
             .map(|kind| DeviceConfig {
+                with: Default::default(),
                 id: kind.as_str().replace('_', "-"),
                 kind: *kind,
                 name: kind.as_str().chars().take(32).collect(),

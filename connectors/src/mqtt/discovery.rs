@@ -18,6 +18,7 @@ pub const COMPONENTS: &[&str] = &[
     "lock",
     "cover",
     "event",
+    "fan",
 ];
 
 pub fn component(kind: DeviceKind) -> &'static str {
@@ -33,6 +34,18 @@ pub fn component(kind: DeviceKind) -> &'static str {
         DeviceKind::DoorLock => "lock",
         DeviceKind::WindowCovering => "cover",
         DeviceKind::GenericSwitch => "event",
+        DeviceKind::DimmablePlugInUnit => "light",
+        DeviceKind::LightSensor
+        | DeviceKind::PressureSensor
+        | DeviceKind::FlowSensor
+        | DeviceKind::AirQualitySensor => "sensor",
+        DeviceKind::WaterLeakDetector
+        | DeviceKind::WaterFreezeDetector
+        | DeviceKind::RainSensor
+        | DeviceKind::SmokeAlarm
+        | DeviceKind::CoAlarm
+        | DeviceKind::SmokeCoAlarm => "binary_sensor",
+        DeviceKind::Fan => "fan",
     }
 }
 
@@ -89,6 +102,7 @@ pub fn config(info: &DeviceInfo, topics: &Topics, node: &str) -> Value {
     match info.kind {
         DeviceKind::OnOffLight
         | DeviceKind::DimmableLight
+        | DeviceKind::DimmablePlugInUnit
         | DeviceKind::ColorTemperatureLight
         | DeviceKind::ExtendedColorLight => {
             put("command_topic", json!(set));
@@ -241,6 +255,67 @@ pub fn config(info: &DeviceInfo, topics: &Topics, node: &str) -> Value {
                 )),
             );
         }
+        DeviceKind::LightSensor => measurement(&mut put, "illuminance", "lx", "illuminance"),
+        DeviceKind::PressureSensor => measurement(&mut put, "pressure", "hPa", "pressure"),
+        DeviceKind::FlowSensor => measurement(&mut put, "volume_flow_rate", "m³/h", "flow"),
+        DeviceKind::AirQualitySensor => {
+            put("device_class", json!("enum"));
+            put("value_template", json!("{{ value_json.air_quality }}"));
+        }
+        DeviceKind::WaterLeakDetector => binary(&mut put, "moisture", "leak"),
+        DeviceKind::WaterFreezeDetector => binary(&mut put, "cold", "freeze"),
+        DeviceKind::RainSensor => binary(&mut put, "moisture", "rain"),
+        DeviceKind::SmokeAlarm | DeviceKind::SmokeCoAlarm => {
+            put("device_class", json!("smoke"));
+            put(
+                "value_template",
+                json!("{{ 'OFF' if value_json.smoke == 'normal' else 'ON' }}"),
+            );
+        }
+        DeviceKind::CoAlarm => {
+            put("device_class", json!("carbon_monoxide"));
+            put(
+                "value_template",
+                json!("{{ 'OFF' if value_json.co == 'normal' else 'ON' }}"),
+            );
+        }
+        DeviceKind::Fan => {
+            put("command_topic", json!(set));
+            put(
+                "state_value_template",
+                json!("{{ 'OFF' if value_json.fan_mode == 'off' else 'ON' }}"),
+            );
+            put("payload_on", json!("{\"fan_mode\": \"on\"}"));
+            put("payload_off", json!("{\"fan_mode\": \"off\"}"));
+            put("percentage_state_topic", json!(state));
+            put(
+                "percentage_value_template",
+                json!("{{ value_json.fan_percent }}"),
+            );
+            put("percentage_command_topic", json!(set));
+            put(
+                "percentage_command_template",
+                json!("{\"fan_percent\": {{ value }}}"),
+            );
+        }
     }
     Value::Object(c)
+}
+
+fn measurement(put: &mut impl FnMut(&str, Value), class: &str, unit: &str, field: &str) {
+    put("device_class", json!(class));
+    put("unit_of_measurement", json!(unit));
+    put("state_class", json!("measurement"));
+    put(
+        "value_template",
+        json!(format!("{{{{ value_json.{field} }}}}")),
+    );
+}
+
+fn binary(put: &mut impl FnMut(&str, Value), class: &str, field: &str) {
+    put("device_class", json!(class));
+    put(
+        "value_template",
+        json!(format!("{{{{ 'ON' if value_json.{field} else 'OFF' }}}}")),
+    );
 }

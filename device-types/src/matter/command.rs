@@ -8,7 +8,7 @@ use super::settings::{self, Settings};
 use super::spec::cluster_spec;
 use super::{closure, color, execute_if_off, hvac, limits, patch};
 use super::{CommandArgs, CommandEffect, CommandError, Fields};
-use crate::{DeviceKind, State};
+use crate::{Shape, State};
 
 /// What command `cmd` of `cluster`, with fields `args`, does to a `kind` device in `state`.
 ///
@@ -26,7 +26,7 @@ use crate::{DeviceKind, State};
 /// - Color Control, Thermostat, Door Lock, Window Covering: see the `color`, `hvac` and
 ///   `closure` modules' docs (colour commands honour ExecuteIfOff the same way).
 pub fn invoke(
-    kind: DeviceKind,
+    kind: impl Into<Shape>,
     state: &State,
     cluster: u32,
     cmd: u32,
@@ -38,21 +38,22 @@ pub fn invoke(
 /// [`invoke`] with the device's controller-written [`Settings`] in force: the Options attributes
 /// (ExecuteIfOff), OnLevel (the level On goes to) and the thermostat's written setpoint limits.
 pub fn invoke_with(
-    kind: DeviceKind,
+    shape: impl Into<Shape>,
     state: &State,
     settings: &Settings,
     cluster: u32,
     cmd: u32,
     args: &CommandArgs,
 ) -> Result<CommandEffect, CommandError> {
-    let spec = cluster_spec(kind, cluster).ok_or(CommandError::UnsupportedCommand)?;
+    let shape = shape.into();
+    let spec = cluster_spec(shape, cluster).ok_or(CommandError::UnsupportedCommand)?;
     if !spec.accepts(cmd) {
         return Err(CommandError::UnsupportedCommand);
     }
-    let eff = kind.default_state().merged(state);
+    let eff = shape.default_state().merged(state);
     match cluster {
         cluster::IDENTIFY => identify(cmd, args),
-        cluster::ON_OFF => on_off(kind, &eff, settings, cmd, args),
+        cluster::ON_OFF => on_off(shape, &eff, settings, cmd, args),
         cluster::LEVEL_CONTROL => level(
             &eff,
             cmd,
@@ -95,7 +96,7 @@ fn identify(cmd: u32, args: &CommandArgs) -> Result<CommandEffect, CommandError>
 }
 
 fn on_off(
-    kind: DeviceKind,
+    kind: Shape,
     eff: &State,
     settings: &Settings,
     cmd: u32,

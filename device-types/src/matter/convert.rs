@@ -132,3 +132,41 @@ pub fn kelvin_to_mireds(kelvin: u32) -> u16 {
     let m = (1_000_000 + k / 2) / k;
     m.clamp(limits::MIN_MIREDS as u32, limits::MAX_MIREDS as u32) as u16
 }
+
+/// Illuminance Measurement MeasuredValue of `lux`: 10000·log10(lux) + 1, rounded, within
+/// 1..=0xFFFE; 0 lux reads 0 (the spec's "too low to be measured").
+pub fn lux_to_matter(lux: f64) -> u16 {
+    if !lux.is_finite() || lux <= 0.0 {
+        return 0;
+    }
+    let v = 10000.0 * lux.log10() + 1.0;
+    v.round().clamp(1.0, 65534.0) as u16
+}
+
+/// Lux of an Illuminance Measurement MeasuredValue: 10^((v − 1) / 10000); 0 reads 0 lux.
+pub fn matter_to_lux(v: u16) -> f64 {
+    if v == 0 {
+        return 0.0;
+    }
+    10f64.powf((f64::from(v) - 1.0) / 10000.0)
+}
+
+/// Pressure Measurement MeasuredValue (0.1 kPa = 1 hPa) of `hpa`, rounded.
+pub fn pressure_to_matter(hpa: f64) -> i16 {
+    hpa.round().clamp(-32767.0, 32767.0) as i16
+}
+
+/// Flow Measurement MeasuredValue (0.1 m³/h) of `m3h`, rounded.
+pub fn flow_to_matter(m3h: f64) -> u16 {
+    (m3h * 10.0).round().clamp(0.0, 65534.0) as u16
+}
+
+/// Power Source BatPercentRemaining (half percent) of a charge in percent.
+pub fn battery_to_matter(percent: u8) -> u8 {
+    percent.min(100) * 2
+}
+
+/// `value` (W, kWh, V or A) in the thousandths Matter counts in (mW, mWh, mV, mA).
+pub fn to_milli(value: f64) -> i64 {
+    (value * 1000.0).round() as i64
+}

@@ -1,7 +1,7 @@
 //! Matter cluster, attribute, command and event ids used by this crate, one module per cluster.
 //!
-//! Source: the Matter 1.4.2 IDL rs-matter is generated from
-//! (`rs-matter-codegen-0.4.1/src/idl/parser/controller-clusters-V1.4.2.0.matter`).
+//! Source: the Matter IDL rs-matter is generated from (`rs-matter-codegen-0.4.1/src/idl/parser/`,
+//! 1.4.2 for the first clusters, 1.6.0 — the one rs-matter 0.4.1 compiles — for the rest).
 
 /// Cluster ids.
 pub mod cluster {
@@ -37,6 +37,36 @@ pub mod cluster {
     pub const RELATIVE_HUMIDITY_MEASUREMENT: u32 = 0x0405;
     /// Occupancy Sensing.
     pub const OCCUPANCY_SENSING: u32 = 0x0406;
+    /// Power Source.
+    pub const POWER_SOURCE: u32 = 0x002F;
+    /// Air Quality.
+    pub const AIR_QUALITY: u32 = 0x005B;
+    /// Smoke CO Alarm.
+    pub const SMOKE_CO_ALARM: u32 = 0x005C;
+    /// Electrical Power Measurement.
+    pub const ELECTRICAL_POWER_MEASUREMENT: u32 = 0x0090;
+    /// Electrical Energy Measurement.
+    pub const ELECTRICAL_ENERGY_MEASUREMENT: u32 = 0x0091;
+    /// Power Topology.
+    pub const POWER_TOPOLOGY: u32 = 0x009C;
+    /// Fan Control.
+    pub const FAN_CONTROL: u32 = 0x0202;
+    /// Illuminance Measurement.
+    pub const ILLUMINANCE_MEASUREMENT: u32 = 0x0400;
+    /// Pressure Measurement.
+    pub const PRESSURE_MEASUREMENT: u32 = 0x0403;
+    /// Flow Measurement.
+    pub const FLOW_MEASUREMENT: u32 = 0x0404;
+    /// Carbon Dioxide Concentration Measurement.
+    pub const CO2_CONCENTRATION: u32 = 0x040D;
+    /// PM2.5 Concentration Measurement.
+    pub const PM25_CONCENTRATION: u32 = 0x042A;
+    /// Formaldehyde Concentration Measurement.
+    pub const FORMALDEHYDE_CONCENTRATION: u32 = 0x042B;
+    /// PM10 Concentration Measurement.
+    pub const PM10_CONCENTRATION: u32 = 0x042D;
+    /// Total Volatile Organic Compounds Concentration Measurement.
+    pub const TVOC_CONCENTRATION: u32 = 0x042E;
 }
 
 /// Identify (0x0003).
@@ -385,5 +415,144 @@ pub mod window_covering {
         pub const STOP_MOTION: u32 = 0x02;
         /// GoToLiftPercentage { liftPercent100thsValue }.
         pub const GO_TO_LIFT_PERCENTAGE: u32 = 0x05;
+    }
+}
+
+/// Smoke CO Alarm (0x005C).
+pub mod smoke_co_alarm {
+    /// Attributes.
+    pub mod attr {
+        /// ExpressedState, enum8 (ExpressedStateEnum).
+        pub const EXPRESSED_STATE: u32 = 0x0000;
+        /// SmokeState, enum8 (SMOKE feature).
+        pub const SMOKE_STATE: u32 = 0x0001;
+        /// COState, enum8 (CO feature).
+        pub const CO_STATE: u32 = 0x0002;
+        /// BatteryAlert, enum8.
+        pub const BATTERY_ALERT: u32 = 0x0003;
+        /// TestInProgress, bool.
+        pub const TEST_IN_PROGRESS: u32 = 0x0005;
+        /// HardwareFaultAlert, bool.
+        pub const HARDWARE_FAULT_ALERT: u32 = 0x0006;
+        /// EndOfServiceAlert, enum8.
+        pub const END_OF_SERVICE_ALERT: u32 = 0x0007;
+    }
+    /// Events.
+    pub mod event {
+        /// SmokeAlarm { alarmSeverityLevel } (critical).
+        pub const SMOKE_ALARM: u32 = 0x00;
+        /// COAlarm { alarmSeverityLevel } (critical).
+        pub const CO_ALARM: u32 = 0x01;
+        /// LowBattery { alarmSeverityLevel }.
+        pub const LOW_BATTERY: u32 = 0x02;
+        /// HardwareFault.
+        pub const HARDWARE_FAULT: u32 = 0x03;
+        /// EndOfService.
+        pub const END_OF_SERVICE: u32 = 0x04;
+        /// SelfTestComplete.
+        pub const SELF_TEST_COMPLETE: u32 = 0x05;
+        /// AllClear.
+        pub const ALL_CLEAR: u32 = 0x0A;
+    }
+}
+
+/// Fan Control (0x0202).
+pub mod fan_control {
+    /// Attributes.
+    pub mod attr {
+        /// FanMode, enum8, writable.
+        pub const FAN_MODE: u32 = 0x0000;
+        /// FanModeSequence, enum8.
+        pub const FAN_MODE_SEQUENCE: u32 = 0x0001;
+        /// PercentSetting, nullable percent, writable.
+        pub const PERCENT_SETTING: u32 = 0x0002;
+        /// PercentCurrent, percent.
+        pub const PERCENT_CURRENT: u32 = 0x0003;
+    }
+}
+
+/// Air Quality (0x005B).
+pub mod air_quality {
+    /// Attributes.
+    pub mod attr {
+        /// AirQuality, enum8.
+        pub const AIR_QUALITY: u32 = 0x0000;
+    }
+}
+
+/// Power Source (0x002F).
+pub mod power_source {
+    /// Attributes.
+    pub mod attr {
+        /// Status, enum8 (PowerSourceStatusEnum).
+        pub const STATUS: u32 = 0x0000;
+        /// Order, u8.
+        pub const ORDER: u32 = 0x0001;
+        /// Description, string.
+        pub const DESCRIPTION: u32 = 0x0002;
+        /// WiredCurrentType, enum8 (WIRED).
+        pub const WIRED_CURRENT_TYPE: u32 = 0x0005;
+        /// BatPercentRemaining, nullable u8 in half percent (BAT).
+        pub const BAT_PERCENT_REMAINING: u32 = 0x000C;
+        /// BatChargeLevel, enum8 (BAT).
+        pub const BAT_CHARGE_LEVEL: u32 = 0x000E;
+        /// BatReplacementNeeded, bool (BAT).
+        pub const BAT_REPLACEMENT_NEEDED: u32 = 0x000F;
+        /// BatReplaceability, enum8 (BAT).
+        pub const BAT_REPLACEABILITY: u32 = 0x0010;
+        /// EndpointList, list of endpoint numbers (served by the bridge: it knows the endpoint).
+        pub const ENDPOINT_LIST: u32 = 0x001F;
+    }
+}
+
+/// Electrical Power Measurement (0x0090).
+pub mod electrical_power {
+    /// Attributes.
+    pub mod attr {
+        /// PowerMode, enum8 (DC 1, AC 2).
+        pub const POWER_MODE: u32 = 0x0000;
+        /// NumberOfMeasurementTypes, u8.
+        pub const NUMBER_OF_MEASUREMENT_TYPES: u32 = 0x0001;
+        /// Accuracy, list of MeasurementAccuracyStruct.
+        pub const ACCURACY: u32 = 0x0002;
+        /// Voltage, nullable int64 mV.
+        pub const VOLTAGE: u32 = 0x0004;
+        /// ActiveCurrent, nullable int64 mA.
+        pub const ACTIVE_CURRENT: u32 = 0x0005;
+        /// ActivePower, nullable int64 mW.
+        pub const ACTIVE_POWER: u32 = 0x0008;
+    }
+}
+
+/// Electrical Energy Measurement (0x0091).
+pub mod electrical_energy {
+    /// Attributes.
+    pub mod attr {
+        /// Accuracy, MeasurementAccuracyStruct.
+        pub const ACCURACY: u32 = 0x0000;
+        /// CumulativeEnergyImported, nullable EnergyMeasurementStruct (mWh).
+        pub const CUMULATIVE_ENERGY_IMPORTED: u32 = 0x0001;
+    }
+    /// Events.
+    pub mod event {
+        /// CumulativeEnergyMeasured { energyImported, energyExported }.
+        pub const CUMULATIVE_ENERGY_MEASURED: u32 = 0x00;
+    }
+}
+
+/// The Concentration Measurement clusters (CO2, PM2.5, PM10, TVOC, formaldehyde) share these ids.
+pub mod concentration {
+    /// Attributes.
+    pub mod attr {
+        /// MeasuredValue, nullable single.
+        pub const MEASURED_VALUE: u32 = 0x0000;
+        /// MinMeasuredValue, nullable single.
+        pub const MIN_MEASURED_VALUE: u32 = 0x0001;
+        /// MaxMeasuredValue, nullable single.
+        pub const MAX_MEASURED_VALUE: u32 = 0x0002;
+        /// MeasurementUnit, enum8.
+        pub const MEASUREMENT_UNIT: u32 = 0x0008;
+        /// MeasurementMedium, enum8 (Air 0).
+        pub const MEASUREMENT_MEDIUM: u32 = 0x0009;
     }
 }

@@ -39,3 +39,16 @@ pub const DEADBAND_HUNDREDTHS: i16 = DEADBAND_TENTHS as i16 * 10;
 
 /// Window Covering: 100.00 % in Percent100ths.
 pub const MAX_PERCENT_100THS: u16 = 10000;
+
+/// Largest illuminance served, lux: MeasuredValue 10000·log10(lux)+1 stays below 0xFFFF.
+pub const MAX_LUX: f64 = 3_500_000.0;
+/// Largest flow, m³/h: MeasuredValue (0.1 m³/h, uint16) at most 65534.
+pub const MAX_FLOW: f64 = 6553.4;
+/// Largest |active power|, W.
+pub const MAX_POWER_W: f64 = 1.0e9;
+/// Largest imported energy, kWh.
+pub const MAX_ENERGY_KWH: f64 = 1.0e9;
+/// Largest |voltage| (V) or |current| (A).
+pub const MAX_VOLTAGE_CURRENT: f64 = 1.0e6;
+/// Largest concentration (ppm, ppb or µg/m³ as the field says).
+pub const MAX_CONCENTRATION: f64 = 100_000.0;

@@ -21,11 +21,12 @@ mod command;
 mod events;
 mod hvac;
 mod read;
+mod read_more;
 mod write;
 
 pub use command::{invoke, invoke_with};
 pub use convert::*;
-pub use events::{event_fields, events_for_change};
+pub use events::{event_fields, events_for_change, is_critical_event};
 pub use read::{changed_attrs, read_attr};
 pub use settings::{read_attr_with, Settings};
 pub use spec::{cluster_spec, requires_timed_invoke, ClusterSpec};
@@ -35,7 +36,7 @@ use crate::State;
 
 /// An attribute value to encode. Enums and bitmaps use the unsigned variant of their width;
 /// nullable attributes whose state field is unset read as `Null`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum AttrValue {
     /// TLV boolean.
     Bool(bool),
@@ -51,8 +52,16 @@ pub enum AttrValue {
     I16(i16),
     /// TLV null.
     Null,
-    /// UTF-8 string (not used by the current clusters).
+    /// UTF-8 string (Power Source Description).
     Str(&'static str),
+    /// int64 (power in mW, energy in mWh, voltage in mV, current in mA).
+    I64(i64),
+    /// single-precision float (concentrations).
+    F32(f32),
+    /// A structure: (context tag, value) pairs.
+    Struct(Vec<(u8, AttrValue)>),
+    /// A list (anonymous elements).
+    List(Vec<AttrValue>),
 }
 
 /// A decoded command field or written attribute value, as the bridge read it from TLV.
@@ -115,6 +124,8 @@ impl CommandArgs {
 }
 
 /// What a command does to the device.
+// A short-lived return value: boxing the patch would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum CommandEffect {
     /// Apply this patch (validate it on the merged state, then apply through the registry).

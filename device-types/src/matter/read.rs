@@ -11,21 +11,27 @@ use super::ids::{self, cluster};
 use super::limits;
 use super::spec::{cluster_spec, color_feature};
 use super::AttrValue::{self, *};
-use crate::{ColorMode, DeviceKind, LockState, State, SystemMode};
+use crate::{ColorMode, DeviceKind, LockState, Shape, State, SystemMode};
 
 /// The value of `attr` of `cluster` on a `kind` endpoint in `state`, or `None` if the kind's
 /// [`crate::ClusterSpec`] does not serve it (global attributes are the bridge's business).
 ///
 /// Identify's IdentifyTime reads 0 here: the countdown is bridge-side state (started by the
 /// Identify command or a write), so the bridge should serve that attribute itself.
-pub fn read_attr(kind: DeviceKind, state: &State, cluster: u32, attr: u32) -> Option<AttrValue> {
-    let spec = cluster_spec(kind, cluster)?;
+pub fn read_attr(
+    shape: impl Into<Shape>,
+    state: &State,
+    cluster: u32,
+    attr: u32,
+) -> Option<AttrValue> {
+    let shape = shape.into();
+    let spec = cluster_spec(shape, cluster)?;
     if !spec.has_attribute(attr) {
         return None;
     }
-    let eff = kind.default_state().merged(state);
+    let eff = shape.default_state().merged(state);
     match cluster {
-        cluster::IDENTIFY => identify(kind, attr),
+        cluster::IDENTIFY => identify(shape.kind, attr),
         cluster::GROUPS => match attr {
             // NameSupport: GroupNames (bit 7), matching the GroupNames feature.
             ids::groups::attr::NAME_SUPPORT => Some(U8(0x80)),
@@ -35,7 +41,7 @@ pub fn read_attr(kind: DeviceKind, state: &State, cluster: u32, attr: u32) -> Op
         cluster::LEVEL_CONTROL => level(state, attr),
         cluster::COLOR_CONTROL => color(spec.feature_map, &eff, attr),
         cluster::BOOLEAN_STATE => match attr {
-            ids::boolean_state::attr::STATE_VALUE => Some(Bool(eff.contact.unwrap_or(false))),
+            ids::boolean_state::attr::STATE_VALUE => Some(Bool(boolean_value(shape, &eff)?)),
             _ => None,
         },
         cluster::OCCUPANCY_SENSING => occupancy(&eff, attr),
@@ -46,17 +52,37 @@ pub fn read_attr(kind: DeviceKind, state: &State, cluster: u32, attr: u32) -> Op
         cluster::WINDOW_COVERING => window_covering(state, attr),
         cluster::SWITCH => super::switch::read(attr),
         // Scenes Management is node state (the scene table), served by the bridge.
-        _ => None,
+        cluster::SCENES_MANAGEMENT => None,
+        _ => super::read_more::read(spec, state, &eff, cluster, attr),
     }
+}
+
+/// The state field behind Boolean State's StateValue on this shape: `contact`, `leak`, `freeze`
+/// or `rain` (at most one applies: two would put Boolean State on the endpoint twice).
+pub(crate) fn boolean_field(shape: Shape) -> Option<&'static str> {
+    ["contact", "leak", "freeze", "rain"]
+        .into_iter()
+        .find(|f| shape.fields().contains(f))
+}
+
+/// StateValue: the boolean field's value (true = closed contact / water / freezing / rain).
+pub(crate) fn boolean_value(shape: Shape, eff: &State) -> Option<bool> {
+    Some(match boolean_field(shape)? {
+        "contact" => eff.contact.unwrap_or(false),
+        "leak" => eff.leak.unwrap_or(false),
+        "freeze" => eff.freeze.unwrap_or(false),
+        _ => eff.rain.unwrap_or(false),
+    })
 }
 
 /// Every served (cluster, attribute) whose value differs between `old` and `new`, in spec
 /// order: the attributes to report to subscribers after a change.
-pub fn changed_attrs(kind: DeviceKind, old: &State, new: &State) -> Vec<(u32, u32)> {
+pub fn changed_attrs(shape: impl Into<Shape>, old: &State, new: &State) -> Vec<(u32, u32)> {
+    let shape = shape.into();
     let mut out = Vec::new();
-    for spec in kind.clusters() {
+    for spec in shape.clusters() {
         for &attr in spec.attributes {
-            if read_attr(kind, old, spec.id, attr) != read_attr(kind, new, spec.id, attr) {
+            if read_attr(shape, old, spec.id, attr) != read_attr(shape, new, spec.id, attr) {
                 out.push((spec.id, attr));
             }
         }
@@ -70,6 +96,8 @@ fn identify(kind: DeviceKind, attr: u32) -> Option<AttrValue> {
         IDENTIFY_TIME => Some(U16(0)),
         // IdentifyTypeEnum: LightOutput (1) for lights, None (0) for everything else.
         IDENTIFY_TYPE => Some(U8(match kind {
+            // IdentifyTypeEnum AudibleBeep (3) for alarms.
+            DeviceKind::SmokeAlarm | DeviceKind::CoAlarm | DeviceKind::SmokeCoAlarm => 3,
             DeviceKind::OnOffLight
             | DeviceKind::DimmableLight
             | DeviceKind::ColorTemperatureLight

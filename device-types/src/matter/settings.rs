@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{cluster, color_control, level_control, on_off, thermostat, window_covering};
 use super::AttrValue;
-use crate::{DeviceKind, State};
+use crate::{Shape, State};
 
 /// How a setting is encoded on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,7 +280,8 @@ impl Settings {
 
     /// Checks a stored map against `kind`: every key a setting of a cluster the kind serves, every
     /// value encodable. Used on what is read from disk.
-    pub fn check(&self, kind: DeviceKind) -> Result<(), SettingsError> {
+    pub fn check(&self, kind: impl Into<Shape>) -> Result<(), SettingsError> {
+        let kind = kind.into();
         for (k, v) in &self.0 {
             let err = |reason: &str| SettingsError {
                 key: k.clone(),
@@ -336,7 +337,8 @@ pub fn options(settings: &Settings, cluster: u32) -> u8 {
 /// StartUp* settings: StartUpOnOff 0 off, 1 on, 2 toggle, null keep; StartUpCurrentLevel 0 the
 /// minimum, 1..=254 that level, null keep; StartUpColorTemperatureMireds a value in the served
 /// range, null keep. Only fields the kind has are touched.
-pub fn start_up_patch(kind: DeviceKind, state: &State, settings: &Settings) -> State {
+pub fn start_up_patch(kind: impl Into<Shape>, state: &State, settings: &Settings) -> State {
+    let kind = kind.into();
     let has = |f: &str| kind.fields().contains(&f);
     let mut patch = State::default();
     if has("on") {
@@ -405,7 +407,7 @@ impl Default for SetpointLimits {
 /// A read of `attr` of `cluster` on a `kind` device: the stored setting if there is one, else
 /// [`super::read_attr`] (the served default or the value derived from state).
 pub fn read_attr_with(
-    kind: DeviceKind,
+    kind: impl Into<Shape>,
     state: &State,
     settings: &Settings,
     cluster: u32,

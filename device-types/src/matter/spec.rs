@@ -15,7 +15,7 @@
 //! Information are added by the bridge and are not listed.
 
 use super::ids::{self, cluster};
-use crate::DeviceKind;
+use crate::{DeviceKind, Shape};
 
 /// One server cluster of a bridged endpoint. All id lists are sorted ascending and hold no
 /// global attributes (0xFFF8..=0xFFFD).
@@ -294,6 +294,224 @@ pub const SWITCH: ClusterSpec = ClusterSpec {
     events: &[0x01, 0x02, 0x03, 0x04, 0x05, 0x06],
 };
 
+/// A measurement cluster with MeasuredValue, MinMeasuredValue, MaxMeasuredValue only.
+const fn measurement(id: u32, name: &'static str, revision: u16) -> ClusterSpec {
+    ClusterSpec {
+        id,
+        name,
+        revision,
+        feature_map: 0,
+        attributes: &[0x0000, 0x0001, 0x0002],
+        writable: NONE,
+        commands: NONE,
+        generated: NONE,
+        events: NONE,
+    }
+}
+
+/// Illuminance Measurement rev 5 (1.6).
+pub const ILLUMINANCE_MEASUREMENT: ClusterSpec = measurement(
+    cluster::ILLUMINANCE_MEASUREMENT,
+    "Illuminance Measurement",
+    5,
+);
+/// Pressure Measurement rev 5 (1.6), no Extended feature (MeasuredValue in 0.1 kPa = hPa).
+pub const PRESSURE_MEASUREMENT: ClusterSpec =
+    measurement(cluster::PRESSURE_MEASUREMENT, "Pressure Measurement", 5);
+/// Flow Measurement rev 5 (1.6; MeasuredValue in 0.1 m³/h).
+pub const FLOW_MEASUREMENT: ClusterSpec =
+    measurement(cluster::FLOW_MEASUREMENT, "Flow Measurement", 5);
+
+/// Feature bits of Smoke CO Alarm.
+pub mod smoke_co_feature {
+    /// SmokeAlarm.
+    pub const SMOKE: u32 = 0x1;
+    /// COAlarm.
+    pub const CO: u32 = 0x2;
+}
+
+/// Smoke CO Alarm rev 2 with SmokeAlarm (bit 0): the mandatory attributes and events (SelfTestRequest
+/// and the mute/interconnect elements are optional and not served).
+pub const SMOKE_CO_ALARM_SMOKE: ClusterSpec = ClusterSpec {
+    id: cluster::SMOKE_CO_ALARM,
+    name: "Smoke CO Alarm",
+    revision: 2,
+    feature_map: smoke_co_feature::SMOKE,
+    attributes: &[0x0000, 0x0001, 0x0003, 0x0005, 0x0006, 0x0007],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: &[0x00, 0x02, 0x03, 0x04, 0x05, 0x0A],
+};
+
+/// Smoke CO Alarm rev 2 with COAlarm (bit 1).
+pub const SMOKE_CO_ALARM_CO: ClusterSpec = ClusterSpec {
+    id: cluster::SMOKE_CO_ALARM,
+    name: "Smoke CO Alarm",
+    revision: 2,
+    feature_map: smoke_co_feature::CO,
+    attributes: &[0x0000, 0x0002, 0x0003, 0x0005, 0x0006, 0x0007],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: &[0x01, 0x02, 0x03, 0x04, 0x05, 0x0A],
+};
+
+/// Smoke CO Alarm rev 2 with both features.
+pub const SMOKE_CO_ALARM_BOTH: ClusterSpec = ClusterSpec {
+    id: cluster::SMOKE_CO_ALARM,
+    name: "Smoke CO Alarm",
+    revision: 2,
+    feature_map: smoke_co_feature::SMOKE | smoke_co_feature::CO,
+    attributes: &[0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x0006, 0x0007],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: &[0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0A],
+};
+
+/// Air Quality rev 1 with Fair, Moderate, VeryPoor and ExtremelyPoor (bits 0..=3): every level
+/// of the canonical `air_quality` can be expressed.
+pub const AIR_QUALITY: ClusterSpec = ClusterSpec {
+    id: cluster::AIR_QUALITY,
+    name: "Air Quality",
+    revision: 1,
+    feature_map: 0xF,
+    attributes: &[0x0000],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// Fan Control rev 6 (1.6) with Auto (bit 1): FanMode and PercentSetting writable, FanModeSequence
+/// OffLowMedHighAuto, PercentCurrent. No MultiSpeed, Step, Rocking, Wind or AirflowDirection.
+pub const FAN_CONTROL: ClusterSpec = ClusterSpec {
+    id: cluster::FAN_CONTROL,
+    name: "Fan Control",
+    revision: 6,
+    feature_map: 0x2,
+    attributes: &[0x0000, 0x0001, 0x0002, 0x0003],
+    writable: &[0x0000, 0x0002],
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// Power Source rev 3 with Battery (bit 1): Status, Order, Description, BatPercentRemaining,
+/// BatChargeLevel, BatReplacementNeeded, BatReplaceability, EndpointList.
+pub const POWER_SOURCE_BATTERY: ClusterSpec = ClusterSpec {
+    id: cluster::POWER_SOURCE,
+    name: "Power Source",
+    revision: 3,
+    feature_map: 0x2,
+    attributes: &[
+        0x0000, 0x0001, 0x0002, 0x000C, 0x000E, 0x000F, 0x0010, 0x001F,
+    ],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// Power Source rev 3 with Wired (bit 0): Status, Order, Description, WiredCurrentType (AC),
+/// EndpointList.
+pub const POWER_SOURCE_WIRED: ClusterSpec = ClusterSpec {
+    id: cluster::POWER_SOURCE,
+    name: "Power Source",
+    revision: 3,
+    feature_map: 0x1,
+    attributes: &[0x0000, 0x0001, 0x0002, 0x0005, 0x001F],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// Electrical Power Measurement rev 3 with AlternatingCurrent (bit 1): PowerMode,
+/// NumberOfMeasurementTypes, Accuracy, Voltage, ActiveCurrent, ActivePower.
+pub const ELECTRICAL_POWER_MEASUREMENT: ClusterSpec = ClusterSpec {
+    id: cluster::ELECTRICAL_POWER_MEASUREMENT,
+    name: "Electrical Power Measurement",
+    revision: 3,
+    feature_map: 0x2,
+    attributes: &[0x0000, 0x0001, 0x0002, 0x0004, 0x0005, 0x0008],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// Electrical Energy Measurement rev 2 with ImportedEnergy (bit 0) + CumulativeEnergy (bit 2):
+/// Accuracy, CumulativeEnergyImported and the CumulativeEnergyMeasured event.
+pub const ELECTRICAL_ENERGY_MEASUREMENT: ClusterSpec = ClusterSpec {
+    id: cluster::ELECTRICAL_ENERGY_MEASUREMENT,
+    name: "Electrical Energy Measurement",
+    revision: 2,
+    feature_map: 0x1 | 0x4,
+    attributes: &[0x0000, 0x0001],
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: &[0x00],
+};
+
+/// Power Topology rev 1 with TreeTopology (bit 1): the measurement is of this endpoint and its
+/// children; no attributes beyond the global ones.
+pub const POWER_TOPOLOGY: ClusterSpec = ClusterSpec {
+    id: cluster::POWER_TOPOLOGY,
+    name: "Power Topology",
+    revision: 1,
+    feature_map: 0x2,
+    attributes: NONE,
+    writable: NONE,
+    commands: NONE,
+    generated: NONE,
+    events: NONE,
+};
+
+/// A Concentration Measurement cluster rev 5 with NumericMeasurement (bit 0): MeasuredValue,
+/// Min/MaxMeasuredValue, MeasurementUnit, MeasurementMedium.
+const fn concentration(id: u32, name: &'static str) -> ClusterSpec {
+    ClusterSpec {
+        id,
+        name,
+        revision: 5,
+        feature_map: 0x1,
+        attributes: &[0x0000, 0x0001, 0x0002, 0x0008, 0x0009],
+        writable: NONE,
+        commands: NONE,
+        generated: NONE,
+        events: NONE,
+    }
+}
+
+/// Carbon Dioxide Concentration Measurement (ppm).
+pub const CO2_CONCENTRATION: ClusterSpec = concentration(
+    cluster::CO2_CONCENTRATION,
+    "Carbon Dioxide Concentration Measurement",
+);
+/// PM2.5 Concentration Measurement (µg/m³).
+pub const PM25_CONCENTRATION: ClusterSpec = concentration(
+    cluster::PM25_CONCENTRATION,
+    "PM2.5 Concentration Measurement",
+);
+/// PM10 Concentration Measurement (µg/m³).
+pub const PM10_CONCENTRATION: ClusterSpec = concentration(
+    cluster::PM10_CONCENTRATION,
+    "PM10 Concentration Measurement",
+);
+/// Total Volatile Organic Compounds Concentration Measurement (ppb).
+pub const TVOC_CONCENTRATION: ClusterSpec = concentration(
+    cluster::TVOC_CONCENTRATION,
+    "Total Volatile Organic Compounds Concentration Measurement",
+);
+/// Formaldehyde Concentration Measurement (µg/m³).
+pub const FORMALDEHYDE_CONCENTRATION: ClusterSpec = concentration(
+    cluster::FORMALDEHYDE_CONCENTRATION,
+    "Formaldehyde Concentration Measurement",
+);
+
 /// The clusters of `kind`'s endpoint, sorted by id. Groups is served where the Device Library
 /// makes it mandatory: lights, plug, and (via the "Active" condition, true for an always-on
 /// bridge) thermostat and window covering; it is disallowed on door locks and not listed for
@@ -328,12 +546,26 @@ pub fn clusters_for(kind: DeviceKind) -> &'static [ClusterSpec] {
         DeviceKind::DoorLock => &[IDENTIFY, DOOR_LOCK],
         DeviceKind::WindowCovering => &[IDENTIFY, GROUPS, WINDOW_COVERING],
         DeviceKind::GenericSwitch => &[IDENTIFY, SWITCH],
+        DeviceKind::DimmablePlugInUnit => {
+            &[IDENTIFY, GROUPS, ON_OFF, LEVEL_CONTROL, SCENES_MANAGEMENT]
+        }
+        DeviceKind::LightSensor => &[IDENTIFY, ILLUMINANCE_MEASUREMENT],
+        DeviceKind::PressureSensor => &[IDENTIFY, PRESSURE_MEASUREMENT],
+        DeviceKind::FlowSensor => &[IDENTIFY, FLOW_MEASUREMENT],
+        DeviceKind::WaterLeakDetector
+        | DeviceKind::WaterFreezeDetector
+        | DeviceKind::RainSensor => &[IDENTIFY, BOOLEAN_STATE],
+        DeviceKind::SmokeAlarm => &[IDENTIFY, SMOKE_CO_ALARM_SMOKE],
+        DeviceKind::CoAlarm => &[IDENTIFY, SMOKE_CO_ALARM_CO],
+        DeviceKind::SmokeCoAlarm => &[IDENTIFY, SMOKE_CO_ALARM_BOTH],
+        DeviceKind::AirQualitySensor => &[IDENTIFY, AIR_QUALITY],
+        DeviceKind::Fan => &[IDENTIFY, GROUPS, FAN_CONTROL],
     }
 }
 
-/// The spec of `cluster` on `kind`'s endpoint, if served.
-pub fn cluster_spec(kind: DeviceKind, cluster: u32) -> Option<&'static ClusterSpec> {
-    clusters_for(kind).iter().find(|c| c.id == cluster)
+/// The spec of `cluster` on `shape`'s endpoint, if served.
+pub fn cluster_spec(shape: impl Into<Shape>, cluster: u32) -> Option<&'static ClusterSpec> {
+    shape.into().cluster_spec(cluster)
 }
 
 /// Commands the spec marks `timed`: the bridge must reject them with NEEDS_TIMED_INTERACTION

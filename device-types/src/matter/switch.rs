@@ -65,7 +65,7 @@ pub mod attr {
 }
 
 /// One Matter event of a press sequence.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SwitchStep {
     /// Milliseconds after the previous step (the first step: after the press was reported).
     pub after_ms: u32,

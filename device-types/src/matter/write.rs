@@ -1,7 +1,9 @@
 //! Attribute writes → state patches and stored settings.
 //!
 //! Writes that map to canonical state: Thermostat OccupiedHeating/CoolingSetpoint (with the
-//! deadband rule of the `hvac` module, within the setpoint limits in force) and SystemMode.
+//! deadband rule of the `hvac` module, within the setpoint limits in force) and SystemMode; Fan
+//! Control FanMode (with the percent of that mode) and PercentSetting (with the mode of that
+//! percent; a written null changes nothing).
 //!
 //! Writes that are range-checked and **stored as settings** ([`super::settings`]; read back,
 //! persisted where the spec makes them non-volatile, and applied): Identify IdentifyTime (the
@@ -17,11 +19,11 @@
 
 use super::hvac::{write_setpoint, Side};
 use super::ids::{cluster, color_control, door_lock, identify, level_control, on_off};
-use super::ids::{thermostat, window_covering};
+use super::ids::{fan_control, thermostat, window_covering};
 use super::settings::{setpoint_limits, Settings};
 use super::spec::cluster_spec;
 use super::{limits, ArgValue, CommandError};
-use crate::{DeviceKind, State, SystemMode};
+use crate::{FanMode, Shape, State, SystemMode};
 
 /// What an accepted write does.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,7 +60,7 @@ impl WriteEffect {
 /// The patch a write of `value` to `attr` of `cluster` makes on a `kind` device in `state`,
 /// ignoring stored settings (see [`write_attr_with`] for the full effect).
 pub fn write_attr(
-    kind: DeviceKind,
+    kind: impl Into<Shape>,
     state: &State,
     cluster: u32,
     attr: u32,
@@ -74,18 +76,19 @@ pub fn write_attr(
 /// a value of the wrong type (or null for a non-nullable attribute); `ConstraintError` when out
 /// of range.
 pub fn write_attr_with(
-    kind: DeviceKind,
+    shape: impl Into<Shape>,
     state: &State,
     settings: &Settings,
     cluster: u32,
     attr: u32,
     value: &ArgValue,
 ) -> Result<WriteEffect, CommandError> {
-    let spec = cluster_spec(kind, cluster).ok_or(CommandError::UnsupportedWrite)?;
+    let shape = shape.into();
+    let spec = cluster_spec(shape, cluster).ok_or(CommandError::UnsupportedWrite)?;
     if !spec.is_writable(attr) {
         return Err(CommandError::UnsupportedWrite);
     }
-    let eff = kind.default_state().merged(state);
+    let eff = shape.default_state().merged(state);
     let lim = setpoint_limits(settings);
     let v = Value { value };
     let store = |value: u64| Ok(WriteEffect::setting(cluster, attr, Some(value)));
@@ -181,6 +184,32 @@ pub fn write_attr_with(
             .map(|_| WriteEffect::default()),
 
         (cluster::WINDOW_COVERING, window_covering::attr::MODE) => store(v.bitmap("Mode", 0x0F)?),
+
+        (cluster::FAN_CONTROL, fan_control::attr::FAN_MODE) => {
+            let mode = match v.uint("FanMode", 0, 0xFF)? {
+                0 => FanMode::Off,
+                1 => FanMode::Low,
+                2 => FanMode::Medium,
+                // On: the server runs the fan at High.
+                3 | 4 => FanMode::High,
+                5 => FanMode::Auto,
+                other => {
+                    return Err(CommandError::constraint(
+                        "FanMode",
+                        other,
+                        "must be 0 (Off), 1 (Low), 2 (Medium), 3 (High), 4 (On) or 5 (Auto)",
+                    ))
+                }
+            };
+            Ok(WriteEffect::patch(fan_mode_patch(mode)))
+        }
+        (cluster::FAN_CONTROL, fan_control::attr::PERCENT_SETTING) => {
+            // A written null changes nothing (the spec: "the attribute value SHALL NOT change").
+            match v.nullable_uint("PercentSetting", 0, 100)? {
+                None => Ok(WriteEffect::default()),
+                Some(p) => Ok(WriteEffect::patch(fan_percent_patch(p as u8))),
+            }
+        }
 
         _ => Err(CommandError::UnsupportedWrite),
     }
@@ -312,5 +341,41 @@ impl Value<'_> {
         } else {
             Err(CommandError::constraint(name, v, reason))
         }
+    }
+}
+
+/// The percent a fan mode runs at (Low 33, Medium 66, High 100, Off 0); Auto keeps the percent.
+pub(crate) fn fan_mode_patch(mode: FanMode) -> State {
+    let percent = match mode {
+        FanMode::Off => Some(0),
+        FanMode::Low => Some(33),
+        FanMode::Medium => Some(66),
+        FanMode::High | FanMode::On => Some(100),
+        FanMode::Auto => None,
+    };
+    State {
+        fan_mode: Some(if mode == FanMode::On {
+            FanMode::High
+        } else {
+            mode
+        }),
+        fan_percent: percent,
+        ..State::default()
+    }
+}
+
+/// A written PercentSetting: 0 is Off, 1..=33 Low, 34..=66 Medium, 67..=100 High (the spec has
+/// the server move FanMode to the mode of the speed).
+pub(crate) fn fan_percent_patch(percent: u8) -> State {
+    let mode = match percent {
+        0 => FanMode::Off,
+        1..=33 => FanMode::Low,
+        34..=66 => FanMode::Medium,
+        _ => FanMode::High,
+    };
+    State {
+        fan_mode: Some(mode),
+        fan_percent: Some(percent),
+        ..State::default()
     }
 }

@@ -18,6 +18,18 @@ fn kind_names_round_trip_through_display_fromstr_and_serde() {
         "door_lock",
         "window_covering",
         "generic_switch",
+        "dimmable_plug_in_unit",
+        "light_sensor",
+        "pressure_sensor",
+        "flow_sensor",
+        "water_leak_detector",
+        "water_freeze_detector",
+        "rain_sensor",
+        "smoke_alarm",
+        "co_alarm",
+        "smoke_co_alarm",
+        "air_quality_sensor",
+        "fan",
     ];
     assert_eq!(DeviceKind::ALL.len(), expected.len());
     for (kind, name) in DeviceKind::ALL.iter().zip(expected) {
@@ -64,6 +76,18 @@ fn device_types_match_the_device_library() {
             (0x000A, 4),
             (0x0202, 6),
             (0x000F, 3),
+            (0x010B, 6),
+            (0x0106, 4),
+            (0x0305, 3),
+            (0x0306, 3),
+            (0x0043, 2),
+            (0x0041, 2),
+            (0x0044, 2),
+            (0x0076, 2),
+            (0x0076, 2),
+            (0x0076, 2),
+            (0x002C, 1),
+            (0x002B, 5),
         ]
     );
 }
@@ -166,7 +190,12 @@ fn from_json_reads_every_field() {
     let json = r#"{"on":true,"brightness":128,"color_temp_mireds":250,"hue":180,"saturation":50,
         "color_x":0.3,"color_y":0.4,"color_mode":"hs","contact":false,"occupied":true,
         "temperature":-5.25,"humidity":40,"heating_setpoint":19.5,"cooling_setpoint":24,
-        "system_mode":"cool","lock_state":"unlocked","position":30}"#;
+        "system_mode":"cool","lock_state":"unlocked","position":30,"illuminance":250.5,
+        "pressure":1013,"flow":1.5,"leak":true,"freeze":false,"rain":true,"smoke":"warning",
+        "co":"critical","battery_alert":"normal","test_in_progress":false,"hardware_fault":false,
+        "air_quality":"very_poor","fan_mode":"auto","fan_percent":40,"battery":87,
+        "battery_low":false,"power":12.5,"energy":3.25,"voltage":230,"current":0.05,"co2":600,
+        "pm25":12,"pm10":20,"tvoc":150,"formaldehyde":8}"#;
     let s = State::from_json(json).unwrap();
     assert_eq!(s.present_fields(), State::FIELD_NAMES);
     assert_eq!(s.humidity, Some(40.0));

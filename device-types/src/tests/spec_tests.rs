@@ -58,6 +58,7 @@ fn bridge_owned_and_unserved_clusters_are_absent() {
                 | DeviceKind::ColorTemperatureLight
                 | DeviceKind::ExtendedColorLight
                 | DeviceKind::OnOffPlugInUnit
+                | DeviceKind::DimmablePlugInUnit
         );
         assert_eq!(
             ids.contains(&cluster::SCENES_MANAGEMENT),
@@ -73,6 +74,16 @@ fn bridge_owned_and_unserved_clusters_are_absent() {
                 | DeviceKind::TemperatureSensor
                 | DeviceKind::HumiditySensor
                 | DeviceKind::GenericSwitch
+                | DeviceKind::LightSensor
+                | DeviceKind::PressureSensor
+                | DeviceKind::FlowSensor
+                | DeviceKind::WaterLeakDetector
+                | DeviceKind::WaterFreezeDetector
+                | DeviceKind::RainSensor
+                | DeviceKind::SmokeAlarm
+                | DeviceKind::CoAlarm
+                | DeviceKind::SmokeCoAlarm
+                | DeviceKind::AirQualitySensor
         );
         assert_eq!(has_groups, wants_groups, "{kind}");
     }
@@ -322,6 +333,10 @@ fn every_writable_attribute_accepts_a_valid_value_and_others_refuse() {
                     AttrValue::I16(v) => ArgValue::Int(v.into()),
                     AttrValue::Null => ArgValue::Null,
                     AttrValue::Str(s) => ArgValue::Str(s.to_owned()),
+                    AttrValue::I64(v) => ArgValue::Int(v),
+                    AttrValue::F32(_) | AttrValue::Struct(_) | AttrValue::List(_) => {
+                        ArgValue::Other
+                    }
                 };
                 let result = write_attr(*kind, &state, spec.id, attr, &current);
                 if spec.writable.contains(&attr) {
@@ -363,6 +378,24 @@ fn cluster_revisions_are_the_matter_1_6_ones() {
         (THERMOSTAT, 11),
         (DOOR_LOCK, 10),
         (WINDOW_COVERING, 8),
+        (ILLUMINANCE_MEASUREMENT, 5),
+        (PRESSURE_MEASUREMENT, 5),
+        (FLOW_MEASUREMENT, 5),
+        (SMOKE_CO_ALARM_SMOKE, 2),
+        (SMOKE_CO_ALARM_CO, 2),
+        (SMOKE_CO_ALARM_BOTH, 2),
+        (AIR_QUALITY, 1),
+        (FAN_CONTROL, 6),
+        (POWER_SOURCE_BATTERY, 3),
+        (POWER_SOURCE_WIRED, 3),
+        (ELECTRICAL_POWER_MEASUREMENT, 3),
+        (ELECTRICAL_ENERGY_MEASUREMENT, 2),
+        (POWER_TOPOLOGY, 1),
+        (CO2_CONCENTRATION, 5),
+        (PM25_CONCENTRATION, 5),
+        (PM10_CONCENTRATION, 5),
+        (TVOC_CONCENTRATION, 5),
+        (FORMALDEHYDE_CONCENTRATION, 5),
     ];
     for (spec, revision) in expected {
         assert_eq!(spec.revision, revision, "{}", spec.name);

@@ -420,6 +420,12 @@ class Controller:
             self.ctrl.SendCommand(node_id, endpoint, command, timedRequestTimeoutMs=timed_ms), timeout,
             f"{self.name}: invoke {type(command).__qualname__} on 0x{node_id:x}/{endpoint}")
 
+    def read_events(self, node_id: int, paths: list, timeout: float = 30.0) -> list:
+        """ReadEvent: `paths` as in chip, e.g. [(2, Clusters.BooleanState.Events.StateChange, 1)].
+        Returns the EventReadResult list (each with `.Header.EventId`, `.Header.Priority`, `.Data`)."""
+        return list(self.rt.run(self.ctrl.ReadEvent(node_id, paths), timeout,
+                                f"{self.name}: read events {paths!r} from 0x{node_id:x}"))
+
     def subscribe(self, node_id: int, paths: list, min_interval: int = 0, max_interval: int = 10,
                   timeout: float = 30.0, keep_subscriptions: bool = True, auto_resubscribe: bool = True) -> Subscription:
         """Subscribe to `paths` (same forms as `read`). The priming report's values are in `sub.reports` already."""

@@ -12,6 +12,7 @@ use crate::registry::{Origin, Registry, SourceCommand};
 
 fn registry(dir: &std::path::Path) -> Registry {
     let lamp = DeviceConfig {
+        with: Default::default(),
         id: "lamp".into(),
         kind: DeviceKind::ExtendedColorLight,
         name: "Lamp".into(),

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use device_types::{ColorMode, LockState, State, SystemMode};
+use device_types::{AirQuality, AlarmLevel, ColorMode, LockState, State, SystemMode};
 use serde_json::{json, Map, Value};
 
 use super::mapping::{Binding, Field, Mapping};
@@ -185,7 +185,72 @@ fn read(b: &Binding, value: &Value, state: &mut State) -> Result<(), &'static st
         }
         // Not state: see `to_event`.
         Field::Action { .. } => {}
+        Field::Number { field, scale } => set_number(state, field, number(value)? * scale)?,
+        Field::Flag { field } => {
+            let v = value.as_bool().ok_or("not a boolean")?;
+            match *field {
+                "leak" => state.leak = Some(v),
+                "rain" => state.rain = Some(v),
+                "freeze" => state.freeze = Some(v),
+                _ => state.battery_low = Some(v),
+            }
+        }
+        Field::Alarm { field } => {
+            let v = value.as_bool().ok_or("not a boolean")?;
+            let level = Some(if v {
+                AlarmLevel::Critical
+            } else {
+                AlarmLevel::Normal
+            });
+            match *field {
+                "smoke" => state.smoke = level,
+                _ => state.co = level,
+            }
+        }
+        Field::AirQuality => {
+            state.air_quality = Some(match value.as_str().ok_or("not a string")? {
+                "excellent" => AirQuality::Good,
+                "good" => AirQuality::Fair,
+                "moderate" => AirQuality::Moderate,
+                "poor" => AirQuality::Poor,
+                "unhealthy" => AirQuality::VeryPoor,
+                "hazardous" => AirQuality::ExtremelyPoor,
+                _ => return Err("not an air quality level"),
+            })
+        }
     }
+    Ok(())
+}
+
+/// Stores a converted number in its canonical field, range-checked by device-types (a battery of
+/// 120 % or a negative energy is refused, not clamped).
+fn set_number(state: &mut State, field: &str, v: f64) -> Result<(), &'static str> {
+    let mut patch = State::default();
+    match field {
+        "illuminance" => patch.illuminance = Some(v),
+        "pressure" => patch.pressure = Some(v.round()),
+        "flow" => patch.flow = Some(v),
+        "battery" => {
+            if !(0.0..=100.0).contains(&v) {
+                return Err("out of range 0..=100 %");
+            }
+            patch.battery = Some(v.round() as u8);
+        }
+        "power" => patch.power = Some(v),
+        "energy" => patch.energy = Some(v),
+        "voltage" => patch.voltage = Some(v),
+        "current" => patch.current = Some(v),
+        "co2" => patch.co2 = Some(v),
+        "pm25" => patch.pm25 = Some(v),
+        "pm10" => patch.pm10 = Some(v),
+        "tvoc" => patch.tvoc = Some(v),
+        _ => patch.formaldehyde = Some(v),
+    }
+    if patch.to_json() == "{}" {
+        return Err("not a finite number");
+    }
+    State::from_json(&patch.to_json()).map_err(|_| "out of range")?;
+    *state = state.merged(&patch);
     Ok(())
 }
 

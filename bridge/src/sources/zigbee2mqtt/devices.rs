@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use device_types::Shape;
 use serde_json::Value;
 
 use super::mapping::{self, Mapping};
@@ -245,7 +246,9 @@ impl Session<'_> {
         };
         let over = self.config.override_for(&d.ieee_address, &d.friendly_name);
         if let Some(kind) = over.and_then(|o| o.kind) {
-            let fields = kind.fields();
+            let fields = Shape::new(kind, mapping.with)
+                .map(|s| s.fields())
+                .unwrap_or_else(|_| kind.fields());
             let fits = mapping
                 .bindings
                 .iter()
@@ -263,6 +266,7 @@ impl Session<'_> {
             .and_then(|o| o.name.clone())
             .unwrap_or_else(|| truncate(&d.friendly_name, crate::config::MAX_LABEL_BYTES));
         let spec = DeviceConfig {
+            with: mapping.with,
             id: id.clone(),
             kind: mapping.kind,
             name,
@@ -361,6 +365,7 @@ impl Session<'_> {
                     return;
                 };
                 let spec = DeviceConfig {
+                    with: current.with,
                     id: k.id.clone(),
                     kind: current.kind,
                     name: over.unwrap_or_else(|| truncate(to, crate::config::MAX_LABEL_BYTES)),
@@ -396,7 +401,7 @@ impl Session<'_> {
 }
 
 /// The canonical fields a binding writes.
-fn binding_fields(field: &mapping::Field) -> &'static [&'static str] {
+fn binding_fields(field: &mapping::Field) -> &[&'static str] {
     use mapping::Field::*;
     match field {
         On { .. } => &["on"],
@@ -416,5 +421,7 @@ fn binding_fields(field: &mapping::Field) -> &'static [&'static str] {
         Position => &["position"],
         // Presses are events, no state field.
         Action { .. } => &[],
+        Number { field, .. } | Flag { field } | Alarm { field } => std::slice::from_ref(field),
+        AirQuality => &["air_quality"],
     }
 }

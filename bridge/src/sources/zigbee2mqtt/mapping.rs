@@ -3,11 +3,17 @@
 //! are read from `unit`, contact's inverted `value_on` is respected.
 //!
 //! The most specific function becomes the device's kind (light, switch, lock, climate, cover, then
-//! contact, occupancy, temperature, humidity, and last `action`: a remote or button becomes a
-//! generic switch whose actions are device events, see `action.rs`); what else the device exposes that has no place on
-//! that kind, or that no kind serves yet, is listed as unmapped — never silently dropped.
+//! contact, occupancy, leak, rain, smoke, CO, temperature, humidity, illuminance, air quality,
+//! pressure, flow, and last `action`: a remote or button becomes a generic switch whose actions are
+//! device events, see `action.rs`); the other functions join the same endpoint through `with` where
+//! they fit (another sensor kind; `battery` / `battery_low` → battery; power, energy, voltage,
+//! current → electrical; co2, pm25, pm10, voc, formaldehyd → the concentrations, with an air quality
+//! sensor). Units are converted (pressure kPa/hPa, energy Wh/kWh, voltage mV/V, current mA/A,
+//! formaldehyde mg/m³); what has no place on the shape, or that nothing serves yet, is listed as
+//! unmapped —
+//! never silently dropped.
 
-use device_types::DeviceKind;
+use device_types::{DeviceKind, Shape, With};
 use serde_json::Value;
 
 use super::topics::{Expose, ACCESS_GET, ACCESS_SET};
@@ -56,6 +62,22 @@ pub enum Field {
     Action {
         values: Vec<String>,
     },
+    /// A number into the named canonical field, multiplied by `scale` (the unit conversion:
+    /// kPa → hPa ×10, Wh → kWh ×0.001, mV → V ×0.001, mA → A ×0.001, mg/m³ → µg/m³ ×1000).
+    Number {
+        field: &'static str,
+        scale: f64,
+    },
+    /// A boolean into the named canonical field (`leak`, `rain`, `battery_low`, ...).
+    Flag {
+        field: &'static str,
+    },
+    /// A boolean alarm (`smoke`, `carbon_monoxide`) into an alarm level: true = critical.
+    Alarm {
+        field: &'static str,
+    },
+    /// Zigbee2MQTT's `air_quality` enum (excellent, good, moderate, poor, unhealthy, hazardous).
+    AirQuality,
 }
 
 /// One Zigbee2MQTT property bound to a canonical field.
@@ -70,6 +92,8 @@ pub struct Binding {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mapping {
     pub kind: DeviceKind,
+    /// Other kinds and capabilities the device has on the same endpoint.
+    pub with: With,
     pub bindings: Vec<Binding>,
     /// Expose properties (or names) that no binding uses, in expose order.
     pub unmapped: Vec<String>,
@@ -105,6 +129,8 @@ pub fn is_housekeeping(property: &str) -> bool {
 struct Function {
     kind: DeviceKind,
     rank: u8,
+    /// As a `with` entry: the kind's name and/or the capabilities it needs.
+    adds: &'static [&'static str],
     bindings: Vec<Binding>,
     /// The expose properties it consumed.
     consumed: Vec<String>,
@@ -130,13 +156,40 @@ pub fn map(exposes: &[Expose]) -> Option<Mapping> {
         .min_by_key(|(i, f)| (f.rank, *i))
         .map(|(i, _)| i)?;
     let primary = functions.swap_remove(best);
+    if primary.rank >= CAPABILITY_RANK {
+        // Only a battery or a meter: no function of its own to bridge.
+        return None;
+    }
+    let kind = primary.kind;
+    let mut with = With::NONE;
+    let mut bindings = primary.bindings;
+    let mut consumed = primary.consumed;
+    // The other functions join the endpoint through `with` where they fit (no overlapping
+    // clusters or fields); concentrations bring an air quality sensor with them.
+    functions.sort_by_key(|f| f.rank);
+    let mut names: Vec<&'static str> = Vec::new();
+    for f in functions {
+        let mut tried = names.clone();
+        for n in f.adds.iter().filter(|n| **n != kind.as_str()) {
+            if !tried.contains(n) {
+                tried.push(n);
+            }
+        }
+        if let Ok(shape) = Shape::parse(kind, &tried) {
+            names = tried;
+            with = shape.with;
+            bindings.extend(f.bindings);
+            consumed.extend(f.consumed);
+        }
+    }
     let unmapped = all
         .into_iter()
-        .filter(|p| !primary.consumed.contains(p) && !is_housekeeping(p))
+        .filter(|p| !consumed.contains(p) && !is_housekeeping(p))
         .collect();
     Some(Mapping {
-        kind: primary.kind,
-        bindings: primary.bindings,
+        kind,
+        with,
+        bindings,
         unmapped,
     })
 }
@@ -286,6 +339,25 @@ fn function_of(e: &Expose) -> Option<Function> {
                     bindings.extend(binding(e, Field::Occupied));
                     (DeviceKind::OccupancySensor, 2)
                 }
+                "water_leak" => flag(e, &mut bindings, "leak", DeviceKind::WaterLeakDetector, 2),
+                "rain" => flag(e, &mut bindings, "rain", DeviceKind::RainSensor, 2),
+                "smoke" => {
+                    bindings.extend(binding(e, Field::Alarm { field: "smoke" }));
+                    (DeviceKind::SmokeAlarm, 2)
+                }
+                "carbon_monoxide" => {
+                    bindings.extend(binding(e, Field::Alarm { field: "co" }));
+                    (DeviceKind::CoAlarm, 2)
+                }
+                "battery_low" => {
+                    bindings.extend(binding(
+                        e,
+                        Field::Flag {
+                            field: "battery_low",
+                        },
+                    ));
+                    return capability(e, bindings, &["battery"]);
+                }
                 _ => return None,
             }
         }
@@ -300,7 +372,7 @@ fn function_of(e: &Expose) -> Option<Function> {
                     bindings.extend(binding(e, Field::Humidity));
                     (DeviceKind::HumiditySensor, 4)
                 }
-                _ => return None,
+                _ => return numeric(e, bindings),
             }
         }
         // A device whose only function is its buttons is a generic switch (any other function
@@ -314,6 +386,10 @@ fn function_of(e: &Expose) -> Option<Function> {
             bindings.extend(binding(e, Field::Action { values }));
             (DeviceKind::GenericSwitch, 9)
         }
+        "enum" if e.property.as_deref() == Some("air_quality") => {
+            bindings.extend(binding(e, Field::AirQuality));
+            (DeviceKind::AirQualitySensor, 5)
+        }
         _ => return None,
     };
     let mut consumed = vec![expose_label(e)];
@@ -324,8 +400,141 @@ fn function_of(e: &Expose) -> Option<Function> {
     Some(Function {
         kind,
         rank,
+        adds: kind_name(kind),
         bindings,
         consumed,
+    })
+}
+
+/// The `with` entry naming a kind.
+fn kind_name(kind: DeviceKind) -> &'static [&'static str] {
+    DeviceKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .map(|i| std::slice::from_ref(&KIND_NAMES[i]))
+        .unwrap_or(&[])
+}
+
+/// Every kind's name, in `DeviceKind::ALL` order (borrowable as a one-entry slice).
+static KIND_NAMES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| DeviceKind::ALL.iter().map(|k| k.as_str()).collect());
+
+fn flag(
+    e: &Expose,
+    bindings: &mut Vec<Binding>,
+    field: &'static str,
+    kind: DeviceKind,
+    rank: u8,
+) -> (DeviceKind, u8) {
+    bindings.extend(binding(e, Field::Flag { field }));
+    (kind, rank)
+}
+
+/// A function that can only be a `with` capability (battery, electrical, concentrations): it
+/// never becomes the device's kind on its own (rank 9, after every kind), except that
+/// concentrations make an air quality sensor.
+fn capability(
+    e: &Expose,
+    bindings: Vec<Binding>,
+    adds: &'static [&'static str],
+) -> Option<Function> {
+    if bindings.is_empty() {
+        return None;
+    }
+    let air = adds.contains(&"air_quality_sensor");
+    Some(Function {
+        kind: if air {
+            DeviceKind::AirQualitySensor
+        } else {
+            // Placeholder kind for ranking only: a capability alone maps to nothing.
+            DeviceKind::OnOffPlugInUnit
+        },
+        rank: if air { 6 } else { CAPABILITY_RANK },
+        adds,
+        bindings,
+        consumed: vec![expose_label(e)],
+    })
+}
+
+/// The rank of a function that is only a capability (never the device's kind).
+const CAPABILITY_RANK: u8 = 9;
+
+/// The generic numeric exposes besides temperature and humidity, with their units.
+fn numeric(e: &Expose, mut bindings: Vec<Binding>) -> Option<Function> {
+    let unit = e.unit.as_deref().unwrap_or("");
+    let mut num = |field: &'static str, scale: f64| {
+        bindings.extend(binding(e, Field::Number { field, scale }));
+    };
+    let property = e.property.as_deref()?;
+    let (kind, rank) = match (property, unit) {
+        ("illuminance_lux", _) | ("illuminance", "lx") => {
+            num("illuminance", 1.0);
+            (DeviceKind::LightSensor, 5)
+        }
+        ("pressure", "hPa" | "mbar") => {
+            num("pressure", 1.0);
+            (DeviceKind::PressureSensor, 6)
+        }
+        ("pressure", "kPa") => {
+            num("pressure", 10.0);
+            (DeviceKind::PressureSensor, 6)
+        }
+        ("flow", "m³/h") => {
+            num("flow", 1.0);
+            (DeviceKind::FlowSensor, 6)
+        }
+        ("battery", "%") => {
+            num("battery", 1.0);
+            return capability(e, bindings, &["battery"]);
+        }
+        ("power", "W") => {
+            num("power", 1.0);
+            return capability(e, bindings, &["electrical"]);
+        }
+        ("energy", "kWh") | ("energy", "Wh") => {
+            num("energy", if unit == "Wh" { 0.001 } else { 1.0 });
+            return capability(e, bindings, &["electrical"]);
+        }
+        ("voltage", "V" | "mV") if e.access & ACCESS_SET == 0 => {
+            num("voltage", if unit == "mV" { 0.001 } else { 1.0 });
+            return capability(e, bindings, &["electrical"]);
+        }
+        ("current", "A" | "mA") => {
+            num("current", if unit == "mA" { 0.001 } else { 1.0 });
+            return capability(e, bindings, &["electrical"]);
+        }
+        ("co2", "ppm") => {
+            num("co2", 1.0);
+            return capability(e, bindings, &["air_quality_sensor", "co2"]);
+        }
+        ("pm25", "µg/m³") => {
+            num("pm25", 1.0);
+            return capability(e, bindings, &["air_quality_sensor", "pm25"]);
+        }
+        ("pm10", "µg/m³") => {
+            num("pm10", 1.0);
+            return capability(e, bindings, &["air_quality_sensor", "pm10"]);
+        }
+        ("voc", "ppb") => {
+            num("tvoc", 1.0);
+            return capability(e, bindings, &["air_quality_sensor", "tvoc"]);
+        }
+        ("formaldehyd" | "formaldehyde", "mg/m³") => {
+            num("formaldehyde", 1000.0);
+            return capability(e, bindings, &["air_quality_sensor", "formaldehyde"]);
+        }
+        ("formaldehyd" | "formaldehyde", "µg/m³") => {
+            num("formaldehyde", 1.0);
+            return capability(e, bindings, &["air_quality_sensor", "formaldehyde"]);
+        }
+        _ => return None,
+    };
+    Some(Function {
+        kind,
+        rank,
+        adds: kind_name(kind),
+        bindings,
+        consumed: vec![expose_label(e)],
     })
 }
 

@@ -113,7 +113,9 @@ fn sensors_locks_and_inverted_contact() {
     ])))
     .unwrap();
     assert_eq!(m.kind, DeviceKind::ContactSensor);
-    assert_eq!(m.unmapped, ["battery"]);
+    // The battery joins the same endpoint as a capability.
+    assert_eq!(m.with.names(), ["battery"]);
+    assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
     let (state, _) = to_state(&m, json!({"contact": true}).as_object().unwrap());
     assert_eq!(
         state.contact,
@@ -128,7 +130,8 @@ fn sensors_locks_and_inverted_contact() {
     ])))
     .unwrap();
     assert_eq!(m.kind, DeviceKind::TemperatureSensor);
-    assert_eq!(m.unmapped, ["humidity", "pressure"]);
+    assert_eq!(m.with.names(), ["humidity_sensor", "pressure_sensor"]);
+    assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
 
     let lock = map(&exposes(json!([{"type": "lock", "features": [
         {"type": "binary", "name": "state", "property": "state", "access": 3,
@@ -156,6 +159,98 @@ fn sensors_locks_and_inverted_contact() {
 
     assert!(map(&exposes(json!([
         {"type": "numeric", "name": "linkquality", "property": "linkquality", "access": 1}
+    ])))
+    .is_none());
+}
+
+#[test]
+fn generic_exposes_become_kinds_and_capabilities_with_their_units() {
+    // A multi-sensor with pressure in kPa and a battery.
+    let m = map(&exposes(json!([
+        {"type": "numeric", "property": "temperature", "access": 1, "unit": "°C"},
+        {"type": "numeric", "property": "humidity", "access": 1, "unit": "%"},
+        {"type": "numeric", "property": "pressure", "access": 1, "unit": "kPa"},
+        {"type": "numeric", "property": "battery", "access": 1, "unit": "%"},
+        {"type": "binary", "property": "battery_low", "access": 1, "value_on": true, "value_off": false},
+    ])))
+    .unwrap();
+    let shape = device_types::Shape::new(m.kind, m.with).unwrap();
+    assert_eq!(
+        shape.to_string(),
+        "temperature_sensor with [humidity_sensor, pressure_sensor, battery]"
+    );
+    let (state, errors) = to_state(
+        &m,
+        json!({"temperature": 21.5, "pressure": 101.3, "battery": 87, "battery_low": false})
+            .as_object()
+            .unwrap(),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        (state.pressure, state.battery, state.battery_low),
+        (Some(1013.0), Some(87), Some(false))
+    );
+    let (_, errors) = to_state(&m, json!({"battery": 140}).as_object().unwrap());
+    assert_eq!(errors[0].property, "battery");
+
+    // A metering plug: power W, energy kWh, voltage V, current mA.
+    let m = map(&exposes(json!([
+        {"type": "switch", "features": [{"type": "binary", "name": "state", "property": "state",
+         "access": 7, "value_on": "ON", "value_off": "OFF"}]},
+        {"type": "numeric", "property": "power", "access": 5, "unit": "W"},
+        {"type": "numeric", "property": "energy", "access": 5, "unit": "kWh"},
+        {"type": "numeric", "property": "voltage", "access": 5, "unit": "V"},
+        {"type": "numeric", "property": "current", "access": 5, "unit": "mA"},
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::OnOffPlugInUnit);
+    assert_eq!(m.with.names(), ["electrical"]);
+    let (state, _) = to_state(
+        &m,
+        json!({"power": 60.5, "energy": 1.25, "voltage": 231, "current": 262})
+            .as_object()
+            .unwrap(),
+    );
+    assert_eq!(state.current, Some(0.262));
+    assert_eq!(state.power, Some(60.5));
+
+    // Leak, smoke, CO; an air quality sensor from its concentrations alone.
+    let m = map(&exposes(json!([
+        {"type": "binary", "property": "water_leak", "access": 1, "value_on": true, "value_off": false},
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::WaterLeakDetector);
+    let (state, _) = to_state(&m, json!({"water_leak": true}).as_object().unwrap());
+    assert_eq!(state.leak, Some(true));
+    let m = map(&exposes(json!([
+        {"type": "binary", "property": "smoke", "access": 1, "value_on": true, "value_off": false},
+    ])))
+    .unwrap();
+    let (state, _) = to_state(&m, json!({"smoke": true}).as_object().unwrap());
+    assert_eq!(state.smoke, Some(device_types::AlarmLevel::Critical));
+    let m = map(&exposes(json!([
+        {"type": "numeric", "property": "co2", "access": 1, "unit": "ppm"},
+        {"type": "numeric", "property": "voc", "access": 1, "unit": "ppb"},
+        {"type": "numeric", "property": "formaldehyd", "access": 1, "unit": "mg/m³"},
+        {"type": "numeric", "property": "illuminance_lux", "access": 1, "unit": "lx"},
+    ])))
+    .unwrap();
+    // The light sensor is the more specific kind; the concentrations bring the air quality sensor.
+    assert_eq!(m.kind, DeviceKind::LightSensor);
+    assert_eq!(
+        m.with.names(),
+        ["air_quality_sensor", "co2", "tvoc", "formaldehyde"]
+    );
+    let (state, _) = to_state(
+        &m,
+        json!({"formaldehyd": 0.02, "co2": 700})
+            .as_object()
+            .unwrap(),
+    );
+    assert_eq!(state.formaldehyde, Some(20.0));
+    // Only a battery: nothing to bridge.
+    assert!(map(&exposes(json!([
+        {"type": "numeric", "property": "battery", "access": 1, "unit": "%"},
     ])))
     .is_none());
 }
