@@ -216,7 +216,9 @@ def test_remote_actions_become_switch_events_and_connector_events(hubbridge, mos
         api = Api(sandbox.pair.dev_addr6, API_PORT)
         wait(lambda: device(api, REMOTE_ID) and device(api, IKEA_ID), what="remotes in the registry")
         remote = device(api, REMOTE_ID)
-        assert remote["kind"] == "generic_switch" and remote["state"] == {}
+        # A button's presses are events, not state; its battery joins the same endpoint (`with`).
+        assert remote["kind"] == "generic_switch" and remote["with"] == ["battery"], remote
+        assert set(remote["state"]) <= {"battery", "battery_low"}, remote["state"]
         assert device(api, IKEA_ID)["kind"] == "generic_switch"
         node = controller.commission(dev.pairing_codes().manual)
         ep = remote["endpoint"]

@@ -140,10 +140,16 @@ struct Function {
 pub fn map(exposes: &[Expose]) -> Option<Mapping> {
     let mut functions: Vec<Function> = Vec::new();
     let mut all: Vec<String> = Vec::new();
+    let has = |p: &str| exposes.iter().any(|e| e.property.as_deref() == Some(p));
+    // On a battery device without a meter, `voltage` is the battery's, not a mains measurement.
+    let battery_voltage = has("battery") && !(has("power") || has("current") || has("energy"));
     for e in exposes {
         let label = expose_label(e);
         if !label.is_empty() && !all.contains(&label) {
             all.push(label.clone());
+        }
+        if battery_voltage && e.property.as_deref() == Some("voltage") {
+            continue;
         }
         if let Some(f) = function_of(e) {
             functions.push(f);
@@ -384,7 +390,7 @@ fn function_of(e: &Expose) -> Option<Function> {
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect();
             bindings.extend(binding(e, Field::Action { values }));
-            (DeviceKind::GenericSwitch, 9)
+            (DeviceKind::GenericSwitch, 8)
         }
         "enum" if e.property.as_deref() == Some("air_quality") => {
             bindings.extend(binding(e, Field::AirQuality));
