@@ -407,9 +407,7 @@ impl Registry {
     }
 
     pub fn get(&self, id: &str) -> Option<Device> {
-        let shared = self.read();
-        let ep = shared.endpoints.get(id)?;
-        shared.devices.get(ep).cloned()
+        self.read().device(id).cloned()
     }
 
     pub fn by_endpoint(&self, endpoint: u16) -> Option<Device> {
@@ -477,9 +475,7 @@ impl Registry {
     ) -> Result<Device, RegistryError> {
         let shared = self.read();
         let device = shared
-            .endpoints
-            .get(id)
-            .and_then(|ep| shared.devices.get(ep))
+            .device(id)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
         device
             .kind
@@ -649,6 +645,10 @@ impl Registry {
 }
 
 impl Shared {
+    fn device(&self, id: &str) -> Option<&Device> {
+        self.devices.get(self.endpoints.get(id)?)
+    }
+
     fn device_mut(&mut self, id: &str) -> Option<&mut Device> {
         let ep = self.endpoints.get(id)?;
         self.devices.get_mut(ep)

@@ -534,16 +534,12 @@ fn status_for(e: &RegistryError) -> Error {
 
 /// `patch` without the fields a transition moves over time.
 fn without_moving_fields(patch: &State) -> State {
-    State {
-        brightness: None,
-        color_temp_mireds: None,
-        hue: None,
-        saturation: None,
-        color_x: None,
-        color_y: None,
-        position: None,
-        ..patch.clone()
+    use crate::sources::motion;
+    let mut shown = patch.clone();
+    for field in motion::MOVING_FIELDS {
+        motion::clear(&mut shown, field);
     }
+    shown
 }
 
 fn command_error(e: CommandError) -> Error {

@@ -136,9 +136,7 @@ impl Registry {
         let route = {
             let shared = self.read();
             let device = shared
-                .endpoints
-                .get(id)
-                .and_then(|ep| shared.devices.get(ep))
+                .device(id)
                 .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
             device
                 .shape()

@@ -213,7 +213,8 @@ fn number(state: &State, field: &str) -> Option<f64> {
     }
 }
 
-fn clear(state: &mut State, field: &str) {
+/// Unsets a moving field (other names: nothing).
+pub fn clear(state: &mut State, field: &str) {
     match field {
         "brightness" => state.brightness = None,
         "color_temp_mireds" => state.color_temp_mireds = None,
