@@ -29,11 +29,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 /// Runs the daemon until `shutdown` completes (or the API server fails).
-pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run_until(mut config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     config.validate().context("invalid configuration")?;
     let storage = config.bridge.storage_dir.clone();
     let registry = {
-        let devices = config.devices.clone();
+        // The registry owns the device list from here on; the config keeps only what the rest needs.
+        let devices = std::mem::take(&mut config.devices);
         tokio::task::spawn_blocking(move || {
             secure_storage(&storage)?;
             Registry::open(&storage, &devices)
@@ -131,6 +132,7 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()>) -> an
         if config.api.tls() { "https" } else { "http" },
         config.api.listen
     );
+    crate::memory::release_startup_garbage();
 
     let mut failure = None;
     tokio::select! {

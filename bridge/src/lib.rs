@@ -9,6 +9,7 @@
 //! - [`cloud`] — the connector host: feeds each cloud connector's outbox, applies its commands, health.
 //! - [`api`] — the local HTTP API and its Server-Sent Events stream.
 //! - [`matter`] — the Matter node, on its own thread, behind its transport guard.
+//! - [`memory`] — returns start-up garbage to the OS once the daemon is ready.
 //! - [`log_limit`] — rs-matter's log records into tracing, rate-limited per cause.
 //! - [`writer`] — the background persistence writer: every durable write, off every hot path.
 //! - [`app`] — the lifecycle: start everything, wait for a signal, stop in order.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod identity;
 pub mod log_limit;
 pub mod matter;
+pub mod memory;
 pub mod persist;
 #[cfg(test)]
 mod proptests;

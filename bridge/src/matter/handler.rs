@@ -89,7 +89,9 @@ impl MirrorDevice {
 /// Per-endpoint mirror of the registry, owned by the Matter thread.
 #[derive(Default)]
 pub struct Mirror {
-    pub devices: RefCell<HashMap<u16, MirrorDevice>>,
+    /// Boxed: a map slot is then a pointer, not a whole device, so the table's spare capacity
+    /// costs 8 bytes per slot instead of a full `MirrorDevice`.
+    pub devices: RefCell<HashMap<u16, Box<MirrorDevice>>>,
 }
 
 /// The bridged-endpoint handler.

@@ -213,6 +213,8 @@ fn run_inner(
         im.bump_configuration_version()
             .map_err(|e| anyhow!("bumping ConfigurationVersion: {e:?}"))
     })?;
+    // The start-up listing has served its purpose (the mirror holds what Matter needs).
+    drop(devices);
 
     let socket =
         async_io::Async::<UdpSocket>::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, params.port)))

@@ -36,7 +36,7 @@ pub fn populate(handler: &BridgeHandler<'_>, devices: &[Device]) {
     let mut mirror = handler.mirror.devices.borrow_mut();
     for d in devices {
         handler.node.add(d.endpoint, d.shape());
-        mirror.insert(d.endpoint, MirrorDevice::from_device(d));
+        mirror.insert(d.endpoint, Box::new(MirrorDevice::from_device(d)));
     }
 }
 
@@ -184,7 +184,7 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
                     .mirror
                     .devices
                     .borrow_mut()
-                    .insert(endpoint, MirrorDevice::from_device(&device));
+                    .insert(endpoint, Box::new(MirrorDevice::from_device(&device)));
                 tracing::info!(device = %device.id, endpoint, kind = %device.shape(), "bridged device added");
                 ctx.notify_endpoint_changed(endpoint);
                 notify_parts_list(handler, ctx);
