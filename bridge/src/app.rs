@@ -29,7 +29,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 /// Runs the daemon until `shutdown` completes (or the API server fails).
-pub async fn run_until(mut config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run_until(
+    mut config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     config.validate().context("invalid configuration")?;
     let storage = config.bridge.storage_dir.clone();
     let registry = {

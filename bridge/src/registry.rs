@@ -87,17 +87,20 @@ impl Device {
 /// One change, broadcast once to every subscriber.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+///
+/// The large payloads are boxed: the broadcast channel keeps [`CHANGE_CAPACITY`] slots of this
+/// size resident, so a small enum saves megabytes.
 pub enum Change {
     State {
         device: String,
         endpoint: u16,
         kind: DeviceKind,
-        old: State,
-        new: State,
+        old: Box<State>,
+        new: Box<State>,
         version: u64,
         origin: Origin,
     },
-    Added(Device),
+    Added(Box<Device>),
     Removed {
         device: String,
         endpoint: u16,
@@ -452,8 +455,8 @@ impl Registry {
             device: id.to_owned(),
             endpoint: ep,
             kind: device.kind,
-            old,
-            new: device.state.clone(),
+            old: Box::new(old),
+            new: Box::new(device.state.clone()),
             version: device.version,
             origin,
         };
@@ -538,7 +541,7 @@ impl Registry {
         }
         shared.insert(device.clone());
         tracing::info!(device = %device.id, endpoint = device.endpoint, %origin, "device added");
-        self.broadcast(Change::Added(device.clone()));
+        self.broadcast(Change::Added(Box::new(device.clone())));
         Ok(device)
     }
 

@@ -98,7 +98,7 @@ fn entries(change: &Change, out: &mut Vec<Entry>) {
             ..
         } => out.push(Entry::State {
             device: device.clone(),
-            state: new.clone(),
+            state: device_types::State::clone(new),
             version: *version,
             origin: origin.to_string(),
         }),

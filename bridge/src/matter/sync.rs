@@ -317,7 +317,7 @@ fn resync(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
     }
     for d in devices {
         if !handler.node.contains(d.endpoint) {
-            apply(handler, ctx, Change::Added(d));
+            apply(handler, ctx, Change::Added(Box::new(d)));
             continue;
         }
         handler.update_state(ctx, d.endpoint, &d.state, d.version);

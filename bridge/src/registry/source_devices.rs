@@ -120,7 +120,7 @@ impl Registry {
         device.unmapped = unmapped;
         shared.insert(device.clone());
         tracing::info!(device = %device.id, endpoint = device.endpoint, kind = %device.kind, %source, origin = %Origin::Local, "device added by its source");
-        self.broadcast(Change::Added(device.clone()));
+        self.broadcast(Change::Added(Box::new(device.clone())));
         Ok(device)
     }
 
