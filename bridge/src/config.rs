@@ -172,13 +172,21 @@ pub struct VirtualConfig {
     pub drift: bool,
     /// Seconds between two drift steps; 1..=86400.
     pub drift_interval_secs: u64,
+    /// Seconds a simulated window covering takes from fully open to fully closed; a move of part of
+    /// the way takes that share of it. 0..=600, 0 = at once.
+    pub cover_travel_secs: u64,
 }
+
+/// Full travel of a simulated window covering: roller shades take 10–30 s; the short end keeps the
+/// demo responsive while a controller still sees it move.
+pub const DEFAULT_COVER_TRAVEL_SECS: u64 = 10;
 
 impl Default for VirtualConfig {
     fn default() -> Self {
         VirtualConfig {
             drift: false,
             drift_interval_secs: 30,
+            cover_travel_secs: DEFAULT_COVER_TRAVEL_SECS,
         }
     }
 }
@@ -310,6 +318,13 @@ impl VirtualConfig {
                 "virtual.drift_interval_secs",
                 self.drift_interval_secs.to_string(),
                 "must be between 1 and 86400",
+            ));
+        }
+        if self.cover_travel_secs > 600 {
+            return Err(invalid(
+                "virtual.cover_travel_secs",
+                self.cover_travel_secs.to_string(),
+                "must be between 0 and 600",
             ));
         }
         Ok(())

@@ -120,10 +120,31 @@ def test_every_kind_reads_cleanly_and_obeys(demo, controller, timings, sandbox):
     controller.invoke(node, ep("door_lock"), C.DoorLock.Commands.UnlockDoor(), timed_ms=1000)
     assert state("door_lock")["lock_state"] == "unlocked"
 
-    controller.invoke(node, ep("window_covering"), C.WindowCovering.Commands.GoToLiftPercentage(2500))
+    # A simulated covering travels (virtual.cover_travel_secs, 10 s for the whole way): from fully
+    # open to 25 % closed takes 2.5 s, during which Matter shows the target and "closing"; then it
+    # stops on the target. A second move, stopped after about a second, stays where it got to.
+    wc, blind = C.WindowCovering.Attributes, ep("window_covering")
+    controller.invoke(node, blind, C.WindowCovering.Commands.GoToLiftPercentage(2500))
+    assert controller.read_attribute(node, blind, wc.TargetPositionLiftPercent100ths) == 2500
+    assert controller.read_attribute(node, blind, wc.OperationalStatus) == 0b1010  # closing
+    assert state("window_covering")["position"] > 75, "a covering does not jump"
+    deadline = time.monotonic() + 15
+    while state("window_covering")["position"] != 75 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert state("window_covering")["position"] == 75
-    assert controller.read_attribute(node, ep("window_covering"),
-                                     C.WindowCovering.Attributes.CurrentPositionLiftPercent100ths) == 2500
+    assert controller.read_attribute(node, blind, wc.CurrentPositionLiftPercent100ths) == 2500
+    assert controller.read_attribute(node, blind, wc.OperationalStatus) == 0
+    controller.invoke(node, blind, C.WindowCovering.Commands.UpOrOpen())
+    assert controller.read_attribute(node, blind, wc.OperationalStatus) == 0b0101  # opening
+    time.sleep(1.0)
+    controller.invoke(node, blind, C.WindowCovering.Commands.StopMotion())
+    stopped = state("window_covering")["position"]
+    assert 75 < stopped < 100, stopped
+    time.sleep(1.0)
+    assert state("window_covering")["position"] == stopped, "it stays where it was stopped"
+    assert controller.read_attribute(node, blind, wc.OperationalStatus) == 0
+    assert controller.read_attribute(node, blind, wc.TargetPositionLiftPercent100ths) == \
+        controller.read_attribute(node, blind, wc.CurrentPositionLiftPercent100ths)
 
     api.set_state(by_kind["humidity_sensor"]["id"], {"humidity": 55.5})
     assert controller.read_attribute(node, ep("humidity_sensor"),

@@ -231,9 +231,12 @@ impl<'a> BridgeHandler<'a> {
         };
         self.send_and_wait(id, endpoint, patch, options).await?;
         // While the device moves, subscribers see it on its way (its confirmed steps), not the end.
-        let shown = match transition {
-            Some(_) => without_moving_fields(patch),
-            None => patch.clone(),
+        // A covering's position is never shown ahead: TargetPositionLiftPercent100ths says where
+        // it goes (`lift`), CurrentPosition where it is.
+        let shown = if transition.is_some() || patch.position.is_some() {
+            without_moving_fields(patch)
+        } else {
+            patch.clone()
         };
         self.show_target(notify, endpoint, id, &shown);
         Ok(())
@@ -257,6 +260,9 @@ impl<'a> BridgeHandler<'a> {
         self.send_and_wait(id, endpoint, &State::default(), options)
             .await?;
         self.start_remaining_time(notify, endpoint, cluster, None);
+        if cluster == dtm::ids::cluster::WINDOW_COVERING {
+            super::lift::stopped(self, notify, endpoint);
+        }
         Ok(())
     }
 
@@ -462,6 +468,7 @@ impl<'a> BridgeHandler<'a> {
             self.notify(notify, endpoint, cluster, attr);
         }
         self.scenes_follow(notify, endpoint, kind.kind, &old, new);
+        super::lift::reported(self, notify, endpoint, new);
         Some((kind, old))
     }
 
@@ -714,8 +721,17 @@ impl BridgeHandler<'_> {
             CommandEffect::Patch(patch) => {
                 let transition =
                     super::transition::of(cluster, cmd_id, &args, &state, &patch, &settings);
-                self.command_patch(&ctx, endpoint, &id, &patch, transition)
-                    .await?;
+                let lift = cluster == dtm::ids::cluster::WINDOW_COVERING;
+                if lift {
+                    super::lift::commanded(self, &ctx, endpoint, &patch);
+                }
+                let sent = self
+                    .command_patch(&ctx, endpoint, &id, &patch, transition)
+                    .await;
+                if lift && sent.is_err() {
+                    super::lift::stopped(self, &ctx, endpoint);
+                }
+                sent?;
                 self.start_remaining_time(&ctx, endpoint, cluster, transition);
                 Ok(())
             }

@@ -23,6 +23,7 @@ mod commissioning;
 mod guard;
 mod handler;
 mod kv;
+mod lift;
 mod mdns;
 mod node;
 mod node_identity;

@@ -11,7 +11,9 @@
 //!   (a fade to off), which applies when the movement ends;
 //! - a new command for a field replaces that field's movement (the new one starts from where the
 //!   old one got to); a stop command ends the movement of its fields where they are;
-//! - a transition shorter than one step, or none, applies at once.
+//! - a transition shorter than one step, or none, applies at once — except a window covering's
+//!   `position` when the owner set a travel time ([`Motions::with_cover_travel`]): a move without
+//!   a transition then takes the share of the full travel that its distance is.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -73,11 +75,30 @@ struct DeviceMotion {
 #[derive(Debug, Default)]
 pub struct Motions {
     devices: HashMap<String, DeviceMotion>,
+    /// Time a window covering takes for the whole way (0..100 % open); zero = it jumps.
+    cover_travel: Duration,
 }
 
 impl Motions {
     pub fn new() -> Motions {
         Motions::default()
+    }
+
+    /// Window coverings of this source travel: a move over the whole range takes `full`.
+    pub fn with_cover_travel(mut self, full: Duration) -> Motions {
+        self.cover_travel = full;
+        self
+    }
+
+    /// How long a command moves its device: its own transition, else, for a window covering's
+    /// position, the share of the full travel time its distance is.
+    fn duration_of(&self, command: &SourceCommand, current: &State) -> Option<Duration> {
+        if command.transition.is_some() {
+            return command.transition.filter(|t| *t >= STEP);
+        }
+        let (to, from) = (command.patch.position?, current.position?);
+        let distance = f64::from(to.abs_diff(from)) / 100.0;
+        Some(self.cover_travel.mul_f64(distance)).filter(|t| *t >= STEP)
     }
 
     /// True while any device is moving (the owner ticks [`Motions::step`] every [`STEP`] then).
@@ -109,11 +130,11 @@ impl Motions {
             }
         }
         let patch = &command.patch;
-        let transition = command.transition.filter(|t| *t >= STEP);
         let current = match registry.get(id) {
             Some(device) => device.state,
             None => return Err(RegistryError::UnknownDevice(id.to_owned())),
         };
+        let transition = self.duration_of(command, &current);
         let mut moving = Vec::new();
         let mut now_patch = patch.clone();
         if let Some(duration) = transition {

@@ -45,6 +45,7 @@ pub const CONTACT_TOGGLE: f64 = 0.02;
 pub struct VirtualSource {
     drift: bool,
     interval: Duration,
+    cover_travel: Duration,
     rng: StdRng,
 }
 
@@ -54,8 +55,15 @@ impl VirtualSource {
         VirtualSource {
             drift,
             interval: interval.max(Duration::from_millis(1)),
+            cover_travel: Duration::ZERO,
             rng: rand::make_rng(),
         }
+    }
+
+    /// Window coverings take `full` to travel the whole way (zero: they jump).
+    pub fn with_cover_travel(mut self, full: Duration) -> VirtualSource {
+        self.cover_travel = full;
+        self
     }
 
     /// A source as the `[virtual]` section says.
@@ -64,6 +72,7 @@ impl VirtualSource {
             config.drift,
             Duration::from_secs(config.drift_interval_secs),
         )
+        .with_cover_travel(Duration::from_secs(config.cover_travel_secs))
     }
 
     /// Makes the drift reproducible (tests).
@@ -115,7 +124,7 @@ impl DeviceSource for VirtualSource {
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await; // the first tick is immediate; drift starts one interval in
-        let mut motions = Motions::new();
+        let mut motions = Motions::new().with_cover_travel(self.cover_travel);
         let mut steps = tokio::time::interval(STEP);
         loop {
             tokio::select! {

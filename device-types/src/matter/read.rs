@@ -288,7 +288,7 @@ fn window_covering(state: &State, attr: u32) -> Option<AttrValue> {
                 .position
                 .map_or(Null, |p| U8(position_to_percent_closed(p))),
         ),
-        // Stopped: movement is applied instantly, so the target always equals the current.
+        // Stopped unless a lift target is running (see `settings::lift_status`).
         OPERATIONAL_STATUS => Some(U8(0)),
         TARGET_POSITION_LIFT_PERCENT_100THS | CURRENT_POSITION_LIFT_PERCENT_100THS => {
             Some(pos100())

@@ -22,6 +22,9 @@
 //! - Level Control / Color Control RemainingTime: a running transition's countdown (run by the
 //!   bridge, never stored).
 //! - Window Covering Mode: stored and read back.
+//! - Window Covering TargetPositionLiftPercent100ths: where an accepted lift command sends the
+//!   covering until it gets there or is stopped (set by the bridge, never stored);
+//!   OperationalStatus follows from it ([`lift_status`]).
 
 use std::collections::BTreeMap;
 
@@ -202,7 +205,37 @@ pub const SETTINGS: &[SettingSpec] = &[
         false,
         true,
     ),
+    spec(
+        cluster::WINDOW_COVERING,
+        window_covering::attr::TARGET_POSITION_LIFT_PERCENT_100THS,
+        "TargetPositionLiftPercent100ths",
+        Encoding::U16,
+        true,
+        false,
+    ),
 ];
+
+/// Window Covering OperationalStatus (MovementStatus: 0 stopped, 1 opening, 2 closing, in the
+/// Global bits 0–1 and the Lift bits 2–3): the covering moves while a lift target is set that its
+/// position has not reached.
+pub fn lift_status(state: &State, settings: &Settings) -> u8 {
+    let target = settings
+        .get(
+            cluster::WINDOW_COVERING,
+            window_covering::attr::TARGET_POSITION_LIFT_PERCENT_100THS,
+        )
+        .flatten();
+    let current = state
+        .position
+        .map(super::convert::position_to_percent100ths);
+    let movement = match (target, current) {
+        // Percent100ths count closed: a larger target closes.
+        (Some(t), Some(c)) if t > i64::from(c) => 2,
+        (Some(t), Some(c)) if t < i64::from(c) => 1,
+        _ => 0,
+    };
+    movement | movement << 2
+}
 
 /// The setting spec of (`cluster`, `attr`), if that attribute is stored as a setting.
 pub fn setting_spec(cluster: u32, attr: u32) -> Option<&'static SettingSpec> {
@@ -414,5 +447,13 @@ pub fn read_attr_with(
     attr: u32,
 ) -> Option<AttrValue> {
     let served = super::read_attr(kind, state, cluster, attr)?;
+    if (cluster, attr)
+        == (
+            cluster::WINDOW_COVERING,
+            window_covering::attr::OPERATIONAL_STATUS,
+        )
+    {
+        return Some(AttrValue::U8(lift_status(state, settings)));
+    }
     Some(read_setting(settings, cluster, attr).unwrap_or(served))
 }

@@ -101,3 +101,43 @@ fn window_covering_commands() {
         "{e:?}"
     );
 }
+
+#[test]
+fn operational_status_follows_the_lift_target() {
+    use crate::matter::settings::{read_attr_with, Settings};
+    use crate::matter::AttrValue;
+    let k = DeviceKind::WindowCovering;
+    let status = |open: u8, target: Option<i64>| {
+        let state = State {
+            position: Some(open),
+            ..State::default()
+        };
+        let mut settings = Settings::default();
+        if let Some(t) = target {
+            settings.set(
+                cluster::WINDOW_COVERING,
+                window_covering::attr::TARGET_POSITION_LIFT_PERCENT_100THS,
+                Some(t),
+            );
+        }
+        let read = |attr| read_attr_with(k, &state, &settings, cluster::WINDOW_COVERING, attr);
+        (
+            read(window_covering::attr::OPERATIONAL_STATUS),
+            read(window_covering::attr::TARGET_POSITION_LIFT_PERCENT_100THS),
+        )
+    };
+    // No target: stopped, the target is where it is (100 % open = 0 closed).
+    assert_eq!(
+        status(100, None),
+        (Some(AttrValue::U8(0)), Some(AttrValue::U16(0)))
+    );
+    // Closing to 25 % open (7500 closed): Global and Lift both say closing (2).
+    assert_eq!(
+        status(100, Some(7500)),
+        (Some(AttrValue::U8(0b1010)), Some(AttrValue::U16(7500)))
+    );
+    // Opening from 10 % open to fully open: both say opening (1).
+    assert_eq!(status(10, Some(0)).0, Some(AttrValue::U8(0b0101)));
+    // At the target: stopped.
+    assert_eq!(status(25, Some(7500)).0, Some(AttrValue::U8(0)));
+}

@@ -210,3 +210,90 @@ fn an_invalid_target_is_refused_with_the_registry_reason() {
     let err = rx.try_recv().unwrap().unwrap_err();
     assert!(err.to_string().contains("saturation"), "{err}");
 }
+
+fn cover_registry(dir: &std::path::Path) -> Registry {
+    let blind = DeviceConfig {
+        with: Default::default(),
+        id: "blind".into(),
+        kind: DeviceKind::WindowCovering,
+        name: "Blind".into(),
+        room: None,
+        state: Some(State {
+            position: Some(100),
+            ..State::default()
+        }),
+    };
+    Registry::open(dir, &[blind]).unwrap()
+}
+
+fn cover_command(
+    position: u8,
+    stop: Option<&'static [&'static str]>,
+) -> (
+    SourceCommand,
+    oneshot::Receiver<Result<(), SourceCommandError>>,
+) {
+    let (reply, rx) = oneshot::channel();
+    let patch = State {
+        position: (stop.is_none()).then_some(position),
+        ..State::default()
+    };
+    let cmd = SourceCommand {
+        device: "blind".into(),
+        patch,
+        transition: None,
+        stop,
+        origin: Origin::Matter,
+        reply,
+    };
+    (cmd, rx)
+}
+
+fn position(r: &Registry) -> Option<u8> {
+    r.get("blind").unwrap().state.position
+}
+
+#[test]
+fn a_covering_travels_its_share_of_the_full_travel_time_and_stops_part_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = cover_registry(dir.path());
+    let mut m = Motions::new().with_cover_travel(Duration::from_secs(10));
+    let t0 = Instant::now();
+    // 100 % open → 50 %: half the way, so half the full travel (5 s).
+    let (cmd, mut rx) = cover_command(50, None);
+    m.handle(&r, cmd, t0);
+    assert_eq!(rx.try_recv().unwrap(), Ok(()), "accepted at once");
+    assert_eq!(position(&r), Some(100), "a covering does not jump");
+    m.step(&r, t0 + Duration::from_millis(2_500));
+    assert_eq!(
+        position(&r),
+        Some(75),
+        "half of its way after half of its 5 s"
+    );
+    m.step(&r, t0 + Duration::from_millis(5_100));
+    assert_eq!(position(&r), Some(50));
+    assert!(!m.is_moving());
+
+    // 50 % → 0 %, stopped after 1 s (a tenth of the full travel): it stays at 40 %.
+    let t1 = t0 + Duration::from_secs(6);
+    let (cmd, _rx) = cover_command(0, None);
+    m.handle(&r, cmd, t1);
+    m.step(&r, t1 + Duration::from_secs(1));
+    assert_eq!(position(&r), Some(40));
+    let (stop, _rx) = cover_command(0, Some(&["position"]));
+    m.handle(&r, stop, t1 + Duration::from_secs(1));
+    assert!(!m.is_moving());
+    m.step(&r, t1 + Duration::from_secs(9));
+    assert_eq!(position(&r), Some(40), "stopped where it was");
+}
+
+#[test]
+fn without_a_travel_time_a_covering_jumps() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = cover_registry(dir.path());
+    let mut m = Motions::new();
+    let (cmd, _rx) = cover_command(20, None);
+    m.handle(&r, cmd, Instant::now());
+    assert_eq!(position(&r), Some(20));
+    assert!(!m.is_moving());
+}
