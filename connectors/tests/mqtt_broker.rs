@@ -11,7 +11,7 @@ use std::time::Duration;
 use connectors::mqtt::MqttConfig;
 use connectors::{
     ConnectorConfig, DeviceInfo, DeviceSnapshot, DeviceView, Entry, EventBody, HealthHandle,
-    Outbox, OutboxConfig, Session,
+    Outbox, OutboxConfig, Session, TestClock,
 };
 use device_types::{DeviceKind, State};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -313,4 +313,112 @@ async fn an_oversized_record_is_dead_lettered_and_the_queue_flows_across_restart
     assert_eq!(seen.recv().await.unwrap(), 11);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(seen.try_recv().is_err(), "nothing else was published");
+}
+
+/// The connector's clock is a [`TestClock`] (outbox TTL, command expiry, record ages all read it). Its wall
+/// clock jumps +5 years, later −1 day, as on a hub without a hardware clock at NTP sync: every queued event is
+/// still delivered (none dropped by the 1 h TTL) and a fresh `/set` is applied, not refused as expired (the fake
+/// bridge refuses a command past `expires_at` exactly as the bridge's host does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wall_clock_jumps_drop_no_event_and_refuse_no_command() {
+    connectors::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_broker, port)) = broker(dir.path()) else {
+        eprintln!("mosquitto not installed: skipped");
+        return;
+    };
+    let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(10));
+    let (watcher, mut ev) = AsyncClient::new(opts, 100);
+    watcher.subscribe("t/#", QoS::AtLeastOnce).await.unwrap();
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(e) = ev.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = e {
+                let _ = seen_tx.send((p.topic, p.payload.to_vec()));
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let clock = TestClock::new();
+    let config = OutboxConfig {
+        event_ttl_secs: 3600,
+        ..OutboxConfig::default()
+    };
+    let outbox =
+        Outbox::open_with(&dir.path().join("o.redb"), config, clock.clone(), None).unwrap();
+    for n in 0..5 {
+        outbox.push(vec![press(n, 0)]).await.unwrap();
+    }
+    clock.jump_wall(5 * 365 * 24 * 3600 * 1000);
+
+    let config: MqttConfig = toml::from_str(&format!(
+        "name = \"t\"\nhost = \"127.0.0.1\"\nport = {port}\nbase_topic = \"t\"\nhomeassistant = false\n"
+    ))
+    .unwrap();
+    let mut connector = ConnectorConfig::Mqtt(config).build().unwrap();
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<connectors::Command>(16);
+    let health = HealthHandle::default();
+    let stop = CancellationToken::new();
+    let mut session = Session {
+        outbox: outbox.clone(),
+        commands: cmd_tx,
+        devices: Arc::new(FakeDevices),
+        health: health.clone(),
+        stop: stop.clone(),
+    };
+    let run = tokio::spawn(async move { connector.run(&mut session).await });
+    let bridge_clock = clock.clone();
+    tokio::spawn(async move {
+        while let Some(cmd) = cmd_rx.recv().await {
+            let now = connectors::Clock::now(&*bridge_clock);
+            let answer = match now.checked_duration_since(cmd.expires_at) {
+                Some(late) => Err(connectors::CommandError::Expired {
+                    late_ms: late.as_millis() as u64,
+                }),
+                None => Ok(cmd.patch.clone()),
+            };
+            let _ = cmd.reply.send(answer);
+        }
+    });
+
+    let mut next = 0;
+    for (round, jump) in [(0, 0), (1, -24 * 3600 * 1000)] {
+        clock.jump_wall(jump);
+        if round == 1 {
+            for n in 5..10 {
+                outbox.push(vec![press(n, 0)]).await.unwrap();
+            }
+        }
+        let want = 5 * (round + 1);
+        until("events delivered", || {
+            outbox.stats().depth == 0 && health.snapshot().delivered >= want
+        })
+        .await;
+        assert_eq!(outbox.stats().dropped_events, 0, "nothing expired");
+        while next < want {
+            let (topic, payload) = seen.recv().await.unwrap();
+            if topic == "t/bridge/event" {
+                let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                assert_eq!(v["data"]["n"].as_u64(), Some(next), "in order");
+                next += 1;
+            }
+        }
+        watcher
+            .publish("t/lamp/set", QoS::AtLeastOnce, false, r#"{"on": true}"#)
+            .await
+            .unwrap();
+        loop {
+            let (topic, payload) = seen.recv().await.unwrap();
+            if topic == "t/bridge/response" {
+                let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                assert_eq!(v["status"], "ok", "round {round}: {v}");
+                break;
+            }
+        }
+    }
+    assert_eq!(health.snapshot().commands_refused, 0);
+    stop.cancel();
+    run.await.unwrap().unwrap();
 }

@@ -8,7 +8,9 @@
 //!    [`Protocol::record`] turns each into messages through the [`Cx`].
 //! 3. Once the replay caught up: [`Protocol::reconcile`] (full state: shadow GETs, the twin GET, retained
 //!    state). Its messages wait in the [`Cx`]'s backlog and leave only while the window has room, so 500
-//!    devices never overflow the client's request queue.
+//!    devices never overflow the client's request queue; a long job (one read per device) is fed piece by
+//!    piece through [`Protocol::more`] whenever the window is idle, so each answer's follow-up (the update
+//!    after a shadow read) goes ahead of the next reads.
 //! 4. Stream: new records as the outbox changes, messages from the cloud ([`Protocol::message`]), and the
 //!    protocol's own notes ([`Protocol::note`]: answers of commands it handed to the bridge).
 //!
@@ -54,8 +56,14 @@ pub(crate) trait Protocol: Send {
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<(), Error>;
     /// One outbox record (in `seq` order) into messages.
     fn record(&mut self, cx: &mut Cx<'_>, stored: Stored) -> Result<(), Error>;
-    /// After the replay caught up: the full state reconciliation.
+    /// After the replay caught up: the full state reconciliation (or its start: see [`Protocol::more`]).
     fn reconcile(&mut self, cx: &mut Cx<'_>) -> Result<(), Error>;
+    /// Called while the outbox is caught up and the window has room: send the next piece of a long job
+    /// (one shadow read of hundreds), so its answers and follow-ups go ahead of the rest. `false`: nothing
+    /// left.
+    fn more(&mut self, _cx: &mut Cx<'_>) -> Result<bool, Error> {
+        Ok(false)
+    }
     /// A message on one of our subscriptions.
     fn message(
         &mut self,
@@ -135,6 +143,9 @@ pub(crate) async fn drive<P: Protocol>(
                     tracing::info!(connector = %d.name, "outbox replayed; reconciling the full state");
                 }
             }
+            cx.flush()?;
+        }
+        while exhausted && cx.idle_room(p.pending()) > 0 && p.more(&mut cx)? {
             cx.flush()?;
         }
         cx.flush_acks().await?;
