@@ -78,7 +78,8 @@ impl Session {
         let command = Command {
             device: device.to_owned(),
             patch,
-            expires_at: expiry(ttl),
+            // The connector's clock (the outbox's): monotonic, so a wall-clock jump never expires it.
+            expires_at: self.outbox.clock().now() + ttl,
             source,
             reply,
         };

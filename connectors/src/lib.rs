@@ -1,5 +1,5 @@
 //! Cloud connectors of hubbridge: the [`Connector`] trait, the durable per-connector [`Outbox`], and the
-//! implementations (self-hosted MQTT today; AWS IoT and Azure IoT Hub plug into the same trait).
+//! implementations (self-hosted MQTT, AWS IoT Core, Azure IoT Hub).
 //!
 //! # Layout
 //! - [`model`] — what crosses the bridge/connector boundary: device snapshots, outbox records, commands.
@@ -8,8 +8,14 @@
 //! - [`clock`] — monotonic and wall time behind a trait (expiry, TTL, local-change-wins never read the wall clock).
 //! - [`retry`] — the one place that decides retry vs permanent failure, and the backoff.
 //! - [`tls`] — the process-wide rustls crypto provider (ring) and PEM loading.
-//! - [`config`] — `[[connectors]]` tables: [`ConnectorConfig`] and the options every connector shares.
+//! - [`config`] — `[[connectors]]` tables: [`ConnectorConfig`] (each cloud's options in its folder; the
+//!   shared ones in [`outbox::OutboxConfig`] and [`retry::RetryConfig`]).
+//! - `driver` — the one delivery loop every MQTT-based connector runs: replay in order, bounded window,
+//!   ack on the cloud's ack, dead letters, size limits, paced reconciliation. A cloud implements its trait.
+//! - `link` — the one MQTT connection (3.1.1 or 5, TCP or TLS) the driver speaks through.
 //! - [`mqtt`] — the self-hosted MQTT connector (Zigbee2MQTT-style topics, Home Assistant discovery).
+//! - [`aws_iot`] — AWS IoT Core (named shadows; MQTT, or the HTTPS data plane).
+//! - [`azure_iot`] — Azure IoT Hub (one twin, telemetry, direct methods, cloud-to-device).
 //!
 //! # Flow
 //! The bridge's connector host turns every registry change into [`model::Entry`]s and pushes them into
@@ -19,11 +25,12 @@
 
 pub mod aws_iot;
 pub mod azure_iot;
+mod check;
 pub mod clock;
 pub mod config;
 pub mod connector;
-mod delivery;
-mod iot_link;
+mod driver;
+mod link;
 pub mod model;
 pub mod mqtt;
 pub mod outbox;
@@ -31,10 +38,12 @@ pub mod retry;
 pub mod tls;
 
 pub use clock::{Clock, SystemClock, TestClock};
-pub use config::{ConnectorConfig, OutboxConfig, RetryConfig};
+pub use config::ConnectorConfig;
 pub use connector::{Connector, DeviceView, Health, HealthHandle, Session};
 pub use model::{Command, CommandError, DeviceInfo, DeviceSnapshot, Entry, EventBody, Record};
+pub use outbox::OutboxConfig;
 pub use outbox::{DropNote, DropPolicy, Drops, Outbox, OutboxStats, Pushed, Stored};
+pub use retry::RetryConfig;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,46 @@
 
 use std::time::Duration;
 
-use crate::config::RetryConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::check::invalid;
 use crate::Error;
+
+/// `[connectors.retry]`: the backoff between connection attempts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First delay after a failure, in ms. Default 500.
+    pub backoff_min_ms: u64,
+    /// Longest delay, in ms (also used at once after a failure a human must fix). Default 60000.
+    pub backoff_max_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            backoff_min_ms: 500,
+            backoff_max_ms: 60_000,
+        }
+    }
+}
+
+impl RetryConfig {
+    pub(crate) fn validate(&self, name: &str) -> Result<(), Error> {
+        if self.backoff_min_ms == 0 {
+            return Err(invalid(name, "retry.backoff_min_ms", 0, "must not be 0"));
+        }
+        if self.backoff_max_ms < self.backoff_min_ms {
+            return Err(invalid(
+                name,
+                "retry.backoff_max_ms",
+                self.backoff_max_ms,
+                "must be at least retry.backoff_min_ms",
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Whether a failed run needs a human (wrong password, untrusted certificate, unreadable key file, bad
 /// option): such failures are still retried, but at the longest backoff at once.

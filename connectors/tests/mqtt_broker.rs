@@ -1,6 +1,7 @@
 //! The MQTT connector against a real mosquitto on loopback (skipped when mosquitto is not installed):
 //! records leave the outbox only once PUBACKed, in order; `/set` becomes a command whose answer is
-//! published; a broker that goes away leaves the records queued. The bridge side is an in-process fake
+//! published; a broker that goes away leaves the records queued; a record too large for the connection
+//! goes to the dead letters (reason named) and the queue behind it flows, also after a restart. The bridge side is an in-process fake
 //! (`FakeDevices`, a command loop); the end-to-end tests use the real bridge.
 
 use std::process::{Child, Command, Stdio};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use connectors::mqtt::MqttConfig;
 use connectors::{
     ConnectorConfig, DeviceInfo, DeviceSnapshot, DeviceView, Entry, EventBody, HealthHandle,
-    Outbox, OutboxConfig, Session,
+    Outbox, OutboxConfig, Session, TestClock,
 };
 use device_types::{DeviceKind, State};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -27,6 +28,11 @@ impl Drop for Broker {
 }
 
 fn broker(dir: &std::path::Path) -> Option<(Broker, u16)> {
+    broker_with(dir, "")
+}
+
+/// A mosquitto with `extra` lines in its config (e.g. `max_packet_size 4096`).
+fn broker_with(dir: &std::path::Path, extra: &str) -> Option<(Broker, u16)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .ok()?
         .local_addr()
@@ -35,7 +41,7 @@ fn broker(dir: &std::path::Path) -> Option<(Broker, u16)> {
     let conf = dir.join("mosquitto.conf");
     std::fs::write(
         &conf,
-        format!("allow_anonymous true\nlistener {port} 127.0.0.1\n"),
+        format!("allow_anonymous true\nlistener {port} 127.0.0.1\n{extra}\n"),
     )
     .unwrap();
     let child = Command::new("mosquitto")
@@ -180,6 +186,239 @@ async fn records_are_acked_after_puback_and_set_is_answered() {
             break;
         }
     }
+    stop.cancel();
+    run.await.unwrap().unwrap();
+}
+
+/// A watcher subscribed to `t/bridge/event`: the `data.n` of each event, in arrival order.
+async fn event_watcher(port: u16) -> mpsc::UnboundedReceiver<u64> {
+    let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(10));
+    let (watcher, mut ev) = AsyncClient::new(opts, 100);
+    watcher
+        .subscribe("t/bridge/event", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let _keep = watcher;
+        while let Ok(e) = ev.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = e {
+                let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                let _ = tx.send(v["data"]["n"].as_u64().unwrap_or(u64::MAX));
+            }
+        }
+    });
+    // Let the subscription land before anything is published.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rx
+}
+
+fn press(n: u64, pad: usize) -> Entry {
+    Entry::Event {
+        device: "lamp".into(),
+        body: EventBody::Other {
+            name: "press".into(),
+            data: serde_json::json!({ "n": n, "pad": "x".repeat(pad) }),
+        },
+    }
+}
+
+/// One connector run until `done` holds, then a clean stop.
+async fn run_until(
+    config: &MqttConfig,
+    outbox: &Outbox,
+    health: &HealthHandle,
+    what: &str,
+    mut done: impl FnMut(&Outbox, &HealthHandle) -> bool,
+) {
+    let mut connector = ConnectorConfig::Mqtt(config.clone()).build().unwrap();
+    let (cmd_tx, _cmd_rx) = mpsc::channel(16);
+    let stop = CancellationToken::new();
+    let mut session = Session {
+        outbox: outbox.clone(),
+        commands: cmd_tx,
+        devices: Arc::new(FakeDevices),
+        health: health.clone(),
+        stop: stop.clone(),
+    };
+    let run = tokio::spawn(async move { connector.run(&mut session).await });
+    until(what, || done(outbox, health)).await;
+    stop.cancel();
+    run.await.unwrap().unwrap();
+}
+
+/// MQTT 5 against a broker that announces `max_packet_size 4096`: a 10 KB event is dead-lettered with a
+/// reason naming the device, its size and the limit; the events before and after it arrive in order;
+/// the connection stays up. After a restart (outbox reopened) the oversized record is not sent again
+/// and a new oversized one is dead-lettered the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_record_is_dead_lettered_and_the_queue_flows_across_restarts() {
+    connectors::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_broker, port)) = broker_with(dir.path(), "max_packet_size 4096") else {
+        eprintln!("mosquitto not installed: skipped");
+        return;
+    };
+    let mut seen = event_watcher(port).await;
+    let path = dir.path().join("o.redb");
+    let outbox = Outbox::open(&path, OutboxConfig::default()).unwrap();
+    outbox.push(vec![press(0, 10)]).await.unwrap();
+    outbox.push(vec![press(1, 10_000)]).await.unwrap();
+    for n in 2..10 {
+        outbox.push(vec![press(n, 10)]).await.unwrap();
+    }
+    let config: MqttConfig = toml::from_str(&format!(
+        "name = \"t\"\nhost = \"127.0.0.1\"\nport = {port}\nprotocol = \"5\"\nbase_topic = \"t\"\nhomeassistant = false\n"
+    ))
+    .unwrap();
+    let health = HealthHandle::default();
+    run_until(&config, &outbox, &health, "queue drained", |o, h| {
+        o.stats().depth == 0 && o.stats().dead_letters == 1 && h.snapshot().delivered >= 9
+    })
+    .await;
+    let stats = outbox.stats();
+    let reason = stats.last_dead_letter.clone().unwrap();
+    assert!(reason.contains("`lamp`"), "{reason}");
+    assert!(reason.contains("bytes is over the limit of"), "{reason}");
+    assert!(reason.contains("Maximum Packet Size"), "{reason}");
+    let h = health.snapshot();
+    assert_eq!(
+        (h.delivered, h.failures),
+        (9, 0),
+        "one connection, 9 delivered"
+    );
+    let mut got = Vec::new();
+    while got.len() < 9 {
+        got.push(seen.recv().await.unwrap());
+    }
+    assert_eq!(
+        got,
+        vec![0, 2, 3, 4, 5, 6, 7, 8, 9],
+        "in order, without the oversized one"
+    );
+
+    // Restart: a new process opens the same file.
+    drop(outbox);
+    let outbox = Outbox::open(&path, OutboxConfig::default()).unwrap();
+    assert_eq!((outbox.stats().depth, outbox.stats().dead_letters), (0, 1));
+    outbox.push(vec![press(10, 50_000)]).await.unwrap();
+    outbox.push(vec![press(11, 10)]).await.unwrap();
+    let health = HealthHandle::default();
+    run_until(&config, &outbox, &health, "second run drained", |o, h| {
+        o.stats().depth == 0 && o.stats().dead_letters == 2 && h.snapshot().delivered >= 1
+    })
+    .await;
+    assert_eq!(health.snapshot().delivered, 1);
+    assert_eq!(seen.recv().await.unwrap(), 11);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(seen.try_recv().is_err(), "nothing else was published");
+}
+
+/// The connector's clock is a [`TestClock`] (outbox TTL, command expiry, record ages all read it). Its wall
+/// clock jumps +5 years, later −1 day, as on a hub without a hardware clock at NTP sync: every queued event is
+/// still delivered (none dropped by the 1 h TTL) and a fresh `/set` is applied, not refused as expired (the fake
+/// bridge refuses a command past `expires_at` exactly as the bridge's host does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wall_clock_jumps_drop_no_event_and_refuse_no_command() {
+    connectors::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_broker, port)) = broker(dir.path()) else {
+        eprintln!("mosquitto not installed: skipped");
+        return;
+    };
+    let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(10));
+    let (watcher, mut ev) = AsyncClient::new(opts, 100);
+    watcher.subscribe("t/#", QoS::AtLeastOnce).await.unwrap();
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(e) = ev.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = e {
+                let _ = seen_tx.send((p.topic, p.payload.to_vec()));
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let clock = TestClock::new();
+    let config = OutboxConfig {
+        event_ttl_secs: 3600,
+        ..OutboxConfig::default()
+    };
+    let outbox =
+        Outbox::open_with(&dir.path().join("o.redb"), config, clock.clone(), None).unwrap();
+    for n in 0..5 {
+        outbox.push(vec![press(n, 0)]).await.unwrap();
+    }
+    clock.jump_wall(5 * 365 * 24 * 3600 * 1000);
+
+    let config: MqttConfig = toml::from_str(&format!(
+        "name = \"t\"\nhost = \"127.0.0.1\"\nport = {port}\nbase_topic = \"t\"\nhomeassistant = false\n"
+    ))
+    .unwrap();
+    let mut connector = ConnectorConfig::Mqtt(config).build().unwrap();
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<connectors::Command>(16);
+    let health = HealthHandle::default();
+    let stop = CancellationToken::new();
+    let mut session = Session {
+        outbox: outbox.clone(),
+        commands: cmd_tx,
+        devices: Arc::new(FakeDevices),
+        health: health.clone(),
+        stop: stop.clone(),
+    };
+    let run = tokio::spawn(async move { connector.run(&mut session).await });
+    let bridge_clock = clock.clone();
+    tokio::spawn(async move {
+        while let Some(cmd) = cmd_rx.recv().await {
+            let now = connectors::Clock::now(&*bridge_clock);
+            let answer = match now.checked_duration_since(cmd.expires_at) {
+                Some(late) => Err(connectors::CommandError::Expired {
+                    late_ms: late.as_millis() as u64,
+                }),
+                None => Ok(cmd.patch.clone()),
+            };
+            let _ = cmd.reply.send(answer);
+        }
+    });
+
+    let mut next = 0;
+    for (round, jump) in [(0, 0), (1, -24 * 3600 * 1000)] {
+        clock.jump_wall(jump);
+        if round == 1 {
+            for n in 5..10 {
+                outbox.push(vec![press(n, 0)]).await.unwrap();
+            }
+        }
+        let want = 5 * (round + 1);
+        until("events delivered", || {
+            outbox.stats().depth == 0 && health.snapshot().delivered >= want
+        })
+        .await;
+        assert_eq!(outbox.stats().dropped_events, 0, "nothing expired");
+        while next < want {
+            let (topic, payload) = seen.recv().await.unwrap();
+            if topic == "t/bridge/event" {
+                let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                assert_eq!(v["data"]["n"].as_u64(), Some(next), "in order");
+                next += 1;
+            }
+        }
+        watcher
+            .publish("t/lamp/set", QoS::AtLeastOnce, false, r#"{"on": true}"#)
+            .await
+            .unwrap();
+        loop {
+            let (topic, payload) = seen.recv().await.unwrap();
+            if topic == "t/bridge/response" {
+                let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                assert_eq!(v["status"], "ok", "round {round}: {v}");
+                break;
+            }
+        }
+    }
+    assert_eq!(health.snapshot().commands_refused, 0);
     stop.cancel();
     run.await.unwrap().unwrap();
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::shadow;
-use crate::config::{in_range, invalid, OutboxConfig, RetryConfig};
+use crate::check::{in_range, invalid};
+use crate::outbox::OutboxConfig;
+use crate::retry::RetryConfig;
 use crate::Error;
 
 /// How the hub talks to AWS IoT.

@@ -7,7 +7,7 @@
 //! A `409` (version conflict) re-reads the shadow and sends the update again; any other rejection sends
 //! the record to the dead letters.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,10 +18,9 @@ use tokio::sync::{mpsc, Semaphore};
 use super::config::{AwsIotConfig, ShadowReads, Transport};
 use super::https::{self, Fail};
 use super::shadow::{self, Shadow};
-use crate::clock::{Clock, SystemClock};
 use crate::connector::{Connector, Session};
-use crate::delivery::Deliveries;
-use crate::iot_link::{IotEvent, IotLink, IotLinkOptions};
+use crate::driver::{self, Cx, Drive, Limit, Protocol};
+use crate::link::{Link, LinkOptions, Protocol as MqttVersion};
 use crate::model::{CommandError, EventBody, Record};
 use crate::mqtt::topics::event_payload;
 use crate::outbox::Stored;
@@ -69,48 +68,62 @@ impl Connector for AwsIotConnector {
             }),
             ShadowReads::Mqtt => None,
         };
-        let (got_tx, mut got) = mpsc::unbounded_channel();
-        let (applied_tx, mut applied) = mpsc::unbounded_channel();
+        let (notes_tx, mut notes) = mpsc::unbounded_channel();
         let window = usize::from(c.max_inflight);
-        let opts = IotLinkOptions {
+        let opts = LinkOptions {
             host: c.endpoint.clone().unwrap_or_default(),
             port: c.port,
+            protocol: MqttVersion::V311,
             client_id: c.client_id(),
             credentials: None,
-            tls,
+            tls: Some(tls),
             keep_alive: Duration::from_secs(c.keep_alive_secs),
+            will_topic: None,
             capacity: window * 2 + 64,
+            inflight: u16::try_from(window * 2 + 64).unwrap_or(u16::MAX),
+            max_packet_bytes: MAX_PAYLOAD_BYTES + 64 * 1024,
+            tls_keys: "",
         };
         let (link, mut events) = tokio::select! {
             () = session.stop.cancelled() => return Ok(()),
-            r = IotLink::connect(opts) => r?,
+            r = Link::connect(opts) => r?,
         };
         session.health.set_connected(true);
         tracing::info!(connector = %c.name, endpoint = %opts_host(c), thing = %c.thing_name, "connected to AWS IoT");
         let mut run = Run {
             c,
-            s: session,
-            link,
-            window,
-            d: Deliveries::default(),
             tokens: HashMap::new(),
             next_token: 1,
             versions: HashMap::new(),
             local_at: HashMap::new(),
-            applied_tx,
+            notes: notes_tx,
             service_clock: None,
             after_get: HashMap::new(),
-            cursor: 0,
-            reconciling: false,
             plane,
-            got_tx,
             pending_gets: 0,
+            to_read: VecDeque::new(),
         };
-        let result = run.main(&mut events, &mut got, &mut applied).await;
+        let drive = Drive {
+            session,
+            name: &c.name,
+            peer: "AWS IoT",
+            link,
+            window,
+            limit: Limit {
+                bytes: MAX_PAYLOAD_BYTES,
+                source: "AWS IoT Core: an MQTT message payload is at most 128 KB",
+            },
+            deadline: None,
+        };
+        let result = driver::drive(&mut run, drive, &mut events, &mut notes).await;
         session.health.set_connected(false);
-        result
+        result.map(|_| ())
     }
 }
+
+/// AWS IoT Core's limit on one MQTT message payload ("AWS IoT Core endpoints and quotas", message
+/// broker: 128 KB); a shadow update is further limited to [`shadow::MAX_DOCUMENT_BYTES`].
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
 
 fn opts_host(c: &AwsIotConfig) -> String {
     format!("{}:{}", c.endpoint.as_deref().unwrap_or(""), c.port)
@@ -135,6 +148,14 @@ type Applied = (
     Result<device_types::State, CommandError>,
 );
 
+/// What the connector's own tasks report back into the loop.
+// Applied carries a State (~350 bytes); notes live only while queued, boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+enum Note {
+    Got(Got),
+    Applied(Applied),
+}
+
 /// A local change older than this (by the wall clock) is taken as this old: a wall clock that jumped
 /// forward between the change and now must not make every later desired state look newer.
 const MAX_LOCAL_AGE: Duration = Duration::from_secs(24 * 3600);
@@ -152,11 +173,6 @@ enum Token {
 
 struct Run<'a> {
     c: &'a AwsIotConfig,
-    s: &'a Session,
-    link: IotLink,
-    window: usize,
-    /// What was handed to the link and which records it completes (PUBACKs and `accepted`s).
-    d: Deliveries,
     tokens: HashMap<String, Token>,
     next_token: u64,
     /// Last version seen per device shadow.
@@ -164,100 +180,83 @@ struct Run<'a> {
     /// When each device's latest local change replayed in this connection happened (monotonic: a
     /// wall-clock jump never makes a local change look newer or older than it is).
     local_at: HashMap<String, Instant>,
-    /// Answers to the commands made from desired state: the fields to clear once applied.
-    applied_tx: mpsc::UnboundedSender<Applied>,
+    /// Answers to the commands made from desired state (the fields to clear once applied), and to
+    /// `GetThingShadow` calls.
+    notes: mpsc::UnboundedSender<Note>,
     /// The shadow service's clock (Unix seconds) as last seen in a message's `timestamp`, and when: its
     /// "now" is that plus the monotonic time since (never the hub's own wall clock).
     service_clock: Option<(u64, Instant)>,
     /// Records whose update hit a version conflict, sent again after the fresh GET.
     after_get: HashMap<String, Vec<u64>>,
-    cursor: u64,
-    reconciling: bool,
-    /// `shadow_reads = "https"`: reads go here, answers come back on `got_tx`'s channel.
+    /// `shadow_reads = "https"`: reads go here, answers come back as [`Note::Got`].
     plane: Option<DataPlane>,
-    got_tx: mpsc::UnboundedSender<Got>,
     pending_gets: usize,
+    /// Devices whose shadow the reconciliation has still to read.
+    to_read: VecDeque<String>,
+}
+
+impl Protocol for Run<'_> {
+    type Note = Note;
+
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<(), Error> {
+        for filter in shadow::filters(&self.c.thing_name) {
+            cx.subscribe(&filter)?;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, cx: &mut Cx<'_>, stored: Stored) -> Result<(), Error> {
+        self.publish_record(cx, stored)
+    }
+
+    /// Every device's shadow is read (the driver's window paces the GETs), then reconciled.
+    fn reconcile(&mut self, cx: &mut Cx<'_>) -> Result<(), Error> {
+        let devices = cx.s.devices.devices();
+        tracing::info!(connector = %self.c.name, devices = devices.len(), over = ?self.c.shadow_reads(), "reading every shadow");
+        self.to_read = devices.into_iter().map(|d| d.info.id).collect();
+        Ok(())
+    }
+
+    /// One more shadow read of the reconciliation, while the window is idle.
+    fn more(&mut self, cx: &mut Cx<'_>) -> Result<bool, Error> {
+        let Some(device) = self.to_read.pop_front() else {
+            return Ok(false);
+        };
+        self.get(cx, &device)?;
+        Ok(true)
+    }
+
+    fn message(
+        &mut self,
+        cx: &mut Cx<'_>,
+        topic: &str,
+        payload: &[u8],
+        _expiry_secs: Option<u32>,
+    ) -> Result<(), Error> {
+        self.on_message(cx, topic, payload)
+    }
+
+    fn note(&mut self, cx: &mut Cx<'_>, note: Note) -> Result<(), Error> {
+        match note {
+            Note::Applied((device, fields, result)) => self.applied(cx, &device, &fields, result),
+            Note::Got((device, answer)) => {
+                self.pending_gets -= 1;
+                self.got(cx, &device, answer)
+            }
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.pending_gets
+    }
 }
 
 impl Run<'_> {
-    async fn main(
-        &mut self,
-        events: &mut mpsc::Receiver<IotEvent>,
-        got: &mut mpsc::UnboundedReceiver<Got>,
-        applied: &mut mpsc::UnboundedReceiver<Applied>,
-    ) -> Result<(), Error> {
-        for filter in shadow::filters(&self.c.thing_name) {
-            self.link.subscribe(&filter)?;
-        }
-        let mut exhausted = false;
-        loop {
-            if !exhausted && self.inflight() < self.window {
-                let room = self.window - self.inflight();
-                let records = self.s.outbox.read_after(self.cursor, room).await?;
-                let caught_up = records.len() < room;
-                for stored in records {
-                    self.cursor = stored.seq;
-                    self.publish_record(stored)?;
-                }
-                if caught_up {
-                    exhausted = true;
-                    if !self.reconciling {
-                        self.reconciling = true;
-                        for d in self.s.devices.devices() {
-                            self.get(&d.info.id)?;
-                        }
-                        tracing::info!(connector = %self.c.name, over = ?self.c.shadow_reads(), "outbox replayed; reading every shadow");
-                    }
-                }
-            }
-            self.flush_acks().await?;
-            let room = self.inflight() < self.window;
-            tokio::select! {
-                biased;
-                () = self.s.stop.cancelled() => {
-                    self.link.disconnect();
-                    tracing::info!(connector = %self.c.name, "disconnected from AWS IoT");
-                    return Ok(());
-                }
-                ev = events.recv() => {
-                    let Some(ev) = ev else {
-                        return Err(Error::Connection { reason: "the MQTT event loop stopped".into(), permanent: false });
-                    };
-                    self.handle(ev)?;
-                    while let Ok(ev) = events.try_recv() {
-                        self.handle(ev)?;
-                    }
-                }
-                Some((device, fields, result)) = applied.recv() => {
-                    self.applied(&device, &fields, result)?;
-                }
-                Some((device, answer)) = got.recv() => {
-                    self.pending_gets -= 1;
-                    self.got(&device, answer)?;
-                }
-                () = self.s.outbox.changed(), if exhausted && room => exhausted = false,
-            }
-        }
-    }
-
-    fn inflight(&self) -> usize {
-        self.d.inflight() + self.tokens.len() + self.pending_gets
-    }
-
     fn token(&mut self, t: Token) -> String {
         let token = format!("hb-{}", self.next_token);
         self.next_token += 1;
         self.tokens.insert(token.clone(), t);
         token
-    }
-
-    fn send(&mut self, tag: Option<u64>, topic: &str, payload: Vec<u8>) -> Result<(), Error> {
-        if let Some(seq) = tag {
-            self.d.expect(seq);
-        }
-        self.link.publish(topic, payload)?;
-        self.d.handed(tag);
-        Ok(())
     }
 
     fn shadow_of(&self, device: &str) -> Option<String> {
@@ -270,7 +269,7 @@ impl Run<'_> {
         }
     }
 
-    fn get(&mut self, device: &str) -> Result<(), Error> {
+    fn get(&mut self, cx: &mut Cx<'_>, device: &str) -> Result<(), Error> {
         let Some(name) = self.shadow_of(device) else {
             return Ok(());
         };
@@ -278,30 +277,31 @@ impl Run<'_> {
             let (client, limit, tx) = (
                 plane.client.clone(),
                 plane.limit.clone(),
-                self.got_tx.clone(),
+                self.notes.clone(),
             );
             let (thing, device) = (self.c.thing_name.clone(), device.to_owned());
             self.pending_gets += 1;
             tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let answer = https::get_document(&client, &thing, &name).await;
-                let _ = tx.send((device, answer));
+                let _ = tx.send(Note::Got((device, answer)));
             });
             return Ok(());
         }
         let token = self.token(Token::Get);
         let topic = shadow::topic(&self.c.thing_name, &name, "get");
-        self.send(
-            None,
-            &topic,
+        cx.ask(
+            topic,
             json!({ "clientToken": token }).to_string().into_bytes(),
-        )
+        );
+        Ok(())
     }
 
     /// An update of `device`'s shadow: `reported` = its current local state (or `state`), `clear` = stale
     /// desired fields; acknowledges `seqs` when accepted.
     fn update(
         &mut self,
+        cx: &mut Cx<'_>,
         device: &str,
         state: Option<&device_types::State>,
         clear: &[String],
@@ -309,14 +309,14 @@ impl Run<'_> {
     ) -> Result<(), Error> {
         let Some(name) = self.shadow_of(device) else {
             for seq in seqs {
-                self.dead_letter(seq, "the device id cannot name a shadow".to_owned());
+                cx.dead_letter(seq, "the device id cannot name a shadow".to_owned());
             }
             return Ok(());
         };
-        let current = self.s.devices.device(device).map(|d| d.state);
+        let current = cx.s.devices.device(device).map(|d| d.state);
         let Some(reported) = state.cloned().or(current) else {
             // The device is gone: nothing to report; its removal event deletes the shadow.
-            self.d.done_all(&seqs);
+            cx.done_all(&seqs);
             return Ok(());
         };
         let version = self.versions.get(device).copied();
@@ -327,24 +327,29 @@ impl Run<'_> {
         });
         match shadow::update_document(device, Some(&reported), clear, &token, version) {
             Ok(doc) => {
-                for &seq in &seqs {
-                    self.d.expect(seq);
-                }
                 let topic = shadow::topic(&self.c.thing_name, &name, "update");
-                self.send(None, &topic, doc)
+                if !cx.fits(&seqs, &topic, doc.len(), None) {
+                    self.tokens.remove(&token);
+                    return Ok(());
+                }
+                for &seq in &seqs {
+                    cx.expect(seq);
+                }
+                cx.ask(topic, doc);
+                Ok(())
             }
             Err(e) => {
                 self.tokens.remove(&token);
                 tracing::error!(connector = %self.c.name, device, error = %e, "shadow update not sent");
                 for seq in seqs {
-                    self.dead_letter(seq, e.to_string());
+                    cx.dead_letter(seq, e.to_string());
                 }
                 Ok(())
             }
         }
     }
 
-    fn publish_record(&mut self, stored: Stored) -> Result<(), Error> {
+    fn publish_record(&mut self, cx: &mut Cx<'_>, stored: Stored) -> Result<(), Error> {
         let Stored { seq, record } = stored;
         match &record {
             Record::State {
@@ -353,52 +358,31 @@ impl Run<'_> {
                 at_ms,
                 ..
             } => {
-                let age = SystemClock
+                let clock = cx.s.outbox.clock();
+                let now = clock.now();
+                let age = clock
                     .wall_ms()
                     .saturating_sub(*at_ms)
                     .min(MAX_LOCAL_AGE.as_millis() as u64);
-                let at = Instant::now()
-                    .checked_sub(Duration::from_millis(age))
-                    .unwrap_or_else(Instant::now);
+                let at = now.checked_sub(Duration::from_millis(age)).unwrap_or(now);
                 self.local_at.insert(device.clone(), at);
-                self.update(device, Some(state), &[], vec![seq])?;
+                self.update(cx, device, Some(state), &[], vec![seq])?;
             }
             Record::Event { device, body, .. } => {
                 if matches!(body, EventBody::DeviceRemoved) {
                     if let Some(name) = self.shadow_of(device) {
                         let topic = shadow::topic(&self.c.thing_name, &name, "delete");
-                        self.send(Some(seq), &topic, Vec::new())?;
+                        cx.send(Some(seq), topic, false, Vec::new());
                     }
                 }
                 let payload = event_payload(&record).unwrap_or_default();
-                self.send(Some(seq), &self.c.events_topic(), payload)?;
+                cx.send(Some(seq), self.c.events_topic(), false, payload);
             }
         }
         Ok(())
     }
 
-    fn handle(&mut self, ev: IotEvent) -> Result<(), Error> {
-        match ev {
-            IotEvent::Sent(pkid) => self.d.sent(pkid),
-            IotEvent::Acked(pkid) => {
-                let tag = self.d.acked(pkid);
-                self.d.done(tag);
-            }
-            IotEvent::Message { topic, payload } => self.message(&topic, &payload)?,
-            IotEvent::Failed(e) => return Err(e),
-        }
-        Ok(())
-    }
-
-    fn dead_letter(&mut self, seq: u64, reason: String) {
-        self.d.dead_letter(self.s, seq, reason);
-    }
-
-    async fn flush_acks(&mut self) -> Result<(), Error> {
-        self.d.flush(self.s).await
-    }
-
-    fn message(&mut self, topic: &str, payload: &[u8]) -> Result<(), Error> {
+    fn on_message(&mut self, cx: &mut Cx<'_>, topic: &str, payload: &[u8]) -> Result<(), Error> {
         let Some(resp) = shadow::parse_topic(&self.c.thing_name, topic) else {
             return Ok(());
         };
@@ -411,6 +395,9 @@ impl Run<'_> {
             .get("clientToken")
             .and_then(Value::as_str)
             .and_then(|t| self.tokens.remove(t));
+        if token.is_some() {
+            cx.answered();
+        }
         if let Some(v) = doc.get("version").and_then(Value::as_u64) {
             self.versions.insert(device.clone(), v);
         }
@@ -420,7 +407,7 @@ impl Run<'_> {
             "update/accepted" => {
                 if let Some(Token::Update { seqs, .. }) = token {
                     for seq in seqs {
-                        self.d.done(Some(seq));
+                        cx.done(seq);
                     }
                 }
             }
@@ -434,17 +421,17 @@ impl Run<'_> {
                     self.versions.remove(&device);
                     for seq in &seqs {
                         // This attempt is over; the update after the GET counts again.
-                        self.d.retract(*seq);
+                        cx.retract(*seq);
                     }
                     self.after_get
                         .entry(device.clone())
                         .or_default()
                         .extend(seqs);
-                    self.get(&device)?;
+                    self.get(cx, &device)?;
                 } else {
                     tracing::error!(connector = %self.c.name, device = %device, code, message = %message, "shadow update rejected");
                     for seq in seqs {
-                        self.dead_letter(seq, format!("shadow update rejected: {code} {message}"));
+                        cx.dead_letter(seq, format!("shadow update rejected: {code} {message}"));
                     }
                 }
             }
@@ -452,24 +439,24 @@ impl Run<'_> {
                 // Judged by the local-change time too: a delta older than a local change is not
                 // applied (it is cleared instead).
                 let delta = Shadow::from_delta(&doc);
-                let local = self.local_secs(&device, &doc);
-                let clear = self.apply_desired(&device, &delta, local, "update/delta");
+                let local = self.local_secs(cx, &device, &doc);
+                let clear = self.apply_desired(cx, &device, &delta, local, "update/delta");
                 if !clear.is_empty() {
-                    self.update(&device, None, &clear, Vec::new())?;
+                    self.update(cx, &device, None, &clear, Vec::new())?;
                 }
             }
             "get/accepted" => {
                 if !matches!(token, Some(Token::Get)) {
                     return Ok(()); // someone else's GET
                 }
-                self.read(&device, Some(&doc), "shadow GET")?;
+                self.read(cx, &device, Some(&doc), "shadow GET")?;
             }
             "get/rejected" => {
                 if !matches!(token, Some(Token::Get)) {
                     return Ok(());
                 }
                 // 404: no shadow yet; the update creates it.
-                self.read(&device, None, "shadow GET")?;
+                self.read(cx, &device, None, "shadow GET")?;
             }
             _ => {}
         }
@@ -478,52 +465,64 @@ impl Run<'_> {
 
     /// A shadow read is back (`None`: there is no shadow yet): apply newer desired, then write reported with
     /// the version just read, clearing stale desired, and completing the records that waited for the read.
-    fn read(&mut self, device: &str, doc: Option<&Value>, source: &str) -> Result<(), Error> {
+    fn read(
+        &mut self,
+        cx: &mut Cx<'_>,
+        device: &str,
+        doc: Option<&Value>,
+        source: &str,
+    ) -> Result<(), Error> {
         let clear = match doc {
             Some(doc) => {
                 let sh = Shadow::from_get(doc);
-                let local_at = self.local_secs(device, doc);
-                self.apply_desired(device, &sh, local_at, source)
+                let local_at = self.local_secs(cx, device, doc);
+                self.apply_desired(cx, device, &sh, local_at, source)
             }
             None => Vec::new(),
         };
         let seqs = self.after_get.remove(device).unwrap_or_default();
-        self.update(device, None, &clear, seqs)
+        self.update(cx, device, None, &clear, seqs)
     }
 
     /// A `GetThingShadow` answer (`shadow_reads = "https"`).
-    fn got(&mut self, device: &str, answer: Result<Value, Fail>) -> Result<(), Error> {
+    fn got(
+        &mut self,
+        cx: &mut Cx<'_>,
+        device: &str,
+        answer: Result<Value, Fail>,
+    ) -> Result<(), Error> {
         match answer {
             Ok(doc) => {
                 if let Some(v) = doc.get("version").and_then(Value::as_u64) {
                     self.versions.insert(device.to_owned(), v);
                 }
-                self.read(device, Some(&doc), "GetThingShadow")
+                self.read(cx, device, Some(&doc), "GetThingShadow")
             }
-            Err(Fail::NotFound) => self.read(device, None, "GetThingShadow"),
+            Err(Fail::NotFound) => self.read(cx, device, None, "GetThingShadow"),
             Err(Fail::Retry(e)) => Err(e),
             Err(Fail::Rejected(reason)) => {
                 tracing::error!(connector = %self.c.name, device, reason = %reason, "GetThingShadow refused; reporting without reading");
-                self.read(device, None, "GetThingShadow")
+                self.read(cx, device, None, "GetThingShadow")
             }
-            Err(Fail::Conflict) => self.read(device, None, "GetThingShadow"),
+            Err(Fail::Conflict) => self.read(cx, device, None, "GetThingShadow"),
         }
     }
 
     /// Applies the desired fields newer than the local change; returns the stale ones to clear.
     fn apply_desired(
         &mut self,
+        cx: &mut Cx<'_>,
         device: &str,
         sh: &Shadow,
         local_at: Option<u64>,
         source: &str,
     ) -> Vec<String> {
-        let Some(current) = self.s.devices.device(device) else {
+        let Some(current) = cx.s.devices.device(device) else {
             return Vec::new();
         };
         let plan = shadow::reconcile(sh, &current.state, local_at);
         if let Some(e) = &plan.invalid {
-            self.s.health.add_command(true);
+            cx.s.health.add_command(true);
             tracing::warn!(connector = %self.c.name, device, error = %e, "desired state refused");
         }
         if !plan.clear.is_empty() {
@@ -534,20 +533,21 @@ impl Run<'_> {
                 Ok(Value::Object(m)) => m.keys().cloned().collect(),
                 _ => Vec::new(),
             };
-            self.command(device, plan.apply, fields, source);
+            self.command(cx, device, plan.apply, fields, source);
         }
         plan.clear
     }
 
     /// The device's latest local change in the shadow service's clock (Unix seconds): the document's
     /// own `timestamp` (the service's now) minus how long ago, by the monotonic clock, it happened.
-    fn local_secs(&mut self, device: &str, doc: &Value) -> Option<u64> {
+    fn local_secs(&mut self, cx: &Cx<'_>, device: &str, doc: &Value) -> Option<u64> {
         self.saw_timestamp(doc);
         let at = *self.local_at.get(device)?;
         let service_now = self
             .service_now()
-            .unwrap_or_else(|| SystemClock.wall_ms() / 1000);
-        Some(service_now.saturating_sub(at.elapsed().as_secs()))
+            .unwrap_or_else(|| cx.s.outbox.clock().wall_ms() / 1000);
+        let ago = cx.s.outbox.clock().now().saturating_duration_since(at);
+        Some(service_now.saturating_sub(ago.as_secs()))
     }
 
     /// The service's "now" estimated from the latest timestamp it sent.
@@ -572,31 +572,32 @@ impl Run<'_> {
     /// refused again); only a bridge shutting down leaves them.
     fn applied(
         &mut self,
+        cx: &mut Cx<'_>,
         device: &str,
         fields: &[String],
         result: Result<device_types::State, CommandError>,
     ) -> Result<(), Error> {
         match result {
             Err(CommandError::Unavailable) => Ok(()),
-            Ok(state) => self.update(device, Some(&state), fields, Vec::new()),
-            Err(_) => self.update(device, None, fields, Vec::new()),
+            Ok(state) => self.update(cx, device, Some(&state), fields, Vec::new()),
+            Err(_) => self.update(cx, device, None, fields, Vec::new()),
         }
     }
 
     fn command(
         &mut self,
+        cx: &mut Cx<'_>,
         device: &str,
         patch: device_types::State,
         fields: Vec<String>,
         source: &str,
     ) {
         let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
-        let _ = self
-            .s
-            .send_command(&self.c.name, device, patch, ttl, source.to_owned(), {
-                let (tx, device) = (self.applied_tx.clone(), device.to_owned());
+        let _ =
+            cx.s.send_command(&self.c.name, device, patch, ttl, source.to_owned(), {
+                let (tx, device) = (self.notes.clone(), device.to_owned());
                 move |result| async move {
-                    let _ = tx.send((device, fields, result));
+                    let _ = tx.send(Note::Applied((device, fields, result)));
                 }
             });
     }

@@ -14,6 +14,7 @@ use dp::error::ProvideErrorMetadata as _;
 use serde_json::Value;
 
 use super::config::AwsIotConfig;
+use super::connector::MAX_PAYLOAD_BYTES;
 use super::shadow::{self, Shadow};
 use crate::connector::Session;
 use crate::model::Record;
@@ -187,6 +188,15 @@ impl Plane<'_> {
 
     async fn publish(&self, record: &Record) -> Result<(), Fail> {
         let payload = event_payload(record).unwrap_or_default();
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            // Would be refused by AWS for good: a dead letter now, and the queue behind it flows.
+            return Err(Fail::Rejected(format!(
+                "record for device `{}`: message of {} bytes is over the limit of {MAX_PAYLOAD_BYTES} bytes \
+                 (AWS IoT Core: an MQTT message payload is at most 128 KB)",
+                record.device(),
+                payload.len()
+            )));
+        }
         self.client
             .publish()
             .topic(self.c.events_topic())

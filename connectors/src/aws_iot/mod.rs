@@ -1,5 +1,5 @@
 //! The AWS IoT connector: the hub is one thing; each bridged device is a named shadow of it (name =
-//! prefix + device id). MQTT over mutual TLS for live traffic ([`crate::iot_link`]), the shadow rules
+//! prefix + device id). MQTT over mutual TLS for live traffic (the shared delivery driver and link), the shadow rules
 //! as pure functions ([`shadow`]), configured by [`AwsIotConfig`].
 
 mod config;

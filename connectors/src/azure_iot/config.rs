@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::sas::DeviceKey;
-use crate::config::{in_range, invalid, OutboxConfig, RetryConfig};
+use crate::check::{in_range, invalid};
 use crate::mqtt::Secret;
+use crate::outbox::OutboxConfig;
+use crate::retry::RetryConfig;
 use crate::Error;
 
 /// The MQTT API version Azure IoT Hub is spoken with.

@@ -4,7 +4,7 @@
 //! registry commands. A SAS connection reconnects with a fresh token before the old one expires.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use device_types::State;
@@ -16,8 +16,8 @@ use super::desired::DesiredMemory;
 use super::sas;
 use super::twin::{self, Incoming};
 use crate::connector::{Connector, Session};
-use crate::delivery::Deliveries;
-use crate::iot_link::{IotEvent, IotLink, IotLinkOptions};
+use crate::driver::{self, Cx, Drive, End, Limit, Protocol};
+use crate::link::{Link, LinkOptions, Protocol as MqttVersion};
 use crate::model::{EventBody, Record};
 use crate::mqtt::topics::event_payload;
 use crate::outbox::Stored;
@@ -38,12 +38,6 @@ impl AzureIotConnector {
             desired: None,
         }
     }
-}
-
-/// Why one connection ended without an error.
-enum End {
-    Stop,
-    Renew,
 }
 
 #[async_trait]
@@ -81,42 +75,59 @@ impl Connector for AzureIotConnector {
                 Auth::X509 => (String::new(), None),
             };
             let window = usize::from(c.max_inflight);
-            let opts = IotLinkOptions {
+            let opts = LinkOptions {
                 host: c.host().to_owned(),
                 port: c.port,
+                protocol: MqttVersion::V311,
                 client_id: c.device_id.clone(),
                 credentials: Some((c.username(), password)),
-                tls: tls.clone(),
+                tls: Some(tls.clone()),
                 keep_alive: Duration::from_secs(c.keep_alive_secs),
+                will_topic: None,
                 capacity: window * 2 + 64,
+                inflight: u16::try_from(window * 2 + 64).unwrap_or(u16::MAX),
+                max_packet_bytes: MAX_MESSAGE_BYTES + 64 * 1024,
+                tls_keys: "",
             };
             let (link, mut events) = tokio::select! {
                 () = session.stop.cancelled() => return Ok(()),
-                r = IotLink::connect(opts) => r?,
+                r = Link::connect(opts) => r?,
             };
             session.health.set_connected(true);
             tracing::info!(connector = %c.name, host = %c.host(), port = c.port, device = %c.device_id, "connected to Azure IoT Hub");
-            let (out_tx, out_rx) = mpsc::channel(1024);
+            let (out_tx, mut out_rx) = mpsc::unbounded_channel();
             let mut run = Run {
                 c,
-                s: session,
                 desired: self.desired.as_mut().expect("loaded above"),
-                link,
-                window,
-                d: Deliveries::default(),
                 rids: HashMap::new(),
                 next_rid: 1,
-                cursor: 0,
-                reconciling: false,
                 out_tx,
             };
-            let end = run.main(&mut events, out_rx, renew).await;
+            let deadline = renew.map(|at| {
+                let left = (SystemTime::UNIX_EPOCH + Duration::from_secs(at))
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default();
+                Instant::now() + left
+            });
+            let drive = Drive {
+                session,
+                name: &c.name,
+                peer: "Azure IoT Hub",
+                link,
+                window,
+                limit: Limit {
+                    bytes: MAX_MESSAGE_BYTES,
+                    source: "Azure IoT Hub: a device-to-cloud message is at most 256 KB",
+                },
+                deadline,
+            };
+            let end = driver::drive(&mut run, drive, &mut events, &mut out_rx).await;
             match end {
                 Ok(End::Stop) => {
                     session.health.set_connected(false);
                     return Ok(());
                 }
-                Ok(End::Renew) => {
+                Ok(End::Deadline) => {
                     tracing::info!(connector = %self.config.name, "SAS token renewal: reconnecting with a fresh token");
                 }
                 Err(e) => {
@@ -128,6 +139,16 @@ impl Connector for AzureIotConnector {
     }
 }
 
+/// Azure IoT Hub's limit on one device-to-cloud message ("IoT Hub quotas and throttling": 256 KB).
+const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// Azure IoT Hub's limit on a twin's reported properties ("IoT Hub quotas and throttling", device twin:
+/// 32 KB); one record's PATCH must fit in it.
+const TWIN_LIMIT: Limit = Limit {
+    bytes: twin::MAX_REPORTED_BYTES,
+    source: "Azure IoT Hub: a twin's reported properties are at most 32 KB",
+};
+
 /// What a `$rid` was for.
 #[derive(Debug, Clone, Copy)]
 enum Rid {
@@ -138,93 +159,52 @@ enum Rid {
 
 pub(super) struct Run<'a> {
     pub(super) c: &'a AzureIotConfig,
-    pub(super) s: &'a Session,
     desired: &'a mut DesiredMemory,
-    link: IotLink,
-    window: usize,
-    /// What was handed to the link and which records it completes (PUBACKs and `204`s).
-    d: Deliveries,
     rids: HashMap<u64, Rid>,
     next_rid: u64,
-    cursor: u64,
-    /// The twin GET was sent (after the replay caught up).
-    reconciling: bool,
-    pub(super) out_tx: mpsc::Sender<(String, Vec<u8>)>,
+    /// Direct-method answers from command tasks.
+    pub(super) out_tx: mpsc::UnboundedSender<(String, Vec<u8>)>,
+}
+
+impl Protocol for Run<'_> {
+    type Note = (String, Vec<u8>);
+
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<(), Error> {
+        cx.subscribe(twin::TWIN_RES_FILTER)?;
+        cx.subscribe(twin::DESIRED_FILTER)?;
+        cx.subscribe(twin::METHODS_FILTER)?;
+        cx.subscribe(&twin::c2d_filter(&self.c.device_id))
+    }
+
+    fn record(&mut self, cx: &mut Cx<'_>, stored: Stored) -> Result<(), Error> {
+        self.publish_record(cx, stored);
+        Ok(())
+    }
+
+    /// The twin GET; its answer brings the reconciliation PATCHes.
+    fn reconcile(&mut self, cx: &mut Cx<'_>) -> Result<(), Error> {
+        let rid = self.rid(Rid::Get);
+        cx.ask(twin::twin_get(rid), Vec::new());
+        Ok(())
+    }
+
+    fn message(
+        &mut self,
+        cx: &mut Cx<'_>,
+        topic: &str,
+        payload: &[u8],
+        _expiry_secs: Option<u32>,
+    ) -> Result<(), Error> {
+        self.on_message(cx, topic, payload)
+    }
+
+    fn note(&mut self, cx: &mut Cx<'_>, (topic, payload): Self::Note) -> Result<(), Error> {
+        cx.respond(topic, false, payload);
+        Ok(())
+    }
 }
 
 impl Run<'_> {
-    async fn main(
-        &mut self,
-        events: &mut mpsc::Receiver<IotEvent>,
-        mut out_rx: mpsc::Receiver<(String, Vec<u8>)>,
-        renew: Option<u64>,
-    ) -> Result<End, Error> {
-        let id = &self.c.device_id;
-        self.link.subscribe(twin::TWIN_RES_FILTER)?;
-        self.link.subscribe(twin::DESIRED_FILTER)?;
-        self.link.subscribe(twin::METHODS_FILTER)?;
-        self.link.subscribe(&twin::c2d_filter(id))?;
-        let renew_in = renew.map(|at| {
-            (SystemTime::UNIX_EPOCH + Duration::from_secs(at))
-                .duration_since(SystemTime::now())
-                .unwrap_or_default()
-        });
-        let renewal = tokio::time::sleep(renew_in.unwrap_or(Duration::from_secs(86_400 * 365)));
-        tokio::pin!(renewal);
-        let mut exhausted = false;
-        loop {
-            if !exhausted && self.inflight() < self.window {
-                let room = self.window - self.inflight();
-                let records = self.s.outbox.read_after(self.cursor, room).await?;
-                let caught_up = records.len() < room;
-                for stored in records {
-                    self.cursor = stored.seq;
-                    self.publish_record(stored)?;
-                }
-                if caught_up {
-                    exhausted = true;
-                    if !self.reconciling {
-                        self.reconciling = true;
-                        let rid = self.rid(Rid::Get);
-                        self.link.publish(&twin::twin_get(rid), Vec::new())?;
-                        self.d.handed(None);
-                    }
-                }
-            }
-            let room = self.inflight() < self.window;
-            tokio::select! {
-                biased;
-                () = self.s.stop.cancelled() => {
-                    self.shutdown(events).await;
-                    return Ok(End::Stop);
-                }
-                ev = events.recv() => {
-                    let Some(ev) = ev else {
-                        return Err(Error::Connection { reason: "the MQTT event loop stopped".into(), permanent: false });
-                    };
-                    self.handle(ev)?;
-                    while let Ok(ev) = events.try_recv() {
-                        self.handle(ev)?;
-                    }
-                    self.flush_acks().await?;
-                }
-                Some((topic, payload)) = out_rx.recv() => {
-                    self.link.publish(&topic, payload)?;
-                    self.d.handed(None);
-                }
-                () = &mut renewal, if renew.is_some() => {
-                    self.shutdown(events).await;
-                    return Ok(End::Renew);
-                }
-                () = self.s.outbox.changed(), if exhausted && room => exhausted = false,
-            }
-        }
-    }
-
-    fn inflight(&self) -> usize {
-        self.d.inflight() + self.rids.len()
-    }
-
     fn rid(&mut self, purpose: Rid) -> u64 {
         let rid = self.next_rid;
         self.next_rid += 1;
@@ -232,40 +212,33 @@ impl Run<'_> {
         rid
     }
 
-    /// Publishes one message; `tag` = the outbox seq it acknowledges on PUBACK.
-    fn send(&mut self, tag: Option<u64>, topic: &str, payload: Vec<u8>) -> Result<(), Error> {
-        if let Some(seq) = tag {
-            self.d.expect(seq);
-        }
-        self.link.publish(topic, payload)?;
-        self.d.handed(tag);
-        Ok(())
-    }
-
     /// A reported PATCH acknowledged (for `seq`) by its `204`.
-    fn patch(&mut self, seq: Option<u64>, body: &Value) -> Result<(), Error> {
-        if let Some(seq) = seq {
-            self.d.expect(seq);
+    fn patch(&mut self, cx: &mut Cx<'_>, seq: Option<u64>, body: &Value) {
+        let payload = body.to_string().into_bytes();
+        let seqs: Vec<u64> = seq.into_iter().collect();
+        let rid = self.next_rid;
+        let topic = twin::reported_patch(rid);
+        if !cx.fits(&seqs, &topic, payload.len(), Some(TWIN_LIMIT)) {
+            return;
         }
-        let rid = self.rid(Rid::Patch(seq));
-        self.send(
-            None,
-            &twin::reported_patch(rid),
-            body.to_string().into_bytes(),
-        )
+        if let Some(seq) = seq {
+            cx.expect(seq);
+        }
+        self.rid(Rid::Patch(seq));
+        cx.ask(topic, payload);
     }
 
-    fn publish_record(&mut self, stored: Stored) -> Result<(), Error> {
+    fn publish_record(&mut self, cx: &mut Cx<'_>, stored: Stored) {
         let Stored { seq, record } = stored;
         match &record {
             Record::State { device, state, .. } => {
-                self.patch(Some(seq), &twin::reported_state(device, Some(state)))?;
+                self.patch(cx, Some(seq), &twin::reported_state(device, Some(state)));
             }
             Record::Event {
                 id, device, body, ..
             } => {
                 if matches!(body, EventBody::DeviceRemoved) {
-                    self.patch(Some(seq), &twin::reported_state(device, None))?;
+                    self.patch(cx, Some(seq), &twin::reported_state(device, None));
                 }
                 let kind = serde_json::to_value(body)
                     .ok()
@@ -276,41 +249,23 @@ impl Run<'_> {
                     &[("$.mid", id), ("type", &kind), ("device", device)],
                 );
                 let payload = event_payload(&record).unwrap_or_default();
-                self.send(Some(seq), &topic, payload)?;
+                cx.send(Some(seq), topic, false, payload);
             }
         }
-        Ok(())
     }
 
-    fn handle(&mut self, ev: IotEvent) -> Result<(), Error> {
-        match ev {
-            IotEvent::Sent(pkid) => self.d.sent(pkid),
-            IotEvent::Acked(pkid) => {
-                let tag = self.d.acked(pkid);
-                self.d.done(tag);
-            }
-            IotEvent::Message { topic, payload } => self.message(&topic, &payload)?,
-            IotEvent::Failed(e) => return Err(e),
-        }
-        Ok(())
-    }
-
-    async fn flush_acks(&mut self) -> Result<(), Error> {
-        self.d.flush(self.s).await
-    }
-
-    fn message(&mut self, topic: &str, payload: &[u8]) -> Result<(), Error> {
+    fn on_message(&mut self, cx: &mut Cx<'_>, topic: &str, payload: &[u8]) -> Result<(), Error> {
         let name = &self.c.name;
         match twin::parse(&self.c.device_id, topic) {
             Some(Incoming::TwinResponse {
                 status,
                 rid,
                 version,
-            }) => self.twin_response(status, rid, version, payload)?,
+            }) => self.twin_response(cx, status, rid, version, payload)?,
             Some(Incoming::Desired { version }) => match serde_json::from_slice::<Value>(payload) {
                 Ok(Value::Object(doc)) => {
                     let version = version.or_else(|| doc.get("$version").and_then(Value::as_u64));
-                    self.apply_desired(&doc, version, false);
+                    self.apply_desired(cx, &doc, version, false);
                 }
                 _ => {
                     tracing::warn!(connector = %name, "desired PATCH that is not a JSON object ignored")
@@ -318,14 +273,20 @@ impl Run<'_> {
             },
             Some(Incoming::Method { name: method, rid }) => {
                 let (method, rid) = (method.to_owned(), rid.to_owned());
-                self.method(&method, &rid, payload);
+                self.method(cx, &method, &rid, payload);
             }
             Some(Incoming::CloudToDevice { props }) => match twin::parse_c2d(&props, payload) {
                 Ok((device, patch)) => {
-                    let _ = self.command(device, patch, "cloud-to-device message".to_owned(), None);
+                    let _ = self.command(
+                        cx,
+                        device,
+                        patch,
+                        "cloud-to-device message".to_owned(),
+                        None,
+                    );
                 }
                 Err(e) => {
-                    self.s.health.add_command(true);
+                    cx.s.health.add_command(true);
                     tracing::warn!(connector = %name, error = %e, "cloud-to-device message refused");
                 }
             },
@@ -336,6 +297,7 @@ impl Run<'_> {
 
     fn twin_response(
         &mut self,
+        cx: &mut Cx<'_>,
         status: u16,
         rid: u64,
         version: Option<u64>,
@@ -346,22 +308,26 @@ impl Run<'_> {
             tracing::debug!(connector = %name, rid, status, "twin response for an unknown $rid ignored");
             return Ok(());
         };
+        cx.answered();
         let retry_later = status == 429 || status >= 500;
         match purpose {
             Rid::Get if status == 200 => {
                 let doc: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
                 let (desired, reported) = twin::split_twin(&doc);
-                let local: Vec<(String, State)> = self
-                    .s
-                    .devices
-                    .devices()
-                    .into_iter()
-                    .map(|d| (d.info.id, d.state))
-                    .collect();
+                let local: Vec<(String, State)> =
+                    cx.s.devices
+                        .devices()
+                        .into_iter()
+                        .map(|d| (d.info.id, d.state))
+                        .collect();
                 let patch = twin::reconcile_reported(&reported, &local);
-                self.patch(None, &patch)?;
+                let parts = twin::split_patch(patch, twin::MAX_PATCH_BYTES);
+                tracing::debug!(connector = %name, parts = parts.len(), "reconciliation PATCHes");
+                for part in parts {
+                    self.patch(cx, None, &part);
+                }
                 let version = desired.get("$version").and_then(Value::as_u64);
-                self.apply_desired(&desired, version, true);
+                self.apply_desired(cx, &desired, version, true);
                 tracing::info!(connector = %name, devices = local.len(), desired_version = ?version, "outbox replayed; twin reconciled");
             }
             Rid::Get => {
@@ -372,7 +338,9 @@ impl Run<'_> {
             }
             Rid::Patch(seq) if (200..300).contains(&status) => {
                 tracing::trace!(connector = %name, rid, reported_version = ?version, "reported PATCH accepted");
-                self.d.done(seq);
+                if let Some(seq) = seq {
+                    cx.done(seq);
+                }
             }
             Rid::Patch(_) if retry_later => {
                 return Err(Error::Connection {
@@ -384,7 +352,7 @@ impl Run<'_> {
                 let reason = format!("reported PATCH rejected with status {status}");
                 tracing::error!(connector = %name, status, "reported PATCH rejected");
                 if let Some(seq) = seq {
-                    self.d.dead_letter(self.s, seq, reason);
+                    cx.dead_letter(seq, reason);
                 }
             }
         }
@@ -393,14 +361,20 @@ impl Run<'_> {
 
     /// Applies the desired fields that changed since the hub last saw them (see [`twin::DesiredSeen`]):
     /// an unchanged desired value is never applied again over a newer local change.
-    fn apply_desired(&mut self, doc: &Map<String, Value>, version: Option<u64>, full: bool) {
+    fn apply_desired(
+        &mut self,
+        cx: &mut Cx<'_>,
+        doc: &Map<String, Value>,
+        version: Option<u64>,
+        full: bool,
+    ) {
         let name = &self.c.name;
         let sections = self.desired.seen.changes(doc, version, full);
         self.desired.save();
         for section in sections {
-            let Some(current) = self.s.devices.device(&section.device) else {
+            let Some(current) = cx.s.devices.device(&section.device) else {
                 tracing::warn!(connector = %name, device = %section.device, "desired properties for an unknown device ignored");
-                self.s.health.add_command(true);
+                cx.s.health.add_command(true);
                 continue;
             };
             match section.patch {
@@ -408,31 +382,15 @@ impl Run<'_> {
                     let diff = current.state.diff(&patch);
                     if !diff.is_empty() {
                         let src = format!("desired $version={}", version.unwrap_or(0));
-                        let _ = self.command(section.device, diff, src, None);
+                        let _ = self.command(cx, section.device, diff, src, None);
                     }
                 }
                 Err(e) => {
-                    self.s.health.add_command(true);
+                    cx.s.health.add_command(true);
                     tracing::warn!(connector = %name, device = %section.device, error = %e, "desired properties refused");
                 }
             }
         }
-    }
-
-    /// Stop or renewal: DISCONNECT, give the link a moment to deliver it, keep any acks that arrived.
-    async fn shutdown(&mut self, events: &mut mpsc::Receiver<IotEvent>) {
-        self.link.disconnect();
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            while let Some(ev) = events.recv().await {
-                if matches!(ev, IotEvent::Failed(_)) {
-                    break;
-                }
-                let _ = self.handle(ev);
-            }
-        })
-        .await;
-        let _ = self.flush_acks().await;
-        tracing::info!(connector = %self.c.name, "disconnected from Azure IoT Hub");
     }
 }
 

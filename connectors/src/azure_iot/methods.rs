@@ -9,12 +9,14 @@ use serde_json::{json, Value};
 
 use super::connector::Run;
 use super::twin::{self, MethodCall};
+use crate::driver::Cx;
 use crate::model::CommandError;
 
 impl Run<'_> {
     /// Sends a command to the registry; the answer goes to `reply_to` (a method's `$rid`) or the log.
     pub(super) fn command(
         &mut self,
+        cx: &mut Cx<'_>,
         device: String,
         patch: State,
         source: String,
@@ -23,7 +25,7 @@ impl Run<'_> {
         let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
         let out = self.out_tx.clone();
         let (rid, dev) = (reply_to.clone(), device.clone());
-        let sent = self.s.send_command(
+        let sent = cx.s.send_command(
             &self.c.name,
             &device,
             patch,
@@ -39,18 +41,16 @@ impl Run<'_> {
                     Err(e @ CommandError::Invalid(_)) => (400, json!({"message": e.to_string()})),
                     Err(e) => (503, json!({"message": e.to_string()})),
                 };
-                let _ = out
-                    .send((
-                        twin::method_response(status, &rid),
-                        body.to_string().into_bytes(),
-                    ))
-                    .await;
+                let _ = out.send((
+                    twin::method_response(status, &rid),
+                    body.to_string().into_bytes(),
+                ));
             },
         );
         if !sent {
             if let Some(rid) = reply_to {
                 let body = json!({"message": "the bridge is busy; try again"});
-                let _ = self.out_tx.try_send((
+                let _ = self.out_tx.send((
                     twin::method_response(503, &rid),
                     body.to_string().into_bytes(),
                 ));
@@ -60,20 +60,20 @@ impl Run<'_> {
         Ok(())
     }
 
-    pub(super) fn method(&mut self, method: &str, rid: &str, payload: &[u8]) {
+    pub(super) fn method(&mut self, cx: &mut Cx<'_>, method: &str, rid: &str, payload: &[u8]) {
         let respond = |run: &mut Self, status: u16, body: Value| {
-            let _ = run.out_tx.try_send((
+            let _ = run.out_tx.send((
                 twin::method_response(status, rid),
                 body.to_string().into_bytes(),
             ));
         };
         match twin::parse_method(method, payload) {
             Err(e) => {
-                self.s.health.add_command(true);
+                cx.s.health.add_command(true);
                 tracing::warn!(connector = %self.c.name, method, status = e.status, error = %e.message, "direct method refused");
                 respond(self, e.status, e.body());
             }
-            Ok(MethodCall::Get { device }) => match self.s.devices.device(&device) {
+            Ok(MethodCall::Get { device }) => match cx.s.devices.device(&device) {
                 Some(d) => respond(
                     self,
                     200,
@@ -86,8 +86,8 @@ impl Run<'_> {
                 ),
             },
             Ok(MethodCall::Set { device, patch }) => {
-                if self.s.devices.device(&device).is_none() {
-                    self.s.health.add_command(true);
+                if cx.s.devices.device(&device).is_none() {
+                    cx.s.health.add_command(true);
                     respond(
                         self,
                         404,
@@ -96,6 +96,7 @@ impl Run<'_> {
                     return;
                 }
                 let _ = self.command(
+                    cx,
                     device,
                     patch,
                     format!("method {method}"),

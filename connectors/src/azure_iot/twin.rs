@@ -21,6 +21,14 @@ pub const TWIN_RES_FILTER: &str = "$iothub/twin/res/#";
 pub const DESIRED_FILTER: &str = "$iothub/twin/PATCH/properties/desired/#";
 pub const METHODS_FILTER: &str = "$iothub/methods/POST/#";
 
+/// Azure IoT Hub's limit on a twin's reported properties: 32 KB ("IoT Hub quotas and throttling",
+/// device twin size). A PATCH that would pass it is refused with 400.
+pub const MAX_REPORTED_BYTES: usize = 32 * 1024;
+
+/// The reconciliation PATCH is sent in parts of at most this many bytes, so each part is well under the
+/// twin limit and hundreds of devices never make one oversized message.
+pub const MAX_PATCH_BYTES: usize = 8 * 1024;
+
 pub fn c2d_filter(device_id: &str) -> String {
     format!("devices/{device_id}/messages/devicebound/#")
 }
@@ -159,6 +167,32 @@ pub fn reconcile_reported(reported: &Map<String, Value>, local: &[(String, State
         }
     }
     Value::Object(m)
+}
+
+/// Splits a PATCH object into PATCHes of at most `max` bytes each (top-level sections never split;
+/// removals (`null`) first, so they free room before additions). A section larger than `max` alone
+/// makes its own part (the size check before sending refuses it).
+pub fn split_patch(patch: Value, max: usize) -> Vec<Value> {
+    let Value::Object(m) = patch else {
+        return vec![patch];
+    };
+    let (nulls, rest): (Vec<_>, Vec<_>) = m.into_iter().partition(|(_, v)| v.is_null());
+    let mut parts = Vec::new();
+    let mut part = Map::new();
+    let mut size = 2;
+    for (k, v) in nulls.into_iter().chain(rest) {
+        let entry = k.len() + 4 + v.to_string().len();
+        if !part.is_empty() && size + entry > max {
+            parts.push(Value::Object(std::mem::take(&mut part)));
+            size = 2;
+        }
+        size += entry;
+        part.insert(k, v);
+    }
+    if !part.is_empty() || parts.is_empty() {
+        parts.push(Value::Object(part));
+    }
+    parts
 }
 
 /// One device's section of a desired document, parsed (unknown devices and bad values are reported, not
@@ -363,6 +397,32 @@ mod tests {
             &[("lamp".to_owned(), on.clone())],
         );
         assert_eq!(patch, json!({"lamp": {"on": true}, "gone": null}));
+    }
+
+    #[test]
+    fn a_large_patch_is_split_under_the_limit_with_removals_first() {
+        let mut m = Map::new();
+        for i in 0..500 {
+            m.insert(
+                format!("light-{i:03}"),
+                json!({"on": i % 2 == 0, "brightness": 128}),
+            );
+        }
+        m.insert("gone".into(), Value::Null);
+        let whole = Value::Object(m.clone());
+        let parts = split_patch(whole, MAX_PATCH_BYTES);
+        assert!(parts.len() > 1);
+        assert!(parts[0].get("gone").is_some_and(Value::is_null));
+        let mut keys = 0;
+        for p in &parts {
+            assert!(
+                p.to_string().len() <= MAX_PATCH_BYTES,
+                "{}",
+                p.to_string().len()
+            );
+            keys += p.as_object().unwrap().len();
+        }
+        assert_eq!(keys, m.len());
     }
 
     #[test]

@@ -4,18 +4,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::config::{in_range, invalid, OutboxConfig, RetryConfig};
+use crate::check::{in_range, invalid};
+use crate::outbox::OutboxConfig;
+use crate::retry::RetryConfig;
 use crate::Error;
 
-/// MQTT protocol version.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Protocol {
-    #[default]
-    #[serde(rename = "3.1.1")]
-    V311,
-    #[serde(rename = "5")]
-    V5,
-}
+pub use crate::link::Protocol;
 
 /// A secret from the config file: never printed (Debug and serialisation show `***`).
 #[derive(Clone, PartialEq, Eq)]
@@ -93,6 +87,10 @@ pub struct MqttConfig {
     /// Publishes awaiting PUBACK at once, 1..=1000. Default 100.
     #[serde(default = "default_inflight")]
     pub max_inflight: u16,
+    /// Largest MQTT packet sent or accepted, 1024..=268435455. Default 1 MiB. With MQTT 5 the broker's
+    /// Maximum Packet Size (CONNACK) lowers it; a record that does not fit goes to the dead letters.
+    #[serde(default = "default_max_packet")]
+    pub max_packet_bytes: u32,
     #[serde(default)]
     pub tls: Option<MqttTls>,
     /// Allow a password over plain TCP (no `[connectors.tls]`), where anyone on the path can read it.
@@ -119,6 +117,9 @@ fn default_ha_prefix() -> String {
 }
 fn default_inflight() -> u16 {
     100
+}
+fn default_max_packet() -> u32 {
+    1024 * 1024
 }
 
 impl MqttConfig {
@@ -160,6 +161,12 @@ impl MqttConfig {
             }
         }
         in_range(name, "max_inflight", self.max_inflight, 1..=1000)?;
+        in_range(
+            name,
+            "max_packet_bytes",
+            self.max_packet_bytes,
+            1024..=268_435_455,
+        )?;
         if self.password.is_some() && self.password_file.is_some() {
             return Err(invalid(
                 name,

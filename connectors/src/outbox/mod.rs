@@ -37,6 +37,7 @@
 //! - Health reads a snapshot ([`Outbox::stats`]) kept behind its own small lock: it never waits for a
 //!   commit's fsync.
 
+mod config;
 #[cfg(test)]
 mod fault_tests;
 mod store;
@@ -54,9 +55,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::clock::{self, Clock};
-use crate::config::OutboxConfig;
 use crate::model::{Entry, Record};
 use crate::Error;
+pub use config::OutboxConfig;
 
 /// What to do with a new event when the byte cap is reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +141,9 @@ pub struct OutboxStats {
     pub recent_drops: Vec<DropNote>,
     /// Records the cloud rejected permanently, kept in the dead-letter table.
     pub dead_letters: u64,
+    /// Why the latest record went to the dead letters (since the bridge started), e.g. a record too
+    /// large for the cloud: names the device, the size and the limit.
+    pub last_dead_letter: Option<String>,
     /// Records accepted but held only in memory (the disk refuses writes).
     pub memory_only: u64,
     /// `true` while the disk is full (ENOSPC / EDQUOT).
@@ -218,6 +222,8 @@ struct Index {
     /// Dead letters: seq → (bytes, outbox clock when dead-lettered).
     dead: BTreeMap<u64, (u64, u64)>,
     dead_bytes: u64,
+    /// The reason of the latest dead letter of this run.
+    last_dead: Option<String>,
 }
 
 struct Row {
@@ -449,6 +455,11 @@ impl Outbox {
             .unwrap_or(false)
     }
 
+    /// The clock this outbox (and the connector reading it) runs on: the system's, or a test's.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.0.clock.clone()
+    }
+
     /// The outbox clock: monotonic ms summed over the runs of this file.
     fn clock_ms(&self) -> u64 {
         let run = self.0.clock.now().saturating_duration_since(self.0.opened);
@@ -475,6 +486,7 @@ impl Outbox {
                 drops: index.drops.clone(),
                 recent_drops: index.recent.iter().cloned().collect(),
                 dead_letters: index.dead.len() as u64,
+                last_dead_letter: index.last_dead.clone(),
                 memory_only: st.pending.puts.len() as u64,
                 disk_full: st.fault.as_ref().is_some_and(|f| f.disk_full),
                 storage_error: st.fault.as_ref().map(|f| f.reason.clone()),

@@ -179,6 +179,7 @@ impl Outbox {
                 );
                 st.index.dead_bytes += bytes.len() as u64;
                 st.index.dead.insert(seq, (bytes.len() as u64, now));
+                st.index.last_dead = Some(reason.to_owned());
                 st.pending.dead_deletes.remove(&seq);
                 st.pending.dead_puts.insert(seq, bytes);
             }

@@ -16,6 +16,7 @@ What the fake does (as the IoT Hub MQTT documentation describes it for devices):
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -176,6 +177,9 @@ class FakeAzureTwinService:
         self.reported_version = 1
         self.reported_status = reported_status
         self.gets = 0
+        self.oversize_refusals = 0
+        self.max_reported_bytes = 0
+        self.max_patch_bytes = 0
         self.patches: list[dict] = []
         self.telemetry: list[tuple[dict, dict]] = []
         self.method_results: dict[str, tuple[int, dict]] = {}
@@ -226,8 +230,19 @@ class FakeAzureTwinService:
                 rid = self._query(topic)["$rid"]
                 patch = json.loads(msg.payload)
                 self.patches.append(patch)
-                if self.reported_status == 204:
-                    _merge(self.reported, patch)
+                candidate = copy.deepcopy(self.reported)
+                _merge(candidate, patch)
+                size = twin_bytes(candidate)
+                if self.reported_status == 204 and size > MAX_REPORTED_BYTES:
+                    # As IoT Hub: an update that would take reported properties past 32 KB is refused.
+                    self.oversize_refusals += 1
+                    client.publish(f"$iothub/twin/res/400/?$rid={rid}",
+                                   json.dumps({"message": f"reported properties would be {size} bytes, over the "
+                                                          f"{MAX_REPORTED_BYTES}-byte twin limit"}), qos=1)
+                elif self.reported_status == 204:
+                    self.reported = candidate
+                    self.max_reported_bytes = max(self.max_reported_bytes, size)
+                    self.max_patch_bytes = max(self.max_patch_bytes, len(msg.payload))
                     self.reported_version += 1
                     client.publish(f"$iothub/twin/res/204/?$rid={rid}&$version={self.reported_version}", b"", qos=1)
                 else:
@@ -274,6 +289,15 @@ class FakeAzureTwinService:
             self.client.disconnect()
         except Exception:
             pass
+
+
+# IoT Hub quotas: a device twin's reported properties are at most 32 KB. The hub counts the JSON text without
+# whitespace outside strings; compact JSON is that.
+MAX_REPORTED_BYTES = 32 * 1024
+
+
+def twin_bytes(doc: dict) -> int:
+    return len(json.dumps(doc, separators=(",", ":")).encode())
 
 
 def _merge(doc: dict, patch: dict):

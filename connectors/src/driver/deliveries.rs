@@ -1,4 +1,4 @@
-//! Delivery bookkeeping shared by the MQTT-based connectors: an outbox record is acknowledged
+//! Delivery bookkeeping of the driver: an outbox record is acknowledged
 //! (and deleted) only once every message it produced was acknowledged by the cloud — its PUBACKs,
 //! and any application-level answers (a twin PATCH's `204`, a shadow update's `accepted`) the
 //! connector counts with [`Deliveries::expect`].
