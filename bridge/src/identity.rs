@@ -118,6 +118,24 @@ impl IdentityMap {
         ids: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), IdentityError> {
         let before = self.file.clone();
+        self.allocate(ids)?;
+        if self.file != before {
+            if let Err(e) = self.save() {
+                self.file = before;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Like [`IdentityMap::assign`] but in memory only; the caller saves with
+    /// [`IdentityMap::queue_save`]. A new identity kept in memory after a failed save is harmless
+    /// (endpoint numbers only ever go up; the next save carries it).
+    pub fn allocate<'a>(
+        &mut self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), IdentityError> {
+        let before = self.file.clone();
         let mut rng = rand::rng();
         for id in ids {
             if self.file.devices.contains_key(id) {
@@ -142,13 +160,23 @@ impl IdentityMap {
                 },
             );
         }
-        if self.file != before {
-            if let Err(e) = self.save() {
-                self.file = before;
-                return Err(e);
+        Ok(())
+    }
+
+    /// Queues the map as it is now on the persistence writer (in the order of every other save of
+    /// it) and returns the outcome to wait for, so the caller can release its locks first. Without a
+    /// writer it saves at once.
+    pub fn queue_save(&self) -> Result<crate::writer::Pending, IdentityError> {
+        match &self.writer {
+            Some(writer) => {
+                let bytes = crate::writer::json_bytes(&self.path, &self.file)?;
+                Ok(writer.submit_waiting(&self.path, bytes))
+            }
+            None => {
+                persist::write_json(&self.path, &self.file)?;
+                Ok(crate::writer::Pending::done(&self.path))
             }
         }
-        Ok(())
     }
 
     /// Sets or clears the controller-written label and queues the save on the persistence writer

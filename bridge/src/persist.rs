@@ -97,6 +97,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     sync_dir(dir)
 }
 
+/// Removes `path` durably (the directory is fsynced after the unlink); a missing file is not an error.
+pub fn remove_durable(path: &Path) -> Result<(), PersistError> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("remove", path)(e)),
+    }
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => sync_dir(Path::new(".")),
+    }
+}
+
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> Result<(), PersistError> {
     File::open(dir)

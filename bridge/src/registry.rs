@@ -207,6 +207,9 @@ struct Inner {
     routes: Mutex<HashMap<String, mpsc::Sender<SourceCommand>>>,
     writer: Writer,
     state_path: PathBuf,
+    /// One add or remove at a time: they write identity.json and devices.json without holding
+    /// `shared` (which the Matter thread reads), so they are ordered by this lock instead.
+    admin: Mutex<()>,
 }
 
 struct Shared {
@@ -337,6 +340,7 @@ impl Registry {
             shared: RwLock::new(shared),
             routes: Mutex::new(HashMap::new()),
             writer,
+            admin: Mutex::new(()),
             state_path,
         }));
         let weak: Weak<Inner> = Arc::downgrade(&registry.0);
@@ -388,6 +392,21 @@ impl Registry {
 
     fn write(&self) -> RwLockWriteGuard<'_, Shared> {
         self.0.shared.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn admin(&self) -> MutexGuard<'_, ()> {
+        self.0.admin.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes devices.json through the persistence writer and waits for it (never under `shared`).
+    fn save_devices(&self, path: &Path, devices: &[DeviceConfig]) -> Result<(), PersistError> {
+        self.0.writer.write_json_blocking(
+            path,
+            &DevicesFile {
+                format: DEVICES_FORMAT,
+                devices: devices.to_vec(),
+            },
+        )
     }
 
     fn routes(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<SourceCommand>>> {
@@ -526,19 +545,34 @@ impl Registry {
     }
 
     /// Adds a device at run time (through the API); it is persisted in devices.json and survives restarts.
+    ///
+    /// It answers once the device's identity and specification are on disk; the registry lock is
+    /// held only for the in-memory steps, never while those files are written (the Matter thread
+    /// and every reader go on meanwhile; the device appears when both writes landed).
     pub fn add(&self, spec: DeviceConfig, origin: Origin) -> Result<Device, RegistryError> {
         spec.validate()?;
+        let _admin = self.admin();
+        let (device, identity_saved, devices_path, mut specs) = {
+            let mut shared = self.write();
+            if shared.endpoints.contains_key(&spec.id) {
+                return Err(RegistryError::DuplicateId(spec.id));
+            }
+            shared.identity.allocate([spec.id.as_str()])?;
+            let device = shared.build(&spec, DeviceOrigin::Api)?;
+            // Always saved: an identity allocated by an add whose save failed is still only in memory.
+            let saved = shared.identity.queue_save()?;
+            (
+                device,
+                saved,
+                shared.devices_path.clone(),
+                shared.api_devices.clone(),
+            )
+        };
+        identity_saved.wait()?;
+        specs.push(spec.clone());
+        self.save_devices(&devices_path, &specs)?;
         let mut shared = self.write();
-        if shared.endpoints.contains_key(&spec.id) {
-            return Err(RegistryError::DuplicateId(spec.id));
-        }
-        shared.identity.assign([spec.id.as_str()])?;
-        let device = shared.build(&spec, DeviceOrigin::Api)?;
         shared.api_devices.push(spec);
-        if let Err(e) = save_devices(&shared.devices_path, &shared.api_devices) {
-            shared.api_devices.pop();
-            return Err(e.into());
-        }
         shared.insert(device.clone());
         tracing::info!(device = %device.id, endpoint = device.endpoint, %origin, "device added");
         self.broadcast(Change::Added(Box::new(device.clone())));
@@ -548,26 +582,21 @@ impl Registry {
     /// Removes an API-added device (persisted). Config-defined devices are refused with
     /// [`RegistryError::DefinedInConfig`]. The device keeps its identity for a later re-add.
     pub fn remove(&self, id: &str, origin: Origin) -> Result<Device, RegistryError> {
+        let _admin = self.admin();
+        let (devices_path, mut specs, pos) = {
+            let shared = self.read();
+            let pos = shared.removable(id)?;
+            (shared.devices_path.clone(), shared.api_devices.clone(), pos)
+        };
+        // devices.json is written without the registry lock; the device serves until it landed.
+        specs.remove(pos);
+        self.save_devices(&devices_path, &specs)?;
         let mut shared = self.write();
         let ep = *shared
             .endpoints
             .get(id)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
-        let Some(pos) = shared.api_devices.iter().position(|s| s.id == id) else {
-            if let Some(DeviceOrigin::Source(owner)) = shared.devices.get(&ep).map(|d| &d.source) {
-                return Err(RegistryError::NotOwned {
-                    device: id.to_owned(),
-                    owner: owner.clone(),
-                    source_name: "api".to_owned(),
-                });
-            }
-            return Err(RegistryError::DefinedInConfig(id.to_owned()));
-        };
-        let spec = shared.api_devices.remove(pos);
-        if let Err(e) = save_devices(&shared.devices_path, &shared.api_devices) {
-            shared.api_devices.insert(pos, spec);
-            return Err(e.into());
-        }
+        shared.api_devices.retain(|s| s.id != id);
         shared.endpoints.remove(id);
         let device = shared
             .devices
@@ -648,6 +677,25 @@ impl Registry {
 }
 
 impl Shared {
+    /// Where an API-added device sits in `api_devices`; why it cannot be removed otherwise.
+    fn removable(&self, id: &str) -> Result<usize, RegistryError> {
+        let ep = *self
+            .endpoints
+            .get(id)
+            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        if let Some(pos) = self.api_devices.iter().position(|s| s.id == id) {
+            return Ok(pos);
+        }
+        if let Some(DeviceOrigin::Source(owner)) = self.devices.get(&ep).map(|d| &d.source) {
+            return Err(RegistryError::NotOwned {
+                device: id.to_owned(),
+                owner: owner.clone(),
+                source_name: "api".to_owned(),
+            });
+        }
+        Err(RegistryError::DefinedInConfig(id.to_owned()))
+    }
+
     fn device(&self, id: &str) -> Option<&Device> {
         self.devices.get(self.endpoints.get(id)?)
     }

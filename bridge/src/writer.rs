@@ -14,7 +14,11 @@
 //!
 //! Failures (disk full, I/O errors) never stop the writer: each is logged once per file and cause,
 //! counted, and kept as [`WriterHealth::last_error`] until a later write of the same file succeeds.
-//! The old file is left untouched by a failed write (that is what `write_atomic` guarantees).
+//! The old file is left untouched by a failed write (that is what `write_atomic` guarantees). A write
+//! nobody waits for ([`Writer::submit`], [`Writer::submit_remove`], a dirty snapshot) is tried again
+//! every [`RETRY`] until it lands or a newer one for the same file replaces it, so a disk that has room
+//! again gets the latest content without another change. A waiter's write is not retried: its caller
+//! heard the failure and decides.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +33,8 @@ use crate::persist::{self, PersistError};
 
 /// How long a dirty snapshot waits for more changes before it is written.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
+/// How often a failed write nobody waits for is tried again.
+pub const RETRY: Duration = Duration::from_secs(1);
 
 type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A snapshot's answer: `Err(Busy)` when what it reads is locked right now (it is asked again a
@@ -40,9 +46,10 @@ type Snapshot = Box<dyn Fn() -> Result<Option<Vec<u8>>, Busy> + Send + Sync>;
 pub struct Busy;
 
 enum Job {
+    /// `bytes: None` removes the file.
     Write {
         path: PathBuf,
-        bytes: Vec<u8>,
+        bytes: Option<Vec<u8>>,
         done: Option<Done>,
     },
     Dirty {
@@ -113,9 +120,35 @@ impl Writer {
     pub fn submit(&self, path: &Path, bytes: Vec<u8>) {
         self.send(Job::Write {
             path: path.to_owned(),
-            bytes,
+            bytes: Some(bytes),
             done: None,
         });
+    }
+
+    /// Queues the removal of `path` (ordered with the writes of the same file); returns at once.
+    pub fn submit_remove(&self, path: &Path) {
+        self.send(Job::Write {
+            path: path.to_owned(),
+            bytes: None,
+            done: None,
+        });
+    }
+
+    /// Queues `bytes` for `path` and returns a receiver of the outcome, so a caller can queue under a
+    /// lock (keeping the order of writes) and wait after releasing it.
+    pub fn submit_waiting(&self, path: &Path, bytes: Vec<u8>) -> Pending {
+        let (tx, rx) = mpsc::channel();
+        self.send(Job::Write {
+            path: path.to_owned(),
+            bytes: Some(bytes),
+            done: Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        });
+        Pending {
+            path: path.to_owned(),
+            rx,
+        }
     }
 
     /// Queues `value` as pretty JSON for `path` and waits on the calling thread until it is on disk
@@ -126,29 +159,7 @@ impl Writer {
         value: &T,
     ) -> Result<(), PersistError> {
         let bytes = json_bytes(path, value)?;
-        // A std channel, so that this also works on a thread inside a tokio runtime.
-        let (tx, rx) = mpsc::channel();
-        self.send(Job::Write {
-            path: path.to_owned(),
-            bytes,
-            done: Some(Box::new(move |r| {
-                let _ = tx.send(r);
-            })),
-        });
-        match rx.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(PersistError::Write {
-                path: path.to_owned(),
-                reason,
-            }),
-            Err(_) => Err(PersistError::Write {
-                path: path.to_owned(),
-                reason: format!(
-                    "cannot write {}: the persistence writer stopped",
-                    path.display()
-                ),
-            }),
-        }
+        self.submit_waiting(path, bytes).wait()
     }
 
     /// Registers how to produce the content of `path` when it is marked dirty. `snapshot` runs on the
@@ -199,6 +210,44 @@ impl Writer {
     }
 }
 
+/// The outcome of a write queued with [`Writer::submit_waiting`].
+#[must_use = "a pending write says whether it landed"]
+pub struct Pending {
+    path: PathBuf,
+    // A std channel, so that waiting also works on a thread inside a tokio runtime.
+    rx: mpsc::Receiver<Result<(), String>>,
+}
+
+impl Pending {
+    /// An outcome that is already known: written.
+    pub fn done(path: &Path) -> Pending {
+        let (tx, rx) = mpsc::channel();
+        let _ = tx.send(Ok(()));
+        Pending {
+            path: path.to_owned(),
+            rx,
+        }
+    }
+
+    /// Blocks the calling thread until the write is on disk or failed; not for async code.
+    pub fn wait(self) -> Result<(), PersistError> {
+        match self.rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(PersistError::Write {
+                path: self.path,
+                reason,
+            }),
+            Err(_) => Err(PersistError::Write {
+                reason: format!(
+                    "cannot write {}: the persistence writer stopped",
+                    self.path.display()
+                ),
+                path: self.path,
+            }),
+        }
+    }
+}
+
 /// Pretty JSON with a trailing newline, as every state file is written.
 pub fn json_bytes<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, PersistError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| PersistError::Encode {
@@ -215,7 +264,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[derive(Default)]
 struct Batch {
-    writes: Vec<(PathBuf, Vec<u8>)>,
+    writes: Vec<(PathBuf, Option<Vec<u8>>)>,
     done: HashMap<PathBuf, Vec<Done>>,
     dirty: Vec<PathBuf>,
     flushes: Vec<std::sync::mpsc::Sender<()>>,
@@ -248,22 +297,48 @@ impl Batch {
 
 fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
     let mut retry: Vec<PathBuf> = Vec::new();
+    // Failed writes nobody waits for: the content to try again (None: a removal), and when.
+    let mut failed: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
+    let mut retry_failed_at: Option<Instant> = None;
     loop {
-        let first = if retry.is_empty() {
-            match rx.recv() {
+        let wait = match (retry.is_empty(), retry_failed_at) {
+            (true, None) => None,
+            (false, None) => Some(DEBOUNCE),
+            (busy, Some(at)) => {
+                let left = at.saturating_duration_since(Instant::now());
+                Some(if busy { left } else { left.min(DEBOUNCE) })
+            }
+        };
+        let first = match wait {
+            None => match rx.recv() {
                 Ok(job) => Some(job),
                 Err(_) => break,
-            }
-        } else {
-            match rx.recv_timeout(DEBOUNCE) {
+            },
+            Some(wait) => match rx.recv_timeout(wait) {
                 Ok(job) => Some(job),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
+            },
         };
         let mut batch = Batch::default();
         for path in retry.drain(..) {
             batch.add(Job::Dirty { path });
+        }
+        if retry_failed_at.is_some_and(|at| at <= Instant::now()) {
+            retry_failed_at = None;
+            let snapshots = lock(&shared.snapshots);
+            for (path, bytes) in std::mem::take(&mut failed) {
+                if snapshots.contains_key(&path) {
+                    // A snapshot file: take a fresh snapshot rather than the one that failed.
+                    batch.add(Job::Dirty { path });
+                } else {
+                    batch.add(Job::Write {
+                        path,
+                        bytes,
+                        done: None,
+                    });
+                }
+            }
         }
         if let Some(first) = first {
             batch.add(first);
@@ -302,9 +377,9 @@ fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
                 match snapshot() {
                     Ok(Some(bytes)) => {
                         if let Some(slot) = batch.writes.iter_mut().find(|(p, _)| *p == path) {
-                            slot.1 = bytes;
+                            slot.1 = Some(bytes);
                         } else {
-                            batch.writes.push((path, bytes));
+                            batch.writes.push((path, Some(bytes)));
                         }
                     }
                     Ok(None) => {}
@@ -313,10 +388,20 @@ fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
             }
         }
         for (path, bytes) in std::mem::take(&mut batch.writes) {
-            let result = persist::write_atomic(&path, &bytes);
+            // A newer write of this file replaces a failed older one.
+            failed.remove(&path);
+            let result = match &bytes {
+                Some(bytes) => persist::write_atomic(&path, bytes),
+                None => persist::remove_durable(&path),
+            };
             record(&shared, &path, &result);
+            let waiters = batch.done.remove(&path).unwrap_or_default();
+            if result.is_err() && waiters.is_empty() {
+                failed.insert(path.clone(), bytes);
+                retry_failed_at.get_or_insert_with(|| Instant::now() + RETRY);
+            }
             let outcome = result.map_err(|e| e.to_string());
-            for done in batch.done.remove(&path).unwrap_or_default() {
+            for done in waiters {
                 done(outcome.clone());
             }
         }
@@ -342,10 +427,13 @@ fn record(shared: &Shared, path: &Path, result: &Result<(), PersistError>) {
         Err(e) => {
             health.failures += 1;
             let full = is_disk_full(e);
+            let text = e.to_string();
             let message = if full {
                 format!("disk full: cannot write {} ({e})", path.display())
+            } else if text.contains(&path.display().to_string()) {
+                text
             } else {
-                e.to_string()
+                format!("cannot write {}: {text}", path.display())
             };
             // One log line per file and cause, not one per attempt.
             if failing.get(path) != Some(&message) {

@@ -153,7 +153,8 @@ fn run_inner(
     let dev_det = params.identity.basic_info();
     let matter = Matter::new(&dev_det, secrets.comm_data(), &TEST_DEV_ATT, params.port);
 
-    let store = SafeKvStore::new(&params.storage_dir);
+    // Writes go to the persistence writer thread; this thread never waits for an fsync.
+    let store = SafeKvStore::new(&params.storage_dir).with_writer(registry.writer().clone());
     let blobs = store.verify_all()?;
     tracing::debug!(blobs, "Matter state verified");
     let kv = matter.kv(store);
@@ -209,10 +210,16 @@ fn run_inner(
     let im = InteractionModel::new(&matter, &crypto, &buffers, data_model, &kv, &im_state);
     futures_lite::future::block_on(im.startup())
         .map_err(|e| anyhow!("starting the data model: {e:?}"))?;
-    bump_if_shape_changed(&params.storage_dir, &node, &devices, || {
-        im.bump_configuration_version()
-            .map_err(|e| anyhow!("bumping ConfigurationVersion: {e:?}"))
-    })?;
+    bump_if_shape_changed(
+        &params.storage_dir,
+        registry.writer(),
+        &node,
+        &devices,
+        || {
+            im.bump_configuration_version()
+                .map_err(|e| anyhow!("bumping ConfigurationVersion: {e:?}"))
+        },
+    )?;
     // The start-up listing has served its purpose (the mirror holds what Matter needs).
     drop(devices);
 
@@ -269,6 +276,7 @@ const SHAPE_FILE: &str = "node-shape";
 /// their cache. Runtime adds and removes bump it where they happen (`sync.rs`).
 fn bump_if_shape_changed(
     storage_dir: &Path,
+    writer: &crate::writer::Writer,
     node: &BridgeNode,
     devices: &[crate::registry::Device],
     bump: impl FnOnce() -> anyhow::Result<u32>,
@@ -318,7 +326,7 @@ fn bump_if_shape_changed(
             "the served node changed since the last start"
         );
     }
-    crate::persist::write_atomic(&path, fingerprint.as_bytes())
-        .with_context(|| format!("recording the node shape in {}", path.display()))?;
+    // Off this thread: a lost fingerprint only means one more bump at the next start.
+    writer.submit(&path, fingerprint.into_bytes());
     Ok(())
 }

@@ -514,3 +514,61 @@ fn events_are_validated_against_the_kind_and_broadcast_once() {
     ));
     assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
 }
+
+#[test]
+fn add_and_remove_wait_for_the_disk_without_holding_the_registry() {
+    use std::sync::mpsc;
+    let dir = tempfile::tempdir().unwrap();
+    let registry = open(dir.path());
+    // Hold the writer busy (as a slow fsync would) with a snapshot that waits for a signal.
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let slow = dir.path().join("slow");
+    registry.writer().register_snapshot(&slow, move || {
+        let _ = started_tx.send(());
+        let _ = release_rx.lock().unwrap().recv();
+        Ok(None)
+    });
+    registry.writer().mark_dirty(&slow);
+    started_rx.recv().unwrap();
+
+    let adder = {
+        let registry = registry.clone();
+        std::thread::spawn(move || {
+            registry.add(spec("plug", DeviceKind::OnOffPlugInUnit), Origin::Api)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        !adder.is_finished(),
+        "the add answered before its files were written"
+    );
+    // Meanwhile the registry serves: reads and changes go on, and the new device is not there yet.
+    assert!(registry.get("plug").is_none());
+    assert_eq!(registry.list().len(), 2);
+    registry
+        .set_label("lamp", Some("Desk".into()), Origin::Matter)
+        .unwrap();
+    release_tx.send(()).unwrap();
+    let added = adder.join().unwrap().unwrap();
+    assert_eq!(registry.get("plug").unwrap().endpoint, added.endpoint);
+
+    registry.writer().mark_dirty(&slow);
+    started_rx.recv().unwrap();
+    let remover = {
+        let registry = registry.clone();
+        std::thread::spawn(move || registry.remove("plug", Origin::Api))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!remover.is_finished());
+    assert!(
+        registry.get("plug").is_some(),
+        "served until the removal is on disk"
+    );
+    release_tx.send(()).unwrap();
+    remover.join().unwrap().unwrap();
+    assert!(registry.get("plug").is_none());
+    drop(registry);
+    assert!(open(dir.path()).get("plug").is_none());
+}
