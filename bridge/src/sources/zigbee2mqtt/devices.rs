@@ -423,5 +423,6 @@ fn binding_fields(field: &mapping::Field) -> &[&'static str] {
         Action { .. } => &[],
         Number { field, .. } | Flag { field } | Alarm { field } => std::slice::from_ref(field),
         AirQuality => &["air_quality"],
+        FanState { .. } | FanMode { .. } | FanSpeed { .. } => &["fan_mode", "fan_percent"],
     }
 }

@@ -78,6 +78,22 @@ pub enum Field {
     },
     /// Zigbee2MQTT's `air_quality` enum (excellent, good, moderate, poor, unhealthy, hazardous).
     AirQuality,
+    // --- fans (see `fan.rs`) ---
+    /// A fan's on/off feature (`fan_state`, or `state`): its on and off values.
+    FanState {
+        on: Value,
+        off: Value,
+    },
+    /// A fan's `fan_mode` enum and its values (named modes and/or numbered levels).
+    FanMode {
+        values: Vec<String>,
+    },
+    /// A fan's numeric speed, `min..=max`.
+    FanSpeed {
+        min: f64,
+        max: f64,
+    },
+    // --- end fans ---
 }
 
 /// One Zigbee2MQTT property bound to a canonical field.
@@ -326,6 +342,12 @@ fn function_of(e: &Expose) -> Option<Function> {
             }
             (DeviceKind::Thermostat, 1)
         }
+        // --- fans (see `fan.rs`) ---
+        "fan" => {
+            bindings = super::fan::bindings(|base| feature(e, base))?;
+            (DeviceKind::Fan, 1)
+        }
+        // --- end fans ---
         "cover" => {
             let position = feature(e, "position")?;
             if position.access & ACCESS_SET == 0 {

@@ -277,3 +277,36 @@ fn a_stop_becomes_the_move_stops_of_the_bindings_the_device_has() {
         "{payload:?}"
     );
 }
+
+#[test]
+fn a_property_zigbee2mqtt_only_reports_is_not_commanded() {
+    // A TRV whose system_mode is reported but not settable (access 1), its setpoint settable.
+    let m = map(&exposes(json!([
+        {"type": "climate", "features": [
+            {"type": "numeric", "name": "local_temperature", "property": "local_temperature",
+             "access": 5, "unit": "°C"},
+            {"type": "numeric", "name": "current_heating_setpoint",
+             "property": "current_heating_setpoint", "access": 7, "unit": "°C"},
+            {"type": "enum", "name": "system_mode", "property": "system_mode", "access": 1,
+             "values": ["heat"]}]}
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::Thermostat);
+    let patch = State {
+        heating_setpoint: Some(21.5),
+        system_mode: Some(device_types::SystemMode::Off),
+        ..State::default()
+    };
+    let (out, missing) = to_set(&m, &patch, None);
+    assert_eq!(
+        Value::Object(out),
+        json!({"current_heating_setpoint": 21.5})
+    );
+    assert_eq!(missing, vec!["system_mode"]);
+    let (state, _) = to_state(&m, json!({"system_mode": "heat"}).as_object().unwrap());
+    assert_eq!(
+        state.system_mode,
+        Some(device_types::SystemMode::Heat),
+        "still read"
+    );
+}
