@@ -211,6 +211,27 @@ fn read(b: &Binding, value: &Value, state: &mut State) -> Result<(), &'static st
                 _ => state.co = level,
             }
         }
+        Field::EnumFlag { field, on, off } => {
+            let v = value.as_str().ok_or("not a string")?;
+            let flag = if on.iter().any(|x| x == v) {
+                true
+            } else if off.iter().any(|x| x == v) {
+                false
+            } else {
+                return Err("a value that says neither yes nor no");
+            };
+            match *field {
+                "occupied" => state.occupied = Some(flag),
+                "smoke" => {
+                    state.smoke = Some(if flag {
+                        AlarmLevel::Critical
+                    } else {
+                        AlarmLevel::Normal
+                    })
+                }
+                _ => state.battery_low = Some(flag),
+            }
+        }
         // Read together in `fan::read`.
         Field::FanState { .. } | Field::FanMode { .. } | Field::FanSpeed { .. } => {}
         Field::AirQuality => {

@@ -310,3 +310,56 @@ fn a_property_zigbee2mqtt_only_reports_is_not_commanded() {
         "still read"
     );
 }
+
+#[test]
+fn enum_valued_presence_battery_and_smoke_map_and_one_field_has_one_expose() {
+    // A radar with a presence binary and a presence_state enum, its battery as a level enum.
+    let m = map(&exposes(json!([
+        {"type": "binary", "name": "presence", "property": "presence", "access": 1,
+         "value_on": true, "value_off": false},
+        {"type": "enum", "name": "presence_state", "property": "presence_state", "access": 1,
+         "values": ["none", "presence", "small_movement"]},
+        {"type": "enum", "name": "battery_state", "property": "battery_state", "access": 1,
+         "values": ["low", "medium", "high"]}
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::OccupancySensor);
+    assert_eq!(
+        m.unmapped,
+        vec!["presence_state".to_owned()],
+        "occupied is presence's"
+    );
+    let (s, errors) = to_state(
+        &m,
+        json!({"presence": true, "battery_state": "low"})
+            .as_object()
+            .unwrap(),
+    );
+    assert!(errors.is_empty());
+    assert_eq!((s.occupied, s.battery_low), (Some(true), Some(true)));
+
+    // A smoke detector that reports an enum; its self test is not an alarm level.
+    let m = map(&exposes(json!([
+        {"type": "enum", "name": "smoke_state", "property": "smoke_state", "access": 1,
+         "values": ["alarm", "normal", "detecting", "unknown"]}
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::SmokeAlarm);
+    let (s, _) = to_state(&m, json!({"smoke_state": "alarm"}).as_object().unwrap());
+    assert_eq!(s.smoke, Some(device_types::AlarmLevel::Critical));
+    let (s, errors) = to_state(&m, json!({"smoke_state": "detecting"}).as_object().unwrap());
+    assert_eq!((s.smoke, errors.len()), (None, 1));
+
+    // Two switch exposes write one `on`: the second is not silently merged into the first.
+    let m = map(&exposes(json!([
+        {"type": "switch", "endpoint": "l1", "features": [
+            {"type": "binary", "name": "state", "property": "state_l1", "access": 7,
+             "value_on": "ON", "value_off": "OFF", "endpoint": "l1"}]},
+        {"type": "switch", "endpoint": "l2", "features": [
+            {"type": "binary", "name": "state", "property": "state_l2", "access": 7,
+             "value_on": "ON", "value_off": "OFF", "endpoint": "l2"}]}
+    ])))
+    .unwrap();
+    assert_eq!(m.bindings.len(), 1);
+    assert_eq!(m.unmapped, vec!["switch_l2".to_owned()]);
+}
