@@ -300,3 +300,69 @@ def test_a_password_over_plain_tcp_is_refused_unless_allowed(sandbox, device_dir
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "tls" in r.stderr and "allow_insecure" in r.stderr and "home" in r.stderr, r.stderr
+
+
+FAN, PURIFIER = "0x5c0272fffe0a1b2c", "0x842e14fffe3d4e5f"
+FAN_ID, PURIFIER_ID = f"z2m-home-{FAN}", f"z2m-home-{PURIFIER}"
+
+
+def test_fans_take_matter_mode_and_percent_writes_and_report_back(hubbridge, mosquitto, sandbox, device_dir,
+                                                                  controller):
+    """A ceiling fan with named modes (Schneider 41ECSFWMZ-VW: off/low/medium/high/on) and an air purifier with
+    numbered levels (IKEA E2007 STARKVIND: off/auto/1..9, with PM2.5 and air quality): Fan Control writes from the
+    controller arrive at /set as the device's own `fan_mode` values, the device's reports reach the subscription,
+    and a mode the fan does not have (Auto on the ceiling fan) fails in the controller with nothing published."""
+    Fan = Clusters.FanControl.Attributes
+    defs = definitions("41ECSFWMZ-VW", "E2007")
+    broker = mosquitto()
+    fake = FakeZigbee2Mqtt(broker)
+    fake.add(FAN, "bedroom/fan", defs["41ECSFWMZ-VW"], state={"fan_state": "OFF", "fan_mode": "off"})
+    fake.add(PURIFIER, "living/purifier", defs["E2007"],
+             state={"fan_state": "ON", "fan_mode": "auto", "pm25": 12, "air_quality": "excellent"})
+    fake.start()
+    try:
+        cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge z2m",
+                          api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", extra=source_toml(broker))
+        dev = hubbridge(cfg)
+        api = Api(sandbox.pair.dev_addr6, API_PORT)
+        wait(lambda: device(api, FAN_ID) and device(api, PURIFIER_ID), what="the fans in the registry")
+        fan = device(api, FAN_ID)
+        assert fan["kind"] == "fan" and fan["state"]["fan_mode"] == "off", fan
+        purifier = device(api, PURIFIER_ID)
+        assert purifier["kind"] == "fan" and {"air_quality_sensor", "pm25"} <= set(purifier["with"]), purifier
+        assert purifier["state"]["fan_mode"] == "auto" and purifier["state"]["pm25"] == 12
+
+        node = controller.commission(dev.pairing_codes().manual)
+        ep = fan["endpoint"]
+        sub = controller.subscribe(node, [(ep, Fan.FanMode), (ep, Fan.PercentCurrent)], min_interval=0,
+                                   max_interval=10)
+        controller.write_attribute(node, ep, Fan.FanMode(1))  # Low
+        assert fake.wait_set("bedroom/fan", lambda p: "fan_mode" in p) == {"fan_mode": "low"}
+        wait(lambda: device(api, FAN_ID)["state"] == {"fan_mode": "low", "fan_percent": 33}, what="confirmed low")
+        controller.write_attribute(node, ep, Fan.PercentSetting(80))
+        assert fake.wait_set("bedroom/fan", lambda p: p.get("fan_mode") == "high") == {"fan_mode": "high"}
+        controller.write_attribute(node, ep, Fan.FanMode(0))  # Off
+        assert fake.wait_set("bedroom/fan", lambda p: p.get("fan_mode") == "off") == {"fan_mode": "off"}
+        wait(lambda: device(api, FAN_ID)["state"]["fan_mode"] == "off", what="confirmed off")
+
+        sets = len(fake.sets)
+        with pytest.raises(ControllerError):
+            controller.write_attribute(node, ep, Fan.FanMode(5))  # Auto: this fan has none
+        assert len(fake.sets) == sets, "nothing published for a mode the fan lacks"
+
+        # Someone pulls the chain: the fan's own report reaches the subscription.
+        mark = sub.mark()
+        fake.report(FAN, fan_state="ON", fan_mode="medium")
+        assert sub.wait_for(ep, Fan.FanMode, 2, since=mark, timeout=10) == 2
+        assert sub.wait_for(ep, Fan.PercentCurrent, 66, since=mark, timeout=10) == 66
+
+        # Numbered levels: 50 % is level 5 of 9; Auto is the purifier's own.
+        pep = purifier["endpoint"]
+        controller.write_attribute(node, pep, Fan.PercentSetting(50))
+        assert fake.wait_set("living/purifier", lambda p: "fan_mode" in p) == {"fan_mode": "5"}
+        wait(lambda: device(api, PURIFIER_ID)["state"]["fan_percent"] == 56, what="level 5 of 9 confirmed")
+        assert controller.read_attribute(node, pep, Fan.FanMode) == 2  # Medium
+        controller.write_attribute(node, pep, Fan.FanMode(5))
+        assert fake.wait_set("living/purifier", lambda p: p.get("fan_mode") == "auto") == {"fan_mode": "auto"}
+    finally:
+        fake.close()

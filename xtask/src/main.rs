@@ -7,6 +7,11 @@
 //!   `--no-install` skip the first two steps; every other argument goes to the driver
 //!   (`cargo xtask bench --help` lists them).
 //!
+//! - `bench-z2m [--no-build] [--no-install] [--counts 100,500] [--merge-ms 100,0] [...]`: the same steps,
+//!   then the Zigbee2MQTT latency and RSS bench (`bench/hbbench/z2m.py`: real mosquitto with
+//!   `set_tcp_nodelay true`, the fake Zigbee2MQTT of the end-to-end tests, the CHIP controller), which
+//!   writes `bench/z2m-latency.{md,json}`. Needs root.
+//!
 //! No dependencies: this crate is part of the workspace build.
 
 use std::path::{Path, PathBuf};
@@ -14,12 +19,14 @@ use std::process::{Command, ExitCode};
 
 const USAGE: &str =
     "usage: cargo xtask bench [--no-build] [--no-install] [--quick] [driver options...]
-       cargo xtask bench --help     (the driver's options)";
+       cargo xtask bench --help     (the driver's options)
+       cargo xtask bench-z2m [--no-build] [--no-install] [z2m bench options...]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench(&args[1..], "hbbench"),
+        Some("bench-z2m") => bench(&args[1..], "hbbench.z2m"),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -63,7 +70,8 @@ fn run(cmd: &mut Command) -> Result<(), ExitCode> {
     }
 }
 
-fn bench(args: &[String]) -> ExitCode {
+/// Builds, installs the harness, then runs the Python `module` (a bench driver) in the e2e venv.
+fn bench(args: &[String], module: &str) -> ExitCode {
     let root = workspace();
     let help = args.iter().any(|a| a == "--help" || a == "-h");
     let no_build = args.iter().any(|a| a == "--no-build");
@@ -107,7 +115,7 @@ fn bench(args: &[String]) -> ExitCode {
             .current_dir(&root)
             .env("PYTHONPATH", root.join("bench"))
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .args(["-m", "hbbench"])
+            .args(["-m", module])
             .args(driver_args.iter().map(|s| s.as_str())))
     };
     match steps() {

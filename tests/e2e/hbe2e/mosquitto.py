@@ -92,7 +92,9 @@ class Broker:
         self.device.start()
 
 
-def make_broker(devices, workspace: str, base_dir: str, host: str, name: str = "mosquitto") -> Broker:
+def make_broker(devices, workspace: str, base_dir: str, host: str, name: str = "mosquitto",
+                extra_conf: str = "") -> Broker:
+    """`extra_conf`: more global mosquitto settings (the Zigbee2MQTT bench adds `set_tcp_nodelay true`)."""
     d = os.path.join(base_dir, name)
     pki = os.path.join(d, "pki")
     os.makedirs(pki, exist_ok=True)
@@ -120,6 +122,7 @@ log_type warning
 log_type notice
 log_type information
 connection_messages true
+{extra_conf}
 listener {tcp} {host}
 listener {tls} {host}
 cafile {pki}/ca.pem

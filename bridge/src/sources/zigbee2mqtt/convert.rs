@@ -10,6 +10,7 @@ use device_types::{AirQuality, AlarmLevel, ColorMode, LockState, State, SystemMo
 use serde_json::{json, Map, Value};
 
 use super::mapping::{Binding, Field, Mapping};
+use super::topics::ACCESS_SET;
 
 /// One property of a state message that could not be used.
 #[derive(Debug, PartialEq)]
@@ -40,10 +41,13 @@ pub fn to_state(mapping: &Mapping, payload: &Map<String, Value>) -> (State, Vec<
             });
         }
     }
+    // --- fans (see `fan.rs`): the on/off, mode and speed are read together ---
+    errors.extend(super::fan::read(mapping, payload, &mut state));
+    // --- end fans ---
     (state, errors)
 }
 
-fn truncated(value: &Value) -> String {
+pub(super) fn truncated(value: &Value) -> String {
     let mut s = value.to_string();
     if s.len() > 80 {
         let mut end = 80;
@@ -207,6 +211,29 @@ fn read(b: &Binding, value: &Value, state: &mut State) -> Result<(), &'static st
                 _ => state.co = level,
             }
         }
+        Field::EnumFlag { field, on, off } => {
+            let v = value.as_str().ok_or("not a string")?;
+            let flag = if on.iter().any(|x| x == v) {
+                true
+            } else if off.iter().any(|x| x == v) {
+                false
+            } else {
+                return Err("a value that says neither yes nor no");
+            };
+            match *field {
+                "occupied" => state.occupied = Some(flag),
+                "smoke" => {
+                    state.smoke = Some(if flag {
+                        AlarmLevel::Critical
+                    } else {
+                        AlarmLevel::Normal
+                    })
+                }
+                _ => state.battery_low = Some(flag),
+            }
+        }
+        // Read together in `fan::read`.
+        Field::FanState { .. } | Field::FanMode { .. } | Field::FanSpeed { .. } => {}
         Field::AirQuality => {
             state.air_quality = Some(match value.as_str().ok_or("not a string")? {
                 "excellent" => AirQuality::Good,
@@ -308,8 +335,9 @@ pub fn stop_payload(mapping: &Mapping, fields: &[&str]) -> Map<String, Value> {
     out
 }
 
-/// The `/set` payload for a command patch (fields the mapping has no binding for are left out and
-/// returned by name, so the caller can refuse or log them).
+/// The `/set` payload for a command patch (fields the mapping has no settable binding for —
+/// absent, or read-only in Zigbee2MQTT's access bits — are left out and returned by name, so the
+/// caller can refuse or log them).
 pub fn to_set(
     mapping: &Mapping,
     patch: &State,
@@ -317,9 +345,9 @@ pub fn to_set(
 ) -> (Map<String, Value>, Vec<&'static str>) {
     let mut out = Map::new();
     let mut missing = Vec::new();
-    let prop = |pred: fn(&Field) -> bool| mapping.binding(pred).map(|b| b.property.clone());
+    let prop = |pred: fn(&Field) -> bool| settable(mapping, pred).map(|b| b.property.clone());
     if let Some(on) = patch.on {
-        match mapping.binding(|f| matches!(f, Field::On { .. })) {
+        match settable(mapping, |f| matches!(f, Field::On { .. })) {
             Some(Binding {
                 property,
                 field: Field::On { on: v_on, off },
@@ -334,7 +362,7 @@ pub fn to_set(
         }
     }
     if let Some(level) = patch.brightness {
-        match mapping.binding(|f| matches!(f, Field::Brightness { .. })) {
+        match settable(mapping, |f| matches!(f, Field::Brightness { .. })) {
             Some(Binding {
                 property,
                 field: Field::Brightness { max },
@@ -412,7 +440,7 @@ pub fn to_set(
         }
     }
     if let Some(lock) = patch.lock_state {
-        match mapping.binding(|f| matches!(f, Field::LockCommand { .. })) {
+        match settable(mapping, |f| matches!(f, Field::LockCommand { .. })) {
             Some(Binding {
                 property,
                 field: Field::LockCommand { lock: l, unlock: u },
@@ -432,8 +460,20 @@ pub fn to_set(
             None => missing.push("position"),
         }
     }
+    // --- fans (see `fan.rs`) ---
+    super::fan::to_set(mapping, patch, &mut out, &mut missing);
+    // --- end fans ---
     if let (Some(t), false) = (transition, out.is_empty()) {
         out.insert("transition".into(), json!(t.as_secs_f64()));
     }
     (out, missing)
+}
+
+/// The binding of a canonical field if the device takes it in `/set` (access bit 2): a property
+/// Zigbee2MQTT only reports is not a way to command the device.
+fn settable(mapping: &Mapping, pred: impl Fn(&Field) -> bool) -> Option<&Binding> {
+    mapping
+        .bindings
+        .iter()
+        .find(|b| b.access & ACCESS_SET != 0 && pred(&b.field))
 }

@@ -23,6 +23,9 @@ pub struct Coverage {
     pub exposes_mapped: usize,
     /// (expose label, definitions where it is unmapped), most frequent first.
     pub top_unmapped: Vec<(String, usize)>,
+    /// (expose label, definitions not bridged at all that have it), most frequent first: what the
+    /// definitions without any mapped function consist of.
+    pub top_in_unmapped_definitions: Vec<(String, usize)>,
 }
 
 /// Coverage of a dump (a JSON array of `{model, vendor, definition}`).
@@ -34,8 +37,10 @@ pub fn of_dump(json: &[u8]) -> Result<Coverage, serde_json::Error> {
         exposes: 0,
         exposes_mapped: 0,
         top_unmapped: Vec::new(),
+        top_in_unmapped_definitions: Vec::new(),
     };
     let mut unmapped: HashMap<String, usize> = HashMap::new();
+    let mut in_unmapped: HashMap<String, usize> = HashMap::new();
     for e in &entries {
         let labels: Vec<String> = e
             .definition
@@ -55,14 +60,21 @@ pub fn of_dump(json: &[u8]) -> Result<Coverage, serde_json::Error> {
             }
             None => {
                 for l in labels {
+                    *in_unmapped.entry(l.clone()).or_default() += 1;
                     *unmapped.entry(l).or_default() += 1;
                 }
             }
         }
     }
-    let mut top: Vec<(String, usize)> = unmapped.into_iter().collect();
+    c.top_unmapped = most_frequent(unmapped);
+    c.top_in_unmapped_definitions = most_frequent(in_unmapped);
+    Ok(c)
+}
+
+/// The 20 most frequent labels, ties by name.
+fn most_frequent(counts: HashMap<String, usize>) -> Vec<(String, usize)> {
+    let mut top: Vec<(String, usize)> = counts.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     top.truncate(20);
-    c.top_unmapped = top;
-    Ok(c)
+    top
 }

@@ -402,26 +402,5 @@ impl Session<'_> {
 
 /// The canonical fields a binding writes.
 fn binding_fields(field: &mapping::Field) -> &[&'static str] {
-    use mapping::Field::*;
-    match field {
-        On { .. } => &["on"],
-        Brightness { .. } => &["brightness"],
-        ColorTemp => &["color_temp_mireds"],
-        ColorXy => &["color_x", "color_y"],
-        ColorHs => &["hue", "saturation"],
-        ColorMode => &["color_mode"],
-        Contact => &["contact"],
-        Occupied => &["occupied"],
-        Temperature => &["temperature"],
-        Humidity => &["humidity"],
-        HeatingSetpoint => &["heating_setpoint"],
-        CoolingSetpoint => &["cooling_setpoint"],
-        SystemMode => &["system_mode"],
-        LockState | LockCommand { .. } => &["lock_state"],
-        Position => &["position"],
-        // Presses are events, no state field.
-        Action { .. } => &[],
-        Number { field, .. } | Flag { field } | Alarm { field } => std::slice::from_ref(field),
-        AirQuality => &["air_quality"],
-    }
+    field.fields()
 }

@@ -69,6 +69,9 @@ impl Link {
             options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
         }
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, REQUEST_CAPACITY);
+        // A `/set` is one small packet that a lamp waits for: without TCP_NODELAY it can sit behind
+        // an unacknowledged PUBACK until the broker's delayed ACK (~40 ms on Linux).
+        eventloop.network_options.set_tcp_nodelay(true);
         let (tx, rx) = mpsc::channel(1024);
         let poller = tokio::spawn(async move {
             loop {

@@ -78,6 +78,62 @@ pub enum Field {
     },
     /// Zigbee2MQTT's `air_quality` enum (excellent, good, moderate, poor, unhealthy, hazardous).
     AirQuality,
+    // --- fans (see `fan.rs`) ---
+    /// A fan's on/off feature (`fan_state`, or `state`): its on and off values.
+    FanState {
+        on: Value,
+        off: Value,
+    },
+    /// A fan's `fan_mode` enum and its values (named modes and/or numbered levels).
+    FanMode {
+        values: Vec<String>,
+    },
+    /// A fan's numeric speed, `min..=max`.
+    FanSpeed {
+        min: f64,
+        max: f64,
+    },
+    // --- end fans ---
+    // --- enum-valued generic exposes (see `enum_flag`) ---
+    /// An enum read as a boolean canonical field (`occupied`, `battery_low`, `smoke` as an alarm
+    /// level): values in `on` mean true, values in `off` false, any other value is unusable.
+    EnumFlag {
+        field: &'static str,
+        on: Vec<String>,
+        off: Vec<String>,
+    },
+    // --- end enum-valued generic exposes ---
+}
+
+impl Field {
+    /// The canonical fields a binding writes.
+    pub fn fields(&self) -> &[&'static str] {
+        use Field::*;
+        match self {
+            On { .. } => &["on"],
+            Brightness { .. } => &["brightness"],
+            ColorTemp => &["color_temp_mireds"],
+            ColorXy => &["color_x", "color_y"],
+            ColorHs => &["hue", "saturation"],
+            ColorMode => &["color_mode"],
+            Contact => &["contact"],
+            Occupied => &["occupied"],
+            Temperature => &["temperature"],
+            Humidity => &["humidity"],
+            HeatingSetpoint => &["heating_setpoint"],
+            CoolingSetpoint => &["cooling_setpoint"],
+            SystemMode => &["system_mode"],
+            LockState | LockCommand { .. } => &["lock_state"],
+            Position => &["position"],
+            // Presses are events, no state field.
+            Action { .. } => &[],
+            Number { field, .. } | Flag { field } | Alarm { field } | EnumFlag { field, .. } => {
+                std::slice::from_ref(field)
+            }
+            AirQuality => &["air_quality"],
+            FanState { .. } | FanMode { .. } | FanSpeed { .. } => &["fan_mode", "fan_percent"],
+        }
+    }
 }
 
 /// One Zigbee2MQTT property bound to a canonical field.
@@ -180,6 +236,17 @@ pub fn map(exposes: &[Expose]) -> Option<Mapping> {
             if !tried.contains(n) {
                 tried.push(n);
             }
+        }
+        // Two exposes for one canonical field (`occupancy` and `presence`, `battery_low` and
+        // `battery_state`): the first (most specific) keeps it, the other stays unmapped.
+        let taken = |b: &Binding| {
+            b.field
+                .fields()
+                .iter()
+                .any(|x| bindings.iter().any(|o| o.field.fields().contains(x)))
+        };
+        if f.bindings.iter().any(taken) {
+            continue;
         }
         if let Ok(shape) = Shape::parse(kind, &tried) {
             names = tried;
@@ -326,6 +393,12 @@ fn function_of(e: &Expose) -> Option<Function> {
             }
             (DeviceKind::Thermostat, 1)
         }
+        // --- fans (see `fan.rs`) ---
+        "fan" => {
+            bindings = super::fan::bindings(|base| feature(e, base))?;
+            (DeviceKind::Fan, 1)
+        }
+        // --- end fans ---
         "cover" => {
             let position = feature(e, "position")?;
             if position.access & ACCESS_SET == 0 {
@@ -378,6 +451,13 @@ fn function_of(e: &Expose) -> Option<Function> {
                     bindings.extend(binding(e, Field::Humidity));
                     (DeviceKind::HumiditySensor, 4)
                 }
+                // The room temperature an air conditioner without a `climate` expose measures
+                // (Tuya ACs): a temperature sensor, as it is; a thermostat's own is
+                // `local_temperature` and this one then stays unmapped (one temperature per endpoint).
+                "current_temperature" if e.unit.as_deref() == Some("°C") => {
+                    bindings.extend(binding(e, Field::Temperature));
+                    (DeviceKind::TemperatureSensor, 3)
+                }
                 _ => return numeric(e, bindings),
             }
         }
@@ -396,6 +476,9 @@ fn function_of(e: &Expose) -> Option<Function> {
             bindings.extend(binding(e, Field::AirQuality));
             (DeviceKind::AirQualitySensor, 5)
         }
+        // --- enum-valued generic exposes ---
+        "enum" => return enum_flag(e, bindings),
+        // --- end enum-valued generic exposes ---
         _ => return None,
     };
     let mut consumed = vec![expose_label(e)];
@@ -549,3 +632,68 @@ fn on_binding(state: &Expose) -> Option<Binding> {
     let off = state.value_off.clone().unwrap_or(Value::from("OFF"));
     binding(state, Field::On { on, off })
 }
+
+// --- enum-valued generic exposes ---
+
+/// Enums with a true Matter home in an existing field:
+/// - `presence_state`, `motion_state`, `human_motion_state` (radar presence sensors: `none` and
+///   something else) → occupancy (`occupied`: anything but `none`), rank of an occupancy sensor;
+/// - `battery_state` / `battery_level` `low` / `medium` / `middle` / `high` (`USB`: powered, not
+///   low) → `battery_low` (Power Source BatChargeLevel), a battery capability;
+/// - `smoke_state` `alarm` / `normal` (or `none`) → the smoke alarm level; `detecting` (self
+///   test) and `unknown` are unusable values, logged.
+fn enum_flag(e: &Expose, mut bindings: Vec<Binding>) -> Option<Function> {
+    let values: Vec<String> = e
+        .values
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let split = |is_on: &dyn Fn(&str) -> bool, known: &dyn Fn(&str) -> bool| {
+        let on: Vec<String> = values.iter().filter(|v| is_on(v)).cloned().collect();
+        let off: Vec<String> = values
+            .iter()
+            .filter(|v| !is_on(v) && known(v))
+            .cloned()
+            .collect();
+        (on, off)
+    };
+    let property = e.property.as_deref()?;
+    let (field, kind, rank, (on, off)) = match property {
+        "presence_state" | "motion_state" | "human_motion_state" => (
+            "occupied",
+            DeviceKind::OccupancySensor,
+            2,
+            split(&|v| !v.eq_ignore_ascii_case("none"), &|_| true),
+        ),
+        "battery_state" | "battery_level" if values.iter().any(|v| v == "low") => (
+            "battery_low",
+            DeviceKind::OnOffPlugInUnit,
+            CAPABILITY_RANK,
+            split(&|v| v == "low", &|v| {
+                matches!(v, "medium" | "middle" | "high" | "USB")
+            }),
+        ),
+        "smoke_state" if values.iter().any(|v| v == "alarm") => (
+            "smoke",
+            DeviceKind::SmokeAlarm,
+            2,
+            split(&|v| v == "alarm", &|v| matches!(v, "normal" | "none")),
+        ),
+        _ => return None,
+    };
+    if on.is_empty() || off.is_empty() {
+        return None;
+    }
+    bindings.extend(binding(e, Field::EnumFlag { field, on, off }));
+    if rank == CAPABILITY_RANK {
+        return capability(e, bindings, &["battery"]);
+    }
+    Some(Function {
+        kind,
+        rank,
+        adds: kind_name(kind),
+        bindings,
+        consumed: vec![expose_label(e)],
+    })
+}
+// --- end enum-valued generic exposes ---

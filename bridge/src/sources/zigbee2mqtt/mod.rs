@@ -15,6 +15,7 @@ pub mod config;
 pub mod convert;
 pub mod coverage;
 pub mod devices;
+pub mod fan;
 pub mod link;
 pub mod mapping;
 #[cfg(test)]
@@ -248,7 +249,7 @@ impl Session<'_> {
         let (payload, missing) = convert::to_set(&device.mapping, &command.patch, None);
         if !missing.is_empty() {
             command.answer(Err(SourceCommandError::Refused(format!(
-                "the device has no property for {}",
+                "the device has no settable property for {}",
                 missing.join(", ")
             ))));
             return;

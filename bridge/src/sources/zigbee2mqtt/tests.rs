@@ -277,3 +277,89 @@ fn a_stop_becomes_the_move_stops_of_the_bindings_the_device_has() {
         "{payload:?}"
     );
 }
+
+#[test]
+fn a_property_zigbee2mqtt_only_reports_is_not_commanded() {
+    // A TRV whose system_mode is reported but not settable (access 1), its setpoint settable.
+    let m = map(&exposes(json!([
+        {"type": "climate", "features": [
+            {"type": "numeric", "name": "local_temperature", "property": "local_temperature",
+             "access": 5, "unit": "°C"},
+            {"type": "numeric", "name": "current_heating_setpoint",
+             "property": "current_heating_setpoint", "access": 7, "unit": "°C"},
+            {"type": "enum", "name": "system_mode", "property": "system_mode", "access": 1,
+             "values": ["heat"]}]}
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::Thermostat);
+    let patch = State {
+        heating_setpoint: Some(21.5),
+        system_mode: Some(device_types::SystemMode::Off),
+        ..State::default()
+    };
+    let (out, missing) = to_set(&m, &patch, None);
+    assert_eq!(
+        Value::Object(out),
+        json!({"current_heating_setpoint": 21.5})
+    );
+    assert_eq!(missing, vec!["system_mode"]);
+    let (state, _) = to_state(&m, json!({"system_mode": "heat"}).as_object().unwrap());
+    assert_eq!(
+        state.system_mode,
+        Some(device_types::SystemMode::Heat),
+        "still read"
+    );
+}
+
+#[test]
+fn enum_valued_presence_battery_and_smoke_map_and_one_field_has_one_expose() {
+    // A radar with a presence binary and a presence_state enum, its battery as a level enum.
+    let m = map(&exposes(json!([
+        {"type": "binary", "name": "presence", "property": "presence", "access": 1,
+         "value_on": true, "value_off": false},
+        {"type": "enum", "name": "presence_state", "property": "presence_state", "access": 1,
+         "values": ["none", "presence", "small_movement"]},
+        {"type": "enum", "name": "battery_state", "property": "battery_state", "access": 1,
+         "values": ["low", "medium", "high"]}
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::OccupancySensor);
+    assert_eq!(
+        m.unmapped,
+        vec!["presence_state".to_owned()],
+        "occupied is presence's"
+    );
+    let (s, errors) = to_state(
+        &m,
+        json!({"presence": true, "battery_state": "low"})
+            .as_object()
+            .unwrap(),
+    );
+    assert!(errors.is_empty());
+    assert_eq!((s.occupied, s.battery_low), (Some(true), Some(true)));
+
+    // A smoke detector that reports an enum; its self test is not an alarm level.
+    let m = map(&exposes(json!([
+        {"type": "enum", "name": "smoke_state", "property": "smoke_state", "access": 1,
+         "values": ["alarm", "normal", "detecting", "unknown"]}
+    ])))
+    .unwrap();
+    assert_eq!(m.kind, DeviceKind::SmokeAlarm);
+    let (s, _) = to_state(&m, json!({"smoke_state": "alarm"}).as_object().unwrap());
+    assert_eq!(s.smoke, Some(device_types::AlarmLevel::Critical));
+    let (s, errors) = to_state(&m, json!({"smoke_state": "detecting"}).as_object().unwrap());
+    assert_eq!((s.smoke, errors.len()), (None, 1));
+
+    // Two switch exposes write one `on`: the second is not silently merged into the first.
+    let m = map(&exposes(json!([
+        {"type": "switch", "endpoint": "l1", "features": [
+            {"type": "binary", "name": "state", "property": "state_l1", "access": 7,
+             "value_on": "ON", "value_off": "OFF", "endpoint": "l1"}]},
+        {"type": "switch", "endpoint": "l2", "features": [
+            {"type": "binary", "name": "state", "property": "state_l2", "access": 7,
+             "value_on": "ON", "value_off": "OFF", "endpoint": "l2"}]}
+    ])))
+    .unwrap();
+    assert_eq!(m.bindings.len(), 1);
+    assert_eq!(m.unmapped, vec!["switch_l2".to_owned()]);
+}
