@@ -208,6 +208,7 @@ pub(super) fn demo() -> Config {
                 name: name.to_owned(),
                 room: Some(room.to_owned()),
                 state: None,
+                parts: Vec::new(),
             })
             .collect(),
         connectors: Vec::new(),

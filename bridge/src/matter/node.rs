@@ -235,7 +235,13 @@ fn build_kind_meta(shape: Shape) -> Result<KindMeta, String> {
             drev: dt.revision,
         })
         .collect();
-    device_types.push(DEV_TYPE_BRIDGED_NODE);
+    // A bridged_node container's own device type already is Bridged Node.
+    if !device_types
+        .iter()
+        .any(|d| d.dtype == DEV_TYPE_BRIDGED_NODE.dtype)
+    {
+        device_types.push(DEV_TYPE_BRIDGED_NODE);
+    }
     let device_types: &'static [DeviceType] = Box::leak(device_types.into_boxed_slice());
     let mut clusters = vec![desc::DescHandler::CLUSTER, bridged_info_cluster()];
     for spec in shape.clusters() {

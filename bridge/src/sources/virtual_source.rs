@@ -197,6 +197,7 @@ mod tests {
                 name: kind.as_str().chars().take(32).collect(),
                 room: None,
                 state: None,
+                parts: Vec::new(),
             })
             .collect();
         Registry::open(dir, &devices).unwrap()

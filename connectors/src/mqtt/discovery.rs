@@ -304,6 +304,8 @@ pub fn config(info: &DeviceInfo, topics: &Topics, node: &str) -> Value {
                 json!("{\"fan_percent\": {{ value }}}"),
             );
         }
+        // Never published (see `component`).
+        DeviceKind::BridgedNode => {}
     }
     Value::Object(c)
 }

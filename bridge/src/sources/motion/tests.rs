@@ -22,6 +22,7 @@ fn registry(dir: &std::path::Path) -> Registry {
             brightness: Some(100),
             ..State::default()
         }),
+        parts: Vec::new(),
     };
     Registry::open(dir, &[lamp]).unwrap()
 }
@@ -37,6 +38,7 @@ fn command(
     let (reply, rx) = oneshot::channel();
     let cmd = SourceCommand {
         device: "lamp".into(),
+        part: None,
         patch,
         transition,
         stop,

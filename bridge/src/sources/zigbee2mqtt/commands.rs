@@ -139,6 +139,7 @@ mod tests {
         (
             SourceCommand {
                 device: device.to_owned(),
+                part: None,
                 patch,
                 transition,
                 stop: None,

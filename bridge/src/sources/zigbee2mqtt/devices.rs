@@ -272,6 +272,7 @@ impl Session<'_> {
             name,
             room: over.and_then(|o| o.room.clone()),
             state: None,
+            parts: Vec::new(),
         };
         let known = Known {
             ieee: d.ieee_address.to_ascii_lowercase(),
@@ -371,6 +372,7 @@ impl Session<'_> {
                     name: over.unwrap_or_else(|| truncate(to, crate::config::MAX_LABEL_BYTES)),
                     room: current.room.clone(),
                     state: None,
+                    parts: Vec::new(),
                 };
                 let unmapped = current.unmapped.clone();
                 if let Err(e) = self
