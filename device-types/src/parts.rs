@@ -26,8 +26,9 @@ use crate::{DeviceKind, Shape, State, With};
 pub const PART_SEPARATOR: char = ':';
 /// Longest part name.
 pub const MAX_PART_NAME_LEN: usize = 16;
-/// Most parts one device may have.
-pub const MAX_PARTS: usize = 16;
+/// Most parts one device may have (a 24-gang relay board exists; the Common Number namespace
+/// ends at 30).
+pub const MAX_PARTS: usize = 30;
 /// Semantic tag namespace Common Position.
 pub const NAMESPACE_COMMON_POSITION: u8 = 0x08;
 /// Semantic tag namespace Common Number.

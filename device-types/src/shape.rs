@@ -352,7 +352,7 @@ impl Shape {
                     "with",
                     format!("{:?}", k.as_str()),
                     "a bridged_node serves no function of its own: give it `parts` instead \
-                     (only battery or mains may go on it)",
+                     (only battery, mains or electrical may go on it)",
                 ));
             }
             add(k.as_str(), k.clusters(), k.fields())?;
@@ -367,14 +367,19 @@ impl Shape {
                     "a concentration is only allowed on an air_quality_sensor (as kind or in `with`)",
                 ));
             }
+            // A container may carry what measures or powers the whole device (utility device
+            // types beside Bridged Node); Power Topology's TreeTopology then covers its parts.
             if kind == DeviceKind::BridgedNode
-                && !matches!(c, Capability::Battery | Capability::Mains)
+                && !matches!(
+                    c,
+                    Capability::Battery | Capability::Mains | Capability::Electrical
+                )
             {
                 return Err(ValidationError::new(
                     "with",
                     format!("{:?}", c.as_str()),
                     "a bridged_node serves no function of its own: give it `parts` instead \
-                     (only battery or mains may go on it)",
+                     (only battery, mains or electrical may go on it)",
                 ));
             }
             add(c.as_str(), c.clusters(), c.fields())?;

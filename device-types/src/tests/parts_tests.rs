@@ -40,17 +40,16 @@ fn bridged_node_is_device_type_0x0013_with_no_cluster_and_no_field() {
     assert!(k.clusters().is_empty());
     assert!(k.fields().is_empty());
     assert_eq!("bridged_node".parse::<DeviceKind>().unwrap(), k);
-    // Only battery or mains may sit on the container itself.
+    // Only battery, mains or electrical may sit on the container itself.
     let s = Shape::parse(k, &["battery"]).unwrap();
     assert_eq!(
         s.device_types().iter().map(|d| d.id).collect::<Vec<_>>(),
         vec![0x0013, 0x0011]
     );
-    let e = Shape::parse(k, &["electrical"]).unwrap_err();
-    assert_eq!(
-        (e.field.as_str(), e.value.as_str()),
-        ("with", "\"electrical\"")
-    );
+    // A meter of the whole device may sit there too (Power Topology TreeTopology covers the parts).
+    Shape::parse(k, &["electrical", "mains"]).unwrap();
+    let e = Shape::parse(k, &["co2"]).unwrap_err();
+    assert_eq!((e.field.as_str(), e.value.as_str()), ("with", "\"co2\""));
     let e = Shape::parse(k, &["on_off_light"]).unwrap_err();
     assert_eq!(
         (e.field.as_str(), e.value.as_str()),

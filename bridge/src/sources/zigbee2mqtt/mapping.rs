@@ -143,7 +143,7 @@ pub fn map(exposes: &[Expose]) -> Option<Mapping> {
 
 /// The mapping of a composed device's own exposes (those without an endpoint, see `parts.rs`)
 /// when they have no function of their own: a `bridged_node` container with what fits on it
-/// (battery, mains); the rest is unmapped.
+/// (battery, mains, a meter of the whole device); the rest is unmapped.
 pub fn map_container(exposes: &[Expose]) -> Mapping {
     map_inner(exposes, true).unwrap_or(Mapping {
         kind: DeviceKind::BridgedNode,
