@@ -20,6 +20,8 @@ mod events;
 pub mod guard;
 mod listener;
 #[cfg(test)]
+mod parts_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod security_tests;

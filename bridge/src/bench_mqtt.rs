@@ -289,6 +289,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             name: format!("Light {i}"),
             room: None,
             state: None,
+            parts: Vec::new(),
         })
         .collect();
     let registry = Registry::open(&dir.join("state"), &devices)?;

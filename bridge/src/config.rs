@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use connectors::ConnectorConfig;
 
 pub use crate::sources::zigbee2mqtt::config::{DeviceOverride, Zigbee2MqttConfig};
-use device_types::{DeviceKind, Shape, State, ValidationError, With};
+use device_types::{DeviceKind, PartSpec, Shape, State, ValidationError, With};
 use serde::{Deserialize, Serialize};
 
 pub use api::{check_token_name, ApiConfig};
@@ -60,6 +60,9 @@ pub enum ConfigError {
     /// A device's initial state does not fit its kind.
     #[error("device `{id}`: invalid initial state: {error}")]
     DeviceState { id: String, error: ValidationError },
+    /// A device's `parts` break a rule (the error names the field and the value).
+    #[error("device `{id}`: {error}")]
+    Part { id: String, error: ValidationError },
     /// Two devices share one id.
     #[error("device id `{0}` is used by more than one device")]
     DuplicateDevice(String),
@@ -209,6 +212,11 @@ pub struct DeviceConfig {
     /// Initial state, merged over the kind's default state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
+    /// `[[devices.parts]]`: functions on child endpoints of this device (a two-gang switch's
+    /// gangs, a remote's buttons). Each becomes a device with id `<id>:<part>`; see
+    /// `device_types::parts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartSpec>,
 }
 
 impl Config {
@@ -347,7 +355,43 @@ impl DeviceConfig {
         }
         self.shape()?;
         self.initial_state()?;
+        device_types::parts::validate_parts(self.kind, &self.parts).map_err(|error| {
+            ConfigError::Part {
+                id: self.id.clone(),
+                error,
+            }
+        })?;
+        for part in &self.parts {
+            if let Some(name) = &part.name {
+                check_label(name).map_err(|reason| ConfigError::Part {
+                    id: self.id.clone(),
+                    error: ValidationError::new("parts.name", quoted(name), reason),
+                })?;
+            }
+        }
         Ok(())
+    }
+
+    /// The specification of each part as a device of its own: id `<id>:<part>`, the part's kind,
+    /// `with` and state, its name (default `<name> <part>`), the parent's room.
+    pub fn part_specs(&self) -> Vec<(DeviceConfig, &PartSpec)> {
+        self.parts
+            .iter()
+            .map(|p| {
+                let spec = DeviceConfig {
+                    id: device_types::parts::part_id(&self.id, &p.id),
+                    kind: p.kind,
+                    with: p.with,
+                    name: p.name.clone().unwrap_or_else(|| {
+                        device_types::parts::default_part_name(&self.name, &p.id)
+                    }),
+                    room: self.room.clone(),
+                    state: p.state.clone(),
+                    parts: Vec::new(),
+                };
+                (spec, p)
+            })
+            .collect()
     }
 
     /// The device's shape (kind + `with`), checked.

@@ -12,6 +12,8 @@
 
 mod command;
 mod origin;
+#[cfg(test)]
+mod parts_tests;
 mod source_devices;
 pub mod store;
 #[cfg(test)]
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use device_types::matter::Settings;
-use device_types::{DeviceEvent, DeviceKind, Shape, State, ValidationError, With};
+use device_types::{DeviceEvent, DeviceKind, Shape, State, Tag, ValidationError, With};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
@@ -72,6 +74,16 @@ pub struct Device {
     /// Controller-written configuration attributes (StartUpOnOff, OnLevel, setpoint limits, ...).
     #[serde(skip_serializing_if = "Settings::is_empty")]
     pub settings: Settings,
+    /// For a part (id `<parent>:<part>`): the device it is a part of. Its endpoint is a child
+    /// of the parent's, and it is added, removed and made (un)reachable with the parent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// For a part: its position or number (the endpoint's Descriptor TagList).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Tag>,
+    /// The ids of this device's parts, in their configured order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<String>,
 }
 
 impl Device {
@@ -81,6 +93,12 @@ impl Device {
             kind: self.kind,
             with: self.with,
         }
+    }
+
+    /// The part's name (the id after `:`) if this device is a part.
+    pub fn part_name(&self) -> Option<&str> {
+        self.parent.as_ref()?;
+        device_types::parts::split_part_id(&self.id).map(|(_, part)| part)
     }
 }
 
@@ -178,6 +196,11 @@ pub enum RegistryError {
         source_name: String,
         timeout_ms: u64,
     },
+    #[error(
+        "device `{device}` is a part of `{parent}`; it is removed, and made reachable or not, \
+         with `{parent}`"
+    )]
+    PartOfDevice { device: String, parent: String },
     #[error("device `{device}` belongs to `{owner}`, not to source `{source_name}`")]
     NotOwned {
         device: String,
@@ -284,7 +307,8 @@ impl Registry {
             .map(|s| (s, DeviceOrigin::Config))
             .chain(api_devices.iter().map(|s| (s, DeviceOrigin::Api)));
         let all: Vec<_> = all.collect();
-        identity.assign(all.iter().map(|(s, _)| s.id.as_str()))?;
+        let ids: Vec<String> = all.iter().flat_map(|(s, _)| all_ids(s)).collect();
+        identity.assign(ids.iter().map(String::as_str))?;
         if api_devices.len() != stored.len() {
             save_devices(&devices_path, &api_devices)?;
         }
@@ -298,16 +322,22 @@ impl Registry {
             version: 0,
         };
         let mut stored = store::load(storage_dir)?;
-        for (spec, source) in all {
-            let mut device = shared.build(spec, source)?;
-            if let Some(entry) = stored.remove(&spec.id) {
+        for device in all
+            .into_iter()
+            .map(|(spec, source)| shared.build_all(spec, source))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+        {
+            let mut device = device;
+            if let Some(entry) = stored.remove(&device.id) {
                 match store::usable(&entry, device.shape()) {
                     Ok((state, settings)) => {
                         device.state = device.state.merged(&state);
                         device.settings = settings;
                     }
                     Err(reason) => tracing::warn!(
-                        device = %spec.id,
+                        device = %device.id,
                         file = %storage_dir.join(store::STATE_FILE).display(),
                         %reason,
                         "stored state not applied; the device starts in its configured state"
@@ -552,17 +582,18 @@ impl Registry {
     pub fn add(&self, spec: DeviceConfig, origin: Origin) -> Result<Device, RegistryError> {
         spec.validate()?;
         let _admin = self.admin();
-        let (device, identity_saved, devices_path, mut specs) = {
+        let (devices, identity_saved, devices_path, mut specs) = {
             let mut shared = self.write();
             if shared.endpoints.contains_key(&spec.id) {
                 return Err(RegistryError::DuplicateId(spec.id));
             }
-            shared.identity.allocate([spec.id.as_str()])?;
-            let device = shared.build(&spec, DeviceOrigin::Api)?;
+            let ids = all_ids(&spec);
+            shared.identity.allocate(ids.iter().map(String::as_str))?;
+            let devices = shared.build_all(&spec, DeviceOrigin::Api)?;
             // Always saved: an identity allocated by an add whose save failed is still only in memory.
             let saved = shared.identity.queue_save()?;
             (
-                device,
+                devices,
                 saved,
                 shared.devices_path.clone(),
                 shared.api_devices.clone(),
@@ -573,10 +604,17 @@ impl Registry {
         self.save_devices(&devices_path, &specs)?;
         let mut shared = self.write();
         shared.api_devices.push(spec);
-        shared.insert(device.clone());
-        tracing::info!(device = %device.id, endpoint = device.endpoint, %origin, "device added");
-        self.broadcast(Change::Added(Box::new(device.clone())));
-        Ok(device)
+        // The parent first, so its endpoint exists when its parts name it.
+        for device in &devices {
+            shared.insert(device.clone());
+            tracing::info!(device = %device.id, endpoint = device.endpoint, parent = ?device.parent, %origin, "device added");
+            self.broadcast(Change::Added(Box::new(device.clone())));
+        }
+        self.mark_state_dirty();
+        Ok(devices
+            .into_iter()
+            .next()
+            .expect("build_all returns the device first"))
     }
 
     /// Removes an API-added device (persisted). Config-defined devices are refused with
@@ -597,12 +635,39 @@ impl Registry {
             .get(id)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
         shared.api_devices.retain(|s| s.id != id);
+        self.remove_with_parts(&mut shared, id, ep, &origin.to_string())
+    }
+
+    /// Takes a device and its parts out of `shared`, broadcasting [`Change::Removed`] for each
+    /// (the parts first, so a parent never goes while a child still names it).
+    fn remove_with_parts(
+        &self,
+        shared: &mut Shared,
+        id: &str,
+        ep: u16,
+        by: &str,
+    ) -> Result<Device, RegistryError> {
+        let parts = shared
+            .devices
+            .get(&ep)
+            .map(|d| d.parts.clone())
+            .unwrap_or_default();
+        for part in parts.iter().rev() {
+            if let Some(part_ep) = shared.endpoints.remove(part) {
+                shared.devices.remove(&part_ep);
+                tracing::info!(device = %part, endpoint = part_ep, parent = id, by, "part removed with its device");
+                self.broadcast(Change::Removed {
+                    device: part.clone(),
+                    endpoint: part_ep,
+                });
+            }
+        }
         shared.endpoints.remove(id);
         let device = shared
             .devices
             .remove(&ep)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
-        tracing::info!(device = id, endpoint = ep, %origin, "device removed");
+        tracing::info!(device = id, endpoint = ep, by, "device removed");
         self.broadcast(Change::Removed {
             device: id.to_owned(),
             endpoint: ep,
@@ -610,23 +675,37 @@ impl Registry {
         Ok(device)
     }
 
-    /// Marks a device reachable or not; broadcasts [`Change::Reachable`] if that changed.
+    /// Marks a device (and its parts) reachable or not; broadcasts [`Change::Reachable`] for each
+    /// whose reachability changed. A part follows its parent: setting it alone is refused.
     pub fn set_reachable(&self, id: &str, reachable: bool) -> Result<(), RegistryError> {
         let mut shared = self.write();
         let device = shared
             .device_mut(id)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
-        if device.reachable == reachable {
-            return Ok(());
+        if let Some(parent) = &device.parent {
+            return Err(RegistryError::PartOfDevice {
+                device: id.to_owned(),
+                parent: parent.clone(),
+            });
         }
-        device.reachable = reachable;
-        let endpoint = device.endpoint;
-        tracing::info!(device = id, endpoint, reachable, "reachability changed");
-        self.broadcast(Change::Reachable {
-            device: id.to_owned(),
-            endpoint,
-            reachable,
-        });
+        let mut ids = vec![id.to_owned()];
+        ids.extend(device.parts.iter().cloned());
+        for id in ids {
+            let Some(device) = shared.device_mut(&id) else {
+                continue;
+            };
+            if device.reachable == reachable {
+                continue;
+            }
+            device.reachable = reachable;
+            let endpoint = device.endpoint;
+            tracing::info!(device = %id, endpoint, reachable, "reachability changed");
+            self.broadcast(Change::Reachable {
+                device: id,
+                endpoint,
+                reachable,
+            });
+        }
         Ok(())
     }
 
@@ -683,6 +762,12 @@ impl Shared {
             .endpoints
             .get(id)
             .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
+        if let Some(parent) = self.devices.get(&ep).and_then(|d| d.parent.clone()) {
+            return Err(RegistryError::PartOfDevice {
+                device: id.to_owned(),
+                parent,
+            });
+        }
         if let Some(pos) = self.api_devices.iter().position(|s| s.id == id) {
             return Ok(pos);
         }
@@ -710,6 +795,27 @@ impl Shared {
         self.devices.insert(device.endpoint, device);
     }
 
+    /// Builds a device and its parts (the device first); every identity must already be assigned.
+    fn build_all(
+        &self,
+        spec: &DeviceConfig,
+        source: DeviceOrigin,
+    ) -> Result<Vec<Device>, RegistryError> {
+        let mut parent = self.build(spec, source.clone())?;
+        let mut devices = Vec::with_capacity(1 + spec.parts.len());
+        let mut parts = Vec::with_capacity(spec.parts.len());
+        for (part_spec, part) in spec.part_specs() {
+            let mut device = self.build(&part_spec, source.clone())?;
+            device.parent = Some(spec.id.clone());
+            device.tag = part.tag;
+            parts.push(device);
+        }
+        parent.parts = parts.iter().map(|p| p.id.clone()).collect();
+        devices.push(parent);
+        devices.extend(parts);
+        Ok(devices)
+    }
+
     /// Builds a device from its specification; its identity must already be assigned.
     fn build(&self, spec: &DeviceConfig, source: DeviceOrigin) -> Result<Device, RegistryError> {
         let identity = self
@@ -731,8 +837,18 @@ impl Shared {
             source,
             unmapped: Vec::new(),
             settings: Settings::default(),
+            parent: None,
+            tag: None,
+            parts: Vec::new(),
         })
     }
+}
+
+/// The ids a specification brings: the device's, then its parts'.
+fn all_ids(spec: &DeviceConfig) -> Vec<String> {
+    std::iter::once(spec.id.clone())
+        .chain(spec.part_specs().into_iter().map(|(p, _)| p.id))
+        .collect()
 }
 
 fn save_devices(path: &Path, devices: &[DeviceConfig]) -> Result<(), PersistError> {

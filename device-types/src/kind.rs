@@ -65,6 +65,9 @@ string_enum! {
         AirQualitySensor => "air_quality_sensor",
         /// Matter Fan (Fan Control: modes off/low/medium/high/auto and percent).
         Fan => "fan",
+        /// Matter Bridged Node only: a container with no application cluster of its own (a
+        /// two-gang switch, a remote), whose functions are its `parts` (see `parts.rs`).
+        BridgedNode => "bridged_node",
     }
 }
 
@@ -119,6 +122,8 @@ impl DeviceKind {
             }
             DeviceKind::AirQualitySensor => dt(0x002C, 1, "Air Quality Sensor"),
             DeviceKind::Fan => dt(0x002B, 5, "Fan"),
+            // Rev 3 in 1.6 (Ecosystem Information, FabricSynchronizedNode: neither applies).
+            DeviceKind::BridgedNode => dt(0x0013, 3, "Bridged Node"),
         }
     }
 
@@ -183,6 +188,8 @@ impl DeviceKind {
             ],
             DeviceKind::AirQualitySensor => &["air_quality"],
             DeviceKind::Fan => &["fan_mode", "fan_percent"],
+            // A container: its parts carry the state.
+            DeviceKind::BridgedNode => &[],
         }
     }
 
@@ -293,6 +300,7 @@ impl DeviceKind {
                 fan_percent: Some(0),
                 ..State::default()
             },
+            DeviceKind::BridgedNode => State::default(),
         }
     }
 

@@ -11,6 +11,8 @@
 //! - `shape.rs`: [`Shape`] = a kind plus its `with` entries ([`With`]: other kinds and
 //!   [`Capability`]s such as `battery` or `electrical`): the clusters, fields and device types of
 //!   one endpoint. Every Matter function takes a shape (a bare kind converts into one).
+//! - `parts.rs`: composed devices — [`PartSpec`] (a part: name, kind, `with`, position [`Tag`]),
+//!   their validation, and the `<parent>:<part>` device id of a part.
 //! - `json.rs`: [`State::from_json`], a field-by-field parser whose errors name field and value.
 //! - `validate.rs`: [`ValidationError`] and the range / applicability / cross-field rules.
 //! - [`matter`]: the Matter side, still pure data —
@@ -33,6 +35,7 @@ mod event;
 mod json;
 mod kind;
 pub mod matter;
+pub mod parts;
 mod shape;
 mod state;
 mod validate;
@@ -40,6 +43,7 @@ mod validate;
 pub use event::{DeviceEvent, Press, MAX_BUTTON_LEN, MAX_PRESS_COUNT};
 pub use kind::{DeviceKind, DeviceTypeInfo};
 pub use matter::spec::ClusterSpec;
+pub use parts::{PartSpec, Position, Tag};
 pub use shape::{Capability, Shape, With};
 pub use state::{AirQuality, AlarmLevel, ColorMode, FanMode, LockState, State, SystemMode};
 pub use validate::ValidationError;

@@ -340,6 +340,21 @@ impl Shape {
             Ok(())
         };
         for k in with.kinds() {
+            if k == DeviceKind::BridgedNode {
+                return Err(ValidationError::new(
+                    "with",
+                    format!("{:?}", k.as_str()),
+                    "a bridged_node is a container, not a function: use it as a device's kind",
+                ));
+            }
+            if kind == DeviceKind::BridgedNode {
+                return Err(ValidationError::new(
+                    "with",
+                    format!("{:?}", k.as_str()),
+                    "a bridged_node serves no function of its own: give it `parts` instead \
+                     (only battery, mains or electrical may go on it)",
+                ));
+            }
             add(k.as_str(), k.clusters(), k.fields())?;
         }
         let air =
@@ -350,6 +365,21 @@ impl Shape {
                     "with",
                     format!("{:?}", c.as_str()),
                     "a concentration is only allowed on an air_quality_sensor (as kind or in `with`)",
+                ));
+            }
+            // A container may carry what measures or powers the whole device (utility device
+            // types beside Bridged Node); Power Topology's TreeTopology then covers its parts.
+            if kind == DeviceKind::BridgedNode
+                && !matches!(
+                    c,
+                    Capability::Battery | Capability::Mains | Capability::Electrical
+                )
+            {
+                return Err(ValidationError::new(
+                    "with",
+                    format!("{:?}", c.as_str()),
+                    "a bridged_node serves no function of its own: give it `parts` instead \
+                     (only battery, mains or electrical may go on it)",
                 ));
             }
             add(c.as_str(), c.clusters(), c.fields())?;

@@ -25,17 +25,22 @@ KIND_DEVICE_TYPE = {
     "dimmable_plug_in_unit": 0x010B, "light_sensor": 0x0106, "pressure_sensor": 0x0305, "flow_sensor": 0x0306,
     "water_leak_detector": 0x0043, "water_freeze_detector": 0x0041, "rain_sensor": 0x0044,
     "smoke_alarm": 0x0076, "co_alarm": 0x0076, "smoke_co_alarm": 0x0076, "air_quality_sensor": 0x002C,
-    "fan": 0x002B,
+    "fan": 0x002B, "bridged_node": 0x0013,
 }
 # Device types the `with` capabilities add (Power Source, Electrical Sensor); concentrations add none.
 CAPABILITY_DEVICE_TYPE = {"battery": 0x0011, "mains": 0x0011, "electrical": 0x0510}
-# Demo devices whose kind also appears on a plain demo device: the composed ones.
-COMPOSED_IDS = {"office-multisensor", "washer-plug"}
+# Demo devices whose kind also appears on a plain demo device: the composed ones (`with`), the parts of the
+# two-gang switch and of the remote, and the second bridged_node container.
+PART_IDS = {"hall-switch:left", "hall-switch:right"} | {f"living-remote:b{n}" for n in range(1, 5)}
+COMPOSED_IDS = {"office-multisensor", "washer-plug", "living-remote"} | PART_IDS
 
 
 def expected_device_types(device: dict) -> set[int]:
-    """The Descriptor DeviceTypeList a demo device must serve: its kind's, each `with` entry's, Bridged Node."""
-    types = {KIND_DEVICE_TYPE[device["kind"]], 0x0013}
+    """The Descriptor DeviceTypeList a demo device must serve: its kind's, each `with` entry's, Bridged Node
+    (not on a part: a child endpoint is a function of its bridged device, not a bridged device)."""
+    types = {KIND_DEVICE_TYPE[device["kind"]]}
+    if not device.get("parent"):
+        types.add(0x0013)
     for entry in device.get("with", []):
         if entry in KIND_DEVICE_TYPE:
             types.add(KIND_DEVICE_TYPE[entry])

@@ -90,3 +90,39 @@ def test_the_kinds_the_bridge_serves_and_will_serve_have_facts():
     for cid in (0x002F, 0x0062, 0x0080, 0x005C, 0x005B, 0x040D, 0x042A, 0x042D, 0x042E, 0x042B, 0x0202, 0x0090,
                 0x0091, 0x009C, 0x003B, 0x0400, 0x0403, 0x0404):
         assert cid in CLUSTERS, hex(cid)
+
+
+def _view(ep, types, clusters, parts=(), tags=None, tag_feature=False):
+    """A synthetic endpoint as `snapshot` builds it (Descriptor attributes in raw TLV form)."""
+    from hbe2e.conformance_check import ClusterView, EndpointView
+    desc = {0x0000: [[t, 1] for t in types], 0x0003: list(parts), 0xFFFC: 1 if tag_feature else 0}
+    if tags is not None:
+        desc[0x0004] = [{0: None, 1: ns, 2: tag} for ns, tag in tags]
+    views = {0x001D: ClusterView(0x001D, desc)}
+    views.update({c: ClusterView(c, {}) for c in clusters})
+    return EndpointView(ep, views, [(t, 1) for t in types], [0x001D, *clusters], list(parts))
+
+
+def test_composition_rules_catch_a_part_with_bdbi_or_without_distinct_tags():
+    from hbe2e.conformance_check import composition_problems
+    ok = {
+        1: _view(1, [0x000E], [], parts=[2, 3, 4]),
+        2: _view(2, [0x0013], [0x0039], parts=[3, 4]),
+        3: _view(3, [0x0100], [0x0006], tags=[(0x08, 0)], tag_feature=True),
+        4: _view(4, [0x0100], [0x0006], tags=[(0x08, 1)], tag_feature=True),
+    }
+    assert composition_problems(ok) == []
+    bad = dict(ok)
+    bad[3] = _view(3, [0x0100, 0x0013], [0x0006, 0x0039], tags=[(0x08, 1)], tag_feature=True)
+    bad[1] = _view(1, [0x000E], [], parts=[2, 4])
+    codes = sorted(p.code for p in composition_problems(bad))
+    assert codes == ["part-is-bridged-node", "parts-list", "tag-list"], codes
+    no_tags = dict(ok)
+    no_tags[4] = _view(4, [0x0100], [0x0006])
+    assert [p.code for p in composition_problems(no_tags)] == ["tag-list"]
+    unknown = dict(ok)
+    unknown[4] = _view(4, [0x0100], [0x0006], tags=[(0x08, 9)], tag_feature=True)
+    assert [p.code for p in composition_problems(unknown)] == ["tag-list"]
+    bdbi_on_part = dict(ok)
+    bdbi_on_part[4] = _view(4, [0x0100], [0x0006, 0x0039], tags=[(0x08, 1)], tag_feature=True)
+    assert [p.code for p in composition_problems(bdbi_on_part)] == ["bdbi-on-part"]

@@ -88,19 +88,62 @@ pub struct AddDeviceBody {
     pub room: Option<String>,
     #[serde(default)]
     pub state: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Functions on child endpoints (see `DeviceConfig::parts`).
+    #[serde(default)]
+    pub parts: Vec<AddPartBody>,
+}
+
+/// One entry of `parts` in `POST /api/devices` (a [`device_types::PartSpec`] whose `state` is
+/// parsed field by field).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddPartBody {
+    pub id: String,
+    pub kind: DeviceKind,
+    #[serde(default)]
+    pub with: device_types::With,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tag: Option<device_types::Tag>,
+    #[serde(default)]
+    pub state: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Refused by validation (parts do not nest), kept so the error names it.
+    #[serde(default)]
+    pub parts: Option<serde_json::Value>,
+}
+
+fn parse_state(
+    id: &str,
+    state: &Option<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Option<DeviceState>> {
+    match state {
+        None => Ok(None),
+        Some(map) => Ok(Some(DeviceState::from_json_object(map).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("device `{id}`: invalid initial state: {e}"),
+            )
+        })?)),
+    }
 }
 
 impl AddDeviceBody {
     pub(super) fn into_spec(self) -> ApiResult<DeviceConfig> {
-        let state = match &self.state {
-            None => None,
-            Some(map) => Some(DeviceState::from_json_object(map).map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("device `{}`: invalid initial state: {e}", self.id),
-                )
-            })?),
-        };
+        let state = parse_state(&self.id, &self.state)?;
+        let mut parts = Vec::with_capacity(self.parts.len());
+        for p in self.parts {
+            let part_id = device_types::parts::part_id(&self.id, &p.id);
+            parts.push(device_types::PartSpec {
+                state: parse_state(&part_id, &p.state)?,
+                id: p.id,
+                kind: p.kind,
+                with: p.with,
+                name: p.name,
+                tag: p.tag,
+                parts: p.parts.map(|_| device_types::parts::NestedParts),
+            });
+        }
         Ok(DeviceConfig {
             id: self.id,
             kind: self.kind,
@@ -108,6 +151,7 @@ impl AddDeviceBody {
             name: self.name,
             room: self.room,
             state,
+            parts,
         })
     }
 }

@@ -72,7 +72,9 @@ impl From<RegistryError> for ApiError {
             RegistryError::Identity(_) | RegistryError::Persist(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            RegistryError::NotOwned { .. } => StatusCode::CONFLICT,
+            RegistryError::NotOwned { .. } | RegistryError::PartOfDevice { .. } => {
+                StatusCode::CONFLICT
+            }
             RegistryError::SourceDown { .. }
             | RegistryError::SourceBusy { .. }
             | RegistryError::Refused { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -49,6 +49,7 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
             name: "Lamp".into(),
             room: Some("Office".into()),
             state: None,
+            parts: Vec::new(),
         },
         DeviceConfig {
             with: Default::default(),
@@ -57,6 +58,7 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
             name: "Door".into(),
             room: None,
             state: None,
+            parts: Vec::new(),
         },
     ];
     let registry = Registry::open(dir.path(), &devices).unwrap();

@@ -82,6 +82,7 @@ mod tests {
                 name: "Lamp".into(),
                 room: None,
                 state: None,
+                parts: Vec::new(),
             }],
         )
         .unwrap();

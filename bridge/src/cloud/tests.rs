@@ -36,6 +36,7 @@ async fn dead_broker_changes_queue_on_disk_in_order_and_health_says_why() {
             name: "Lamp".into(),
             room: None,
             state: None,
+            parts: Vec::new(),
         }],
     )
     .unwrap();

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use device_types::{DeviceKind, With};
+use device_types::{DeviceKind, PartSpec, Position, Tag, With};
 
 use super::{ApiConfig, BridgeConfig, Config, DeviceConfig, VirtualConfig};
 
@@ -180,6 +180,54 @@ fn with_of(id: &str) -> &'static [&'static str] {
     }
 }
 
+/// The demo's composed devices with child endpoints: a two-gang wall switch (two On/Off Light
+/// parts, tagged left and right) and a four-button remote on a battery (four Generic Switch
+/// parts, tagged 1..4).
+fn with_parts() -> Vec<DeviceConfig> {
+    let part = |id: &str, kind, tag| PartSpec {
+        id: id.to_owned(),
+        kind,
+        with: With::NONE,
+        name: None,
+        tag: Some(tag),
+        state: None,
+        parts: None,
+    };
+    vec![
+        DeviceConfig {
+            id: "hall-switch".to_owned(),
+            kind: DeviceKind::BridgedNode,
+            with: With::NONE,
+            name: "Hall two-gang switch".to_owned(),
+            room: Some("Hall".to_owned()),
+            state: None,
+            parts: vec![
+                part(
+                    "left",
+                    DeviceKind::OnOffLight,
+                    Tag::Position(Position::Left),
+                ),
+                part(
+                    "right",
+                    DeviceKind::OnOffLight,
+                    Tag::Position(Position::Right),
+                ),
+            ],
+        },
+        DeviceConfig {
+            id: "living-remote".to_owned(),
+            kind: DeviceKind::BridgedNode,
+            with: with(&["battery"]),
+            name: "Living room remote".to_owned(),
+            room: Some("Living room".to_owned()),
+            state: None,
+            parts: (1..=4u8)
+                .map(|n| part(&format!("b{n}"), DeviceKind::GenericSwitch, Tag::Number(n)))
+                .collect(),
+        },
+    ]
+}
+
 fn with(entries: &[&str]) -> With {
     // The demo's entries are fixed and checked by the config tests.
     With::parse(entries).unwrap_or_default()
@@ -208,7 +256,9 @@ pub(super) fn demo() -> Config {
                 name: name.to_owned(),
                 room: Some(room.to_owned()),
                 state: None,
+                parts: Vec::new(),
             })
+            .chain(with_parts())
             .collect(),
         connectors: Vec::new(),
         sources: Vec::new(),

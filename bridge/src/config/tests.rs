@@ -57,6 +57,40 @@ fn with_entries_are_checked_and_errors_name_with_and_the_entry() {
 }
 
 #[test]
+fn parts_errors_name_the_field_and_the_value() {
+    let base = |parts: &str| {
+        format!("[[devices]]\nid = \"gang\"\nkind = \"bridged_node\"\nname = \"Gang\"\n{parts}")
+    };
+    let cases = [
+        (
+            "[[devices.parts]]\nid = \"a\"\nkind = \"on_off_light\"\ntag = \"left\"\n\
+             [[devices.parts]]\nid = \"a\"\nkind = \"on_off_light\"\ntag = \"right\"\n",
+            "invalid value \"a\" for field `parts.id`",
+        ),
+        (
+            "[[devices.parts]]\nid = \"a\"\nkind = \"on_off_light\"\n\
+             [[devices.parts.parts]]\nid = \"b\"\nkind = \"on_off_light\"\n",
+            "invalid value \"a\" for field `parts.parts`",
+        ),
+        (
+            "[[devices.parts]]\nid = \"a\"\nkind = \"on_off_light\"\ntag = \"upper\"\n",
+            "\"upper\"",
+        ),
+        ("", "invalid value [] for field `parts`"),
+    ];
+    for (parts, expected) in cases {
+        let err = Config::from_toml_str(&base(parts)).unwrap_err().to_string();
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    // A part's id separator never appears in a device's own id.
+    let err =
+        Config::from_toml_str("[[devices]]\nid = \"a:b\"\nkind = \"on_off_light\"\nname = \"X\"\n")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("\"a:b\""), "{err}");
+}
+
+#[test]
 fn example_file_loads_and_documents_every_section() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hubbridge.example.toml");
     let config = Config::load(&path).expect("example config loads");
@@ -66,7 +100,17 @@ fn example_file_loads_and_documents_every_section() {
     assert_eq!(config.bridge.port, 5540);
     assert_eq!(config.api.listen.to_string(), "127.0.0.1:8080");
     assert!(!config.virtual_.drift);
-    assert_eq!(config.devices.len(), 5);
+    assert_eq!(config.devices.len(), 7);
+    let gang = &config.devices[5];
+    assert_eq!(gang.kind, DeviceKind::BridgedNode);
+    let parts: Vec<String> = gang.part_specs().into_iter().map(|(p, _)| p.id).collect();
+    assert_eq!(parts, ["hall-switch:left", "hall-switch:right"]);
+    assert_eq!(gang.part_specs()[0].0.name, "Hall light");
+    assert_eq!(gang.part_specs()[1].0.name, "Hall two-gang switch right");
+    assert_eq!(
+        config.devices[6].parts[2].tag,
+        Some(device_types::Tag::Number(3))
+    );
     assert_eq!(config.devices[0].kind, DeviceKind::DimmableLight);
     assert_eq!(
         config.devices[2].with.names(),
@@ -169,8 +213,18 @@ fn demo_has_one_valid_device_of_each_kind() {
         assert!(n >= 1, "demo should have a {kind}");
     }
     assert!(demo.devices.iter().all(|d| d.room.is_some()));
-    // One per kind plus the two composed devices (multi-sensor, metering plug).
-    assert_eq!(demo.devices.len(), DeviceKind::ALL.len() + 2);
+    // One per kind but bridged_node, the two `with` devices (multi-sensor, metering plug) and the
+    // two with parts (two-gang switch, four-button remote).
+    assert_eq!(demo.devices.len(), DeviceKind::ALL.len() - 1 + 4);
+    let remote = demo
+        .devices
+        .iter()
+        .find(|d| d.id == "living-remote")
+        .unwrap();
+    assert_eq!(remote.parts.len(), 4);
+    assert_eq!(remote.with.names(), ["battery"]);
+    let gang = demo.devices.iter().find(|d| d.id == "hall-switch").unwrap();
+    assert_eq!(gang.parts.len(), 2);
     // The composed devices: every `with` entry made it (With::parse did not fall back).
     let multi = demo
         .devices

@@ -144,7 +144,8 @@ impl<'a> BridgeHandler<'a> {
             scene_table,
             recalls,
             registry,
-            desc: DescHandler::new(Dataver::new(rand::random())).adapt(),
+            // PartsList of a bridged endpoint = its parts' endpoints (see `node::PartsTree`).
+            desc: DescHandler::new_matching(Dataver::new(rand::random()), node.tree()).adapt(),
             groups: GroupsHandler::new(Dataver::new(rand::random())).adapt(),
             datavers: RefCell::new(HashMap::new()),
             sync: RefCell::new(Some(sync)),

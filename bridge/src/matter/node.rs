@@ -1,5 +1,9 @@
 //! The node's shape: endpoint 0 (root), endpoint 1 (aggregator) and one endpoint per bridged
-//! device, added and removed at runtime. Cluster metadata for each device kind is built once from
+//! device, added and removed at runtime. A composed device's parts are child endpoints of its
+//! endpoint: the part's device types (no Bridged Node), its clusters, no Bridged Device Basic
+//! Information, a Descriptor with the TagList feature when the part has a tag, and the parent's
+//! Descriptor PartsList names them ([`PartsTree`]); the aggregator's PartsList names every
+//! bridged endpoint, children included (the full-family pattern). Cluster metadata for each device kind is built once from
 //! `device_types::ClusterSpec` (the single description of what a kind serves), taking access rights
 //! and qualities from rs-matter's generated cluster tables.
 
@@ -7,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use device_types::{ClusterSpec, Shape};
+use device_types::{ClusterSpec, Shape, Tag};
 use rs_matter::dm::clusters::decl::{
     air_quality, boolean_state, bridged_device_basic_information as bdbi,
     carbon_dioxide_concentration_measurement, color_control, door_lock,
@@ -39,7 +43,11 @@ pub const DEV_TYPE_ROOT_NODE: DeviceType = DeviceType {
     dtype: 0x0016,
     drev: 5,
 };
-use rs_matter::dm::{Attribute, Cluster, Command, DeviceType, Endpoint, Event, Metadata, Node};
+use rs_matter::dm::clusters::desc::PartsMatcher;
+use rs_matter::dm::{
+    Attribute, Cluster, Command, DeviceType, Endpoint, EndptId, Event, Metadata, Node, SemanticTag,
+};
+use rs_matter::utils::sync::DynBase;
 use rs_matter::{clusters, devices, root_endpoint};
 
 /// Endpoint of the aggregator that lists every bridged device in its PartsList.
@@ -212,21 +220,74 @@ fn bridged_info_cluster() -> Cluster<'static> {
     )
 }
 
+/// What an endpoint is to the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A bridged device: Bridged Node device type, Bridged Device Basic Information.
+    Bridged,
+    /// A part of a bridged device: neither of those; `tagged` adds the Descriptor TagList.
+    Part { tagged: bool },
+}
+
 /// The metadata of a shape, built once per distinct shape and kept for the process's life (a
 /// handful of shapes in any real configuration).
 pub fn kind_meta(shape: impl Into<Shape>) -> &'static KindMeta {
-    static METAS: OnceLock<Mutex<HashMap<Shape, &'static KindMeta>>> = OnceLock::new();
-    let shape = shape.into();
+    role_meta(shape.into(), Role::Bridged)
+}
+
+/// [`kind_meta`] for an endpoint of the given role.
+pub fn role_meta(shape: Shape, role: Role) -> &'static KindMeta {
+    static METAS: OnceLock<Mutex<HashMap<(Shape, Role), &'static KindMeta>>> = OnceLock::new();
     let metas = METAS.get_or_init(|| Mutex::new(HashMap::new()));
     let mut metas = metas.lock().unwrap_or_else(|e| e.into_inner());
-    metas.entry(shape).or_insert_with(|| {
-        Box::leak(Box::new(build_kind_meta(shape).unwrap_or_else(|e| {
+    metas.entry((shape, role)).or_insert_with(|| {
+        Box::leak(Box::new(build_kind_meta(shape, role).unwrap_or_else(|e| {
             panic!("device-types spec for {shape} does not match rs-matter: {e}")
         })))
     })
 }
 
-fn build_kind_meta(shape: Shape) -> Result<KindMeta, String> {
+/// The Descriptor TagList of a part's tag, built once per distinct tag (at most 38).
+fn semantic_tags(tag: Tag) -> &'static [SemanticTag<'static>] {
+    static TAGS: OnceLock<Mutex<HashMap<Tag, &'static [SemanticTag<'static>]>>> = OnceLock::new();
+    let tags = TAGS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut tags = tags.lock().unwrap_or_else(|e| e.into_inner());
+    tags.entry(tag).or_insert_with(|| {
+        let (namespace, value) = tag.semantic();
+        Box::leak(Box::new([SemanticTag::new(namespace, value)]))
+    })
+}
+
+/// Which bridged endpoint each part's endpoint belongs to; the Descriptor PartsList of every
+/// bridged endpoint is read from it (endpoint 0 lists every endpoint, as the standard matcher).
+#[derive(Debug, Default)]
+pub struct PartsTree {
+    parents: Mutex<HashMap<u16, u16>>,
+}
+
+impl PartsTree {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u16, u16>> {
+        self.parents.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The bridged endpoint `endpoint` is a part of.
+    pub fn parent_of(&self, endpoint: u16) -> Option<u16> {
+        self.map().get(&endpoint).copied()
+    }
+}
+
+impl DynBase for PartsTree {}
+
+impl PartsMatcher for PartsTree {
+    fn matches(&self, our_endpoint: EndptId, endpoint: EndptId) -> bool {
+        if our_endpoint == 0 {
+            return endpoint != 0;
+        }
+        self.parent_of(endpoint) == Some(our_endpoint)
+    }
+}
+
+fn build_kind_meta(shape: Shape, role: Role) -> Result<KindMeta, String> {
     let mut device_types: Vec<DeviceType> = shape
         .device_types()
         .iter()
@@ -235,9 +296,19 @@ fn build_kind_meta(shape: Shape) -> Result<KindMeta, String> {
             drev: dt.revision,
         })
         .collect();
-    device_types.push(DEV_TYPE_BRIDGED_NODE);
+    // A bridged_node container's own device type already is Bridged Node; a part has none.
+    let has_bridged_node = device_types
+        .iter()
+        .any(|d| d.dtype == DEV_TYPE_BRIDGED_NODE.dtype);
+    if role == Role::Bridged && !has_bridged_node {
+        device_types.push(DEV_TYPE_BRIDGED_NODE);
+    }
     let device_types: &'static [DeviceType] = Box::leak(device_types.into_boxed_slice());
-    let mut clusters = vec![desc::DescHandler::CLUSTER, bridged_info_cluster()];
+    let mut clusters = match role {
+        Role::Bridged => vec![desc::DescHandler::CLUSTER, bridged_info_cluster()],
+        Role::Part { tagged: true } => vec![desc::CLUSTER_TAG_LIST],
+        Role::Part { tagged: false } => vec![desc::DescHandler::CLUSTER],
+    };
     for spec in shape.clusters() {
         clusters.push(cluster_from_spec(spec)?);
     }
@@ -251,6 +322,8 @@ fn build_kind_meta(shape: Shape) -> Result<KindMeta, String> {
 /// operations; rs-matter reads it through `Metadata::access`.
 pub struct BridgeNode {
     endpoints: RefCell<Vec<Endpoint<'static>>>,
+    /// Parts' parents; leaked once per node so the Descriptor handler can hold it for 'static.
+    tree: &'static PartsTree,
 }
 
 impl Default for BridgeNode {
@@ -263,20 +336,47 @@ impl BridgeNode {
     pub fn new() -> Self {
         Self {
             endpoints: RefCell::new(vec![ROOT, AGGREGATOR]),
+            tree: Box::leak(Box::default()),
         }
+    }
+
+    /// Who serves each bridged endpoint's PartsList.
+    pub fn tree(&self) -> &'static PartsTree {
+        self.tree
     }
 
     /// Add a bridged endpoint. Returns false if the endpoint already exists.
     pub fn add(&self, endpoint: u16, shape: impl Into<Shape>) -> bool {
         let meta = kind_meta(shape);
+        self.insert(Endpoint::new(endpoint, meta.device_types, meta.clusters))
+    }
+
+    /// Add a part's endpoint under the bridged endpoint `parent`, with its tag as TagList.
+    /// Returns false if the endpoint already exists.
+    pub fn add_part(&self, endpoint: u16, shape: Shape, parent: u16, tag: Option<Tag>) -> bool {
+        let meta = role_meta(
+            shape,
+            Role::Part {
+                tagged: tag.is_some(),
+            },
+        );
+        let mut ep = Endpoint::new(endpoint, meta.device_types, meta.clusters);
+        if let Some(tag) = tag {
+            ep = ep.with_tags(semantic_tags(tag));
+        }
+        if !self.insert(ep) {
+            return false;
+        }
+        self.tree.map().insert(endpoint, parent);
+        true
+    }
+
+    fn insert(&self, endpoint: Endpoint<'static>) -> bool {
         let mut eps = self.endpoints.borrow_mut();
-        match eps.binary_search_by_key(&endpoint, |e| e.id) {
+        match eps.binary_search_by_key(&endpoint.id, |e| e.id) {
             Ok(_) => false,
             Err(pos) => {
-                eps.insert(
-                    pos,
-                    Endpoint::new(endpoint, meta.device_types, meta.clusters),
-                );
+                eps.insert(pos, endpoint);
                 true
             }
         }
@@ -291,6 +391,7 @@ impl BridgeNode {
         match eps.binary_search_by_key(&endpoint, |e| e.id) {
             Ok(pos) => {
                 eps.remove(pos);
+                self.tree.map().remove(&endpoint);
                 true
             }
             Err(_) => false,
@@ -328,7 +429,13 @@ mod tests {
     fn every_kind_has_rs_matter_metadata() {
         for &kind in DeviceKind::ALL {
             let meta = kind_meta(kind);
-            assert_eq!(meta.device_types[1].dtype, DEV_TYPE_BRIDGED_NODE.dtype);
+            // Bridged Node last (a bridged_node's own type is it, listed once).
+            assert_eq!(
+                meta.device_types.last().unwrap().dtype,
+                DEV_TYPE_BRIDGED_NODE.dtype
+            );
+            let bridged = meta.device_types.iter().filter(|d| d.dtype == 0x0013);
+            assert_eq!(bridged.count(), 1, "{kind}");
             assert!(meta.clusters.iter().any(|c| c.id == DESCRIPTOR));
             assert!(meta.clusters.iter().any(|c| c.id == BRIDGED_INFO));
             for spec in kind.clusters() {
@@ -359,5 +466,51 @@ mod tests {
         assert!(!node.remove(3));
         assert!(!node.remove(0));
         assert!(node.contains(5) && !node.contains(3));
+    }
+
+    #[test]
+    fn a_part_is_a_tagged_child_without_bridged_node_or_bdbi() {
+        use device_types::{parts::NAMESPACE_COMMON_POSITION, Position};
+        let node = BridgeNode::new();
+        let container = Shape::parse(DeviceKind::BridgedNode, &["battery"]).unwrap();
+        assert!(node.add(2, container));
+        assert!(node.add_part(
+            3,
+            DeviceKind::OnOffLight.into(),
+            2,
+            Some(Tag::Position(Position::Right))
+        ));
+        assert!(node.add(4, DeviceKind::ContactSensor));
+        node.access(|n| {
+            let parent = n.endpoint(2).unwrap();
+            let types: Vec<u16> = parent.device_types.iter().map(|d| d.dtype).collect();
+            assert_eq!(
+                types,
+                vec![0x0013, 0x0011],
+                "Bridged Node once, then Power Source"
+            );
+            assert!(parent.clusters.iter().any(|c| c.id == BRIDGED_INFO));
+            assert!(
+                !parent.clusters.iter().any(|c| c.id == 0x0003),
+                "no Identify"
+            );
+            let part = n.endpoint(3).unwrap();
+            let types: Vec<u16> = part.device_types.iter().map(|d| d.dtype).collect();
+            assert_eq!(types, vec![0x0100]);
+            assert!(!part.clusters.iter().any(|c| c.id == BRIDGED_INFO));
+            let desc = part.clusters.iter().find(|c| c.id == DESCRIPTOR).unwrap();
+            assert_eq!(desc.feature_map, 1, "TagList feature");
+            assert_eq!(part.semantic_tags.len(), 1);
+            assert_eq!(
+                part.semantic_tags[0].namespace_id,
+                NAMESPACE_COMMON_POSITION
+            );
+            assert_eq!(part.semantic_tags[0].tag, 1);
+        });
+        let tree = node.tree();
+        assert!(tree.matches(2, 3) && !tree.matches(4, 3) && !tree.matches(2, 4));
+        assert!(tree.matches(0, 3) && tree.matches(0, 2) && !tree.matches(0, 0));
+        assert!(node.remove(3));
+        assert!(!tree.matches(2, 3));
     }
 }

@@ -33,11 +33,45 @@ pub struct SyncState {
 
 /// Load the registry's devices into the node and the mirror (before serving starts).
 pub fn populate(handler: &BridgeHandler<'_>, devices: &[Device]) {
+    let endpoints: std::collections::HashMap<&str, u16> = devices
+        .iter()
+        .map(|d| (d.id.as_str(), d.endpoint))
+        .collect();
     let mut mirror = handler.mirror.devices.borrow_mut();
     for d in devices {
-        handler.node.add(d.endpoint, d.shape());
+        match d.parent.as_deref().and_then(|p| endpoints.get(p)) {
+            Some(parent) => handler.node.add_part(d.endpoint, d.shape(), *parent, d.tag),
+            None => handler.node.add(d.endpoint, d.shape()),
+        };
         mirror.insert(d.endpoint, Box::new(MirrorDevice::from_device(d)));
     }
+}
+
+/// Adds a device's endpoint: a part under its parent's endpoint, else a bridged endpoint.
+/// Returns the parent's endpoint for a part (whose PartsList changed).
+fn add_endpoint(handler: &BridgeHandler<'_>, device: &Device) -> Option<Option<u16>> {
+    let Some(parent) = &device.parent else {
+        return handler
+            .node
+            .add(device.endpoint, device.shape())
+            .then_some(None);
+    };
+    let parent_ep = handler
+        .mirror
+        .devices
+        .borrow()
+        .iter()
+        .find(|(_, d)| &d.id == parent)
+        .map(|(ep, _)| *ep)
+        .or_else(|| handler.registry.get(parent).map(|d| d.endpoint));
+    let Some(parent_ep) = parent_ep else {
+        tracing::warn!(device = %device.id, %parent, "part whose device is gone; not served");
+        return None;
+    };
+    handler
+        .node
+        .add_part(device.endpoint, device.shape(), parent_ep, device.tag)
+        .then_some(Some(parent_ep))
 }
 
 pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Result<(), Error> {
@@ -179,20 +213,27 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
         }
         Change::Added(device) => {
             let endpoint = device.endpoint;
-            if handler.node.add(endpoint, device.shape()) {
+            if let Some(parent) = add_endpoint(handler, &device) {
                 handler
                     .mirror
                     .devices
                     .borrow_mut()
                     .insert(endpoint, Box::new(MirrorDevice::from_device(&device)));
-                tracing::info!(device = %device.id, endpoint, kind = %device.shape(), "bridged device added");
+                tracing::info!(device = %device.id, endpoint, kind = %device.shape(), parent_endpoint = ?parent, "bridged device added");
                 ctx.notify_endpoint_changed(endpoint);
                 notify_parts_list(handler, ctx);
+                if let Some(parent) = parent {
+                    handler.notify(ctx, parent, DESCRIPTOR, PARTS_LIST);
+                }
                 bump_configuration_version(ctx);
             }
         }
         Change::Removed { device, endpoint } => {
+            let parent = handler.node.tree().parent_of(endpoint);
             if handler.node.remove(endpoint) {
+                if let Some(parent) = parent {
+                    handler.notify(ctx, parent, DESCRIPTOR, PARTS_LIST);
+                }
                 handler.mirror.devices.borrow_mut().remove(&endpoint);
                 handler.switches.remove(endpoint);
                 tracing::info!(device = %device, endpoint, "bridged device removed");
@@ -212,7 +253,8 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
                 }
                 _ => false,
             };
-            if changed {
+            // A part has no Bridged Device Basic Information: its parent's Reachable speaks for it.
+            if changed && handler.node.cluster(endpoint, BRIDGED_INFO).is_some() {
                 handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::REACHABLE);
                 if let Err(e) = bdbi::ReachableChanged::emit_for(ctx, endpoint, |b| {
                     b.reachable_new_value(reachable)?.end()

@@ -50,6 +50,9 @@ impl CommandOptions {
 #[derive(Debug)]
 pub struct SourceCommand {
     pub device: String,
+    /// For a part (`device` = `<parent>:<part>`): the part's name, so that a source that
+    /// actuates whole devices (Zigbee2MQTT) addresses the right gang of the parent.
+    pub part: Option<String>,
     /// Only the fields the sender wants changed, already validated against the device's kind.
     pub patch: State,
     pub transition: Option<Duration>,
@@ -62,6 +65,15 @@ pub struct SourceCommand {
 }
 
 impl SourceCommand {
+    /// `(device id, part name)` the source actuates: the parent's id and the part for a part,
+    /// else the device's own id.
+    pub fn target(&self) -> (&str, Option<&str>) {
+        match (&self.part, device_types::parts::split_part_id(&self.device)) {
+            (Some(part), Some((parent, _))) => (parent, Some(part.as_str())),
+            _ => (self.device.as_str(), None),
+        }
+    }
+
     /// Answers the sender (who may have given up waiting: that is not an error).
     pub fn answer(self, result: Result<(), SourceCommandError>) {
         let _ = self.reply.send(result);
@@ -145,11 +157,16 @@ impl Registry {
                     device: id.to_owned(),
                     error,
                 })?;
-            device.source.route().to_owned()
+            (
+                device.source.route().to_owned(),
+                device.part_name().map(str::to_owned),
+            )
         };
+        let (route, part) = route;
         let (reply, rx) = oneshot::channel();
         let command = SourceCommand {
             device: id.to_owned(),
+            part,
             patch: patch.clone(),
             transition: options.transition,
             stop: options.stop,

@@ -2,7 +2,7 @@
 //! their source, never persisted in devices.json (the source announces them again after a restart),
 //! but with identities like every device: a device that comes back gets its endpoint and UniqueID back.
 
-use super::{Change, Device, DeviceOrigin, Origin, Registry, RegistryError};
+use super::{all_ids, Change, Device, DeviceOrigin, Origin, Registry, RegistryError};
 use crate::config::DeviceConfig;
 
 /// One device as its source describes it.
@@ -43,20 +43,21 @@ impl Registry {
         }
         {
             let mut shared = self.write();
-            let new: Vec<&str> = valid
+            let new: Vec<String> = valid
                 .iter()
-                .map(|d| d.spec.id.as_str())
+                .flat_map(|d| all_ids(&d.spec))
                 .filter(|id| shared.identity.get(id).is_none())
                 .collect();
-            if let Err(e) = shared.identity.assign(new) {
+            if let Err(e) = shared.identity.assign(new.iter().map(String::as_str)) {
                 errors.push(e.into());
                 return errors;
             }
         }
         let listed: std::collections::HashSet<String> =
             valid.iter().map(|d| d.spec.id.clone()).collect();
+        // Parts go with their device.
         for device in self.source_devices(source) {
-            if !listed.contains(&device.id) {
+            if device.parent.is_none() && !listed.contains(&device.id) {
                 if let Err(e) = self.remove_source_device(source, &device.id) {
                     errors.push(e);
                 }
@@ -70,9 +71,9 @@ impl Registry {
         errors
     }
 
-    /// Adds a device owned by `source`, or updates it (name, room, unmapped list; a new kind
-    /// re-creates it on the same endpoint). Its state starts from the kind's default until the
-    /// source reports one.
+    /// Adds a device owned by `source` with its parts, or updates it (name, room, unmapped list;
+    /// a new kind, `with` or set of parts re-creates it and its parts on the same endpoints).
+    /// Its state starts from the kind's default until the source reports one.
     pub fn upsert_source_device(
         &self,
         source: &str,
@@ -90,38 +91,65 @@ impl Registry {
                     source_name: source.to_owned(),
                 });
             }
-            if existing.kind == spec.kind && existing.with == spec.with {
+            if existing.parent.is_some() {
+                return Err(RegistryError::PartOfDevice {
+                    device: spec.id.clone(),
+                    parent: existing.parent.clone().unwrap_or_default(),
+                });
+            }
+            let existing_parts = existing.parts.clone();
+            let part_specs = spec.part_specs();
+            let same_parts = existing_parts.len() == part_specs.len()
+                && part_specs.iter().all(|(p, part)| {
+                    shared
+                        .device(&p.id)
+                        .is_some_and(|d| d.kind == p.kind && d.with == p.with && d.tag == part.tag)
+                });
+            let Some(existing) = shared.device_mut(&spec.id) else {
+                return Err(RegistryError::UnknownDevice(spec.id.clone()));
+            };
+            if existing.kind == spec.kind && existing.with == spec.with && same_parts {
                 existing.unmapped = unmapped;
-                existing.room = spec.room.clone();
-                let renamed = existing.name != spec.name;
-                existing.name = spec.name.clone();
                 let device = existing.clone();
-                if renamed {
-                    tracing::info!(device = %device.id, endpoint = device.endpoint, name = %device.name, %source, "device renamed by its source");
-                    self.broadcast(Change::Renamed {
-                        device: device.id.clone(),
-                        endpoint: device.endpoint,
-                        name: device.name.clone(),
-                    });
+                let renames: Vec<(String, String, Option<String>)> =
+                    std::iter::once((spec.id.clone(), spec.name.clone(), spec.room.clone()))
+                        .chain(
+                            part_specs
+                                .iter()
+                                .map(|(p, _)| (p.id.clone(), p.name.clone(), p.room.clone())),
+                        )
+                        .collect();
+                for (id, name, room) in renames {
+                    let Some(d) = shared.device_mut(&id) else {
+                        continue;
+                    };
+                    d.room = room;
+                    if d.name != name {
+                        d.name = name;
+                        tracing::info!(device = %d.id, endpoint = d.endpoint, name = %d.name, %source, "device renamed by its source");
+                        self.broadcast(Change::Renamed {
+                            device: d.id.clone(),
+                            endpoint: d.endpoint,
+                            name: d.name.clone(),
+                        });
+                    }
                 }
-                return Ok(device);
+                return Ok(shared.device(&spec.id).cloned().unwrap_or(device));
             }
             let endpoint = existing.endpoint;
-            shared.endpoints.remove(&spec.id);
-            shared.devices.remove(&endpoint);
-            tracing::info!(device = %spec.id, endpoint, kind = %spec.kind, %source, "device changed kind; re-creating it");
-            self.broadcast(Change::Removed {
-                device: spec.id.clone(),
-                endpoint,
-            });
+            tracing::info!(device = %spec.id, endpoint, kind = %spec.kind, %source, "device changed kind or parts; re-creating it");
+            self.remove_with_parts(&mut shared, &spec.id, endpoint, source)?;
         }
-        shared.identity.assign([spec.id.as_str()])?;
-        let mut device = shared.build(&spec, origin)?;
-        device.unmapped = unmapped;
-        shared.insert(device.clone());
-        tracing::info!(device = %device.id, endpoint = device.endpoint, kind = %device.kind, %source, origin = %Origin::Local, "device added by its source");
-        self.broadcast(Change::Added(Box::new(device.clone())));
-        Ok(device)
+        let ids = all_ids(&spec);
+        shared.identity.assign(ids.iter().map(String::as_str))?;
+        let mut devices = shared.build_all(&spec, origin)?;
+        devices[0].unmapped = unmapped;
+        for device in &devices {
+            shared.insert(device.clone());
+            tracing::info!(device = %device.id, endpoint = device.endpoint, kind = %device.kind, parent = ?device.parent, %source, origin = %Origin::Local, "device added by its source");
+            self.broadcast(Change::Added(Box::new(device.clone())));
+        }
+        Ok(devices.swap_remove(0))
     }
 
     /// Removes a device owned by `source` (it keeps its identity for when it comes back).
@@ -139,22 +167,22 @@ impl Registry {
                 source_name: source.to_owned(),
             });
         }
-        shared.endpoints.remove(id);
-        let device = shared
-            .devices
-            .remove(&ep)
-            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
-        tracing::info!(device = id, endpoint = ep, %source, "device removed by its source");
-        self.broadcast(Change::Removed {
-            device: id.to_owned(),
-            endpoint: ep,
-        });
-        Ok(device)
+        if let Some(parent) = shared.devices.get(&ep).and_then(|d| d.parent.clone()) {
+            return Err(RegistryError::PartOfDevice {
+                device: id.to_owned(),
+                parent,
+            });
+        }
+        self.remove_with_parts(&mut shared, id, ep, source)
     }
 
     /// Marks every device of `source` reachable or not (e.g. its broker went away).
     pub fn set_source_reachable(&self, source: &str, reachable: bool) {
+        // Parts follow their device.
         for device in self.source_devices(source) {
+            if device.parent.is_some() {
+                continue;
+            }
             // Removed in between: nothing to mark.
             let _ = self.set_reachable(&device.id, reachable);
         }

@@ -16,6 +16,7 @@ fn spec(id: &str, kind: DeviceKind) -> DeviceConfig {
         name: format!("Device {id}"),
         room: None,
         state: None,
+        parts: Vec::new(),
     }
 }
 

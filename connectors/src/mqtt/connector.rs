@@ -181,7 +181,8 @@ impl Run<'_> {
     }
 
     fn discovery(&mut self, cx: &mut Cx<'_>, info: &crate::model::DeviceInfo) {
-        if !self.m.config.homeassistant {
+        // A bridged_node container has no entity of its own; its parts are published.
+        if !self.m.config.homeassistant || info.kind == device_types::DeviceKind::BridgedNode {
             return;
         }
         let cfg = discovery::config(info, &self.m.topics, &self.m.node);

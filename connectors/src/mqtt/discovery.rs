@@ -46,11 +46,17 @@ pub fn component(kind: DeviceKind) -> &'static str {
         | DeviceKind::CoAlarm
         | DeviceKind::SmokeCoAlarm => "binary_sensor",
         DeviceKind::Fan => "fan",
+        // A container: never published (the connector skips it; its parts are devices of
+        // their own), named only so the match stays total.
+        DeviceKind::BridgedNode => "sensor",
     }
 }
 
 /// `<prefix>/<component>/<node>/<device>/config`.
+/// A part's id (`remote:b1`) has a `:` that Home Assistant's object ids refuse: the device segment
+/// is written with [`node_id`]'s replacement.
 pub fn config_topic(prefix: &str, component: &str, node: &str, device: &str) -> String {
+    let device = node_id(device);
     format!("{prefix}/{component}/{node}/{device}/config")
 }
 
@@ -78,7 +84,7 @@ pub fn config(info: &DeviceInfo, topics: &Topics, node: &str) -> Value {
     };
     put("name", Value::Null); // the entity is the device itself
     put("unique_id", json!(format!("{}_{}", node, info.unique_id)));
-    put("object_id", json!(info.id));
+    put("object_id", json!(node_id(&info.id)));
     put("state_topic", json!(state));
     put(
         "availability",
@@ -298,6 +304,8 @@ pub fn config(info: &DeviceInfo, topics: &Topics, node: &str) -> Value {
                 json!("{\"fan_percent\": {{ value }}}"),
             );
         }
+        // Never published (see `component`).
+        DeviceKind::BridgedNode => {}
     }
     Value::Object(c)
 }

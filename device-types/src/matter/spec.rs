@@ -560,6 +560,9 @@ pub fn clusters_for(kind: DeviceKind) -> &'static [ClusterSpec] {
         DeviceKind::SmokeCoAlarm => &[IDENTIFY, SMOKE_CO_ALARM_BOTH],
         DeviceKind::AirQualitySensor => &[IDENTIFY, AIR_QUALITY],
         DeviceKind::Fan => &[IDENTIFY, GROUPS, FAN_CONTROL],
+        // Bridged Node's own clusters (Descriptor, Bridged Device Basic Information) are the
+        // bridge's; it serves no application cluster, not even Identify (not in its device type).
+        DeviceKind::BridgedNode => &[],
     }
 }
 

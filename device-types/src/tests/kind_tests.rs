@@ -30,6 +30,7 @@ fn kind_names_round_trip_through_display_fromstr_and_serde() {
         "smoke_co_alarm",
         "air_quality_sensor",
         "fan",
+        "bridged_node",
     ];
     assert_eq!(DeviceKind::ALL.len(), expected.len());
     for (kind, name) in DeviceKind::ALL.iter().zip(expected) {
@@ -88,6 +89,7 @@ fn device_types_match_the_device_library() {
             (0x0076, 2),
             (0x002C, 1),
             (0x002B, 5),
+            (0x0013, 3),
         ]
     );
 }

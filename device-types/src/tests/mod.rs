@@ -7,6 +7,7 @@ mod convert_tests;
 mod event_tests;
 mod kind_tests;
 mod new_kind_tests;
+mod parts_tests;
 mod report_tests;
 mod scenes_tests;
 mod shape_tests;

@@ -19,7 +19,8 @@ from chip.interaction_model import InteractionModelError, Status
 
 from .conformance import DISALLOWED, MANDATORY, Conformance
 from .controller import Controller, ControllerError
-from .spec_facts import EVENT_LIST, GLOBAL_ATTRIBUTES, ClusterFacts, cluster_facts, device_type_facts
+from .spec_facts import (BRIDGED_INFO_CLUSTER, DESCRIPTOR_TAG_LIST, DESCRIPTOR_TAG_LIST_FEATURE, EVENT_LIST,
+                         GLOBAL_ATTRIBUTES, SEMANTIC_TAG_NAMESPACES, ClusterFacts, cluster_facts, device_type_facts)
 
 DESCRIPTOR = 0x001D
 ROOT_NODE, AGGREGATOR, BRIDGED_NODE = 0x0016, 0x000E, 0x0013
@@ -157,7 +158,68 @@ def static_problems(eps: dict[int, EndpointView]) -> tuple[list[Problem], list[s
                                         f"endpoint {e} is not under the aggregator (endpoint {agg})'s PartsList"))
     for ep in (eps[e] for e in all_eps):
         problems += _endpoint_problems(ep, root_conditions if ep.id == 0 else set(), notes)
+    problems += composition_problems(eps)
     return problems, notes
+
+
+def _tags(ep: EndpointView) -> list[tuple[int, int]]:
+    """(namespace, tag) of each entry of the endpoint's Descriptor TagList (raw TLV structs)."""
+    desc = ep.clusters.get(DESCRIPTOR)
+    raw = (desc.value(DESCRIPTOR_TAG_LIST, []) if desc else []) or []
+    return [(int(t[1]), int(t[2])) for t in raw]
+
+
+def composition_problems(eps: dict[int, EndpointView]) -> list[Problem]:
+    """The bridge composition rules of `spec_facts` (Bridged Node and BDBI only on bridged devices, TagLists on
+    children that share a device type, the full-family aggregator PartsList)."""
+    out: list[Problem] = []
+    aggregators = [e for e, v in eps.items() if v.role == "aggregator"]
+    agg_parts = set(eps[aggregators[0]].parts_list) if aggregators else set()
+    for ep in eps.values():
+        if ep.role != "bridged":
+            continue
+        bridged = BRIDGED_NODE in {d for d, _ in ep.device_types}
+        has_bdbi = BRIDGED_INFO_CLUSTER in ep.clusters
+        if has_bdbi and not bridged:
+            out.append(Problem(ep.id, "part", "Bridged Device Basic Information", "bdbi-on-part",
+                               "served on an endpoint without the Bridged Node device type (a part)"))
+        if bridged and not ep.parts_list:
+            continue
+        children = [eps[c] for c in ep.parts_list if c in eps]
+        for child in children:
+            if BRIDGED_NODE in {d for d, _ in child.device_types}:
+                out.append(Problem(child.id, "part", "Descriptor", "part-is-bridged-node",
+                                   f"child of endpoint {ep.id} lists Bridged Node: a part is no bridged device"))
+            if child.id not in agg_parts:
+                out.append(Problem(child.id, "part", "Descriptor", "parts-list",
+                                   "a part is missing from the aggregator's PartsList (full-family pattern)"))
+            for ns, tag in _tags(child):
+                known = SEMANTIC_TAG_NAMESPACES.get(ns)
+                if known is None or tag not in known[1]:
+                    out.append(Problem(child.id, "part", "Descriptor", "tag-list",
+                                       f"TagList entry (namespace 0x{ns:02X}, tag {tag}) is not a defined tag"))
+        by_type: dict[int, list[EndpointView]] = {}
+        for child in children:
+            for dt, _ in child.device_types:
+                by_type.setdefault(dt, []).append(child)
+        for dt, same in by_type.items():
+            if len(same) < 2:
+                continue
+            seen: dict[tuple, int] = {}
+            for child in same:
+                desc = child.clusters.get(DESCRIPTOR)
+                tags = tuple(sorted(_tags(child)))
+                if not desc or not desc.feature_map & DESCRIPTOR_TAG_LIST_FEATURE or not tags:
+                    out.append(Problem(child.id, "part", "Descriptor", "tag-list",
+                                       f"one of {len(same)} children of endpoint {ep.id} with device type 0x{dt:04X} "
+                                       "has no TagList (feature and a non-empty list are required)"))
+                elif tags in seen:
+                    out.append(Problem(child.id, "part", "Descriptor", "tag-list",
+                                       f"TagList {tags} equals that of endpoint {seen[tags]} (same device type "
+                                       f"0x{dt:04X}, same parent {ep.id})"))
+                else:
+                    seen[tags] = child.id
+    return out
 
 
 def _endpoint_problems(ep: EndpointView, root_conditions: set[str], notes: list[str]) -> list[Problem]:

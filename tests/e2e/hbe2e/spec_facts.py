@@ -1311,6 +1311,24 @@ _COLOR_EXT_ELEMENTS = {**_LIGHT_ELEMENTS, 0x0300: {"features": {"XY": "M", "CT":
 _GROUPCAST = {"GroupcastListenerCond": "P, M"}
 _BOOLEAN_EVENT_ELEMENTS = {0x0045: {"events": {0x00: "M"}}}
 
+# Semantic tag namespaces of the Matter 1.6 Standard Namespaces document (connectedhomeip data_model
+# 1.6/namespaces/Namespace-Common-Number.xml and Namespace-Common-Position.xml; the matter.js 0.17 model agrees):
+# namespace id -> (name, {tag: tag name}). A child endpoint's TagList entries must come from a defined namespace.
+SEMANTIC_TAG_NAMESPACES: dict[int, tuple[str, dict[int, str]]] = {
+    0x07: ("Common Number", {n: str(n) for n in range(0, 31)}),
+    0x08: ("Common Position", {0: "Left", 1: "Right", 2: "Top", 3: "Bottom", 4: "Middle", 5: "Row",
+                               6: "Column"}),
+}
+# Core specification composition rules for bridges (9.12 Bridge for non-Matter devices, 9.13 Bridged Device Basic
+# Information, 9.5 Descriptor TagList): a bridged device is an endpoint with the Bridged Node device type and Bridged
+# Device Basic Information; its functions on child endpoints (its PartsList) carry neither; several children of one
+# parent with the same device type each serve a non-empty TagList (TagList feature) and no two are equal; the
+# aggregator's PartsList names every endpoint of the bridged devices, children included (the full-family pattern).
+BRIDGED_INFO_CLUSTER = 0x0039
+DESCRIPTOR_TAG_LIST_FEATURE = 0x1
+DESCRIPTOR_TAG_LIST = 0x0004
+
+
 DEVICE_TYPES: dict[int, DeviceTypeFacts] = {d.id: d for d in [
     _dt(0x0016, "Root Node", 5, "1.6/device_types/RootNodeDeviceType.xml", """
         0x001F M

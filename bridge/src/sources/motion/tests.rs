@@ -22,6 +22,7 @@ fn registry(dir: &std::path::Path) -> Registry {
             brightness: Some(100),
             ..State::default()
         }),
+        parts: Vec::new(),
     };
     Registry::open(dir, &[lamp]).unwrap()
 }
@@ -37,6 +38,7 @@ fn command(
     let (reply, rx) = oneshot::channel();
     let cmd = SourceCommand {
         device: "lamp".into(),
+        part: None,
         patch,
         transition,
         stop,
@@ -214,6 +216,7 @@ fn an_invalid_target_is_refused_with_the_registry_reason() {
 fn cover_registry(dir: &std::path::Path) -> Registry {
     let blind = DeviceConfig {
         with: Default::default(),
+        parts: Vec::new(),
         id: "blind".into(),
         kind: DeviceKind::WindowCovering,
         name: "Blind".into(),
@@ -240,6 +243,7 @@ fn cover_command(
     };
     let cmd = SourceCommand {
         device: "blind".into(),
+        part: None,
         patch,
         transition: None,
         stop,

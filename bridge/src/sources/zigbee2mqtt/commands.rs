@@ -2,7 +2,7 @@
 //! one `<friendly_name>/set` payload (later fields win, the latest transition is passed through); each
 //! is answered once the broker acknowledged (PUBACK) the publish that carries it, or refused.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use device_types::State;
@@ -17,6 +17,8 @@ pub type Reply = oneshot::Sender<Result<(), SourceCommandError>>;
 #[derive(Debug)]
 pub struct Batch {
     pub patch: State,
+    /// Patches of the device's parts, by part name: one `/set` carries them all.
+    pub parts: BTreeMap<String, State>,
     pub transition: Option<Duration>,
     pub replies: Vec<Reply>,
     pub due: Instant,
@@ -29,10 +31,12 @@ pub struct Batches {
 }
 
 impl Batches {
-    /// Adds a command to its device's window (opening one that closes `window` after `now`).
+    /// Adds a command to its device's window (opening one that closes `window` after `now`); a
+    /// part's command goes into its device's window.
     pub fn add(&mut self, command: SourceCommand, now: Instant, window: Duration) {
+        let (device, part) = command.target();
+        let (device, part) = (device.to_owned(), part.map(str::to_owned));
         let SourceCommand {
-            device,
             patch,
             transition,
             reply,
@@ -40,11 +44,18 @@ impl Batches {
         } = command;
         let batch = self.open.entry(device).or_insert_with(|| Batch {
             patch: State::default(),
+            parts: BTreeMap::new(),
             transition: None,
             replies: Vec::new(),
             due: now + window,
         });
-        batch.patch = batch.patch.merged(&patch);
+        match part {
+            Some(part) => {
+                let p = batch.parts.entry(part).or_default();
+                *p = p.merged(&patch);
+            }
+            None => batch.patch = batch.patch.merged(&patch),
+        }
         if transition.is_some() {
             batch.transition = transition;
         }
@@ -139,6 +150,7 @@ mod tests {
         (
             SourceCommand {
                 device: device.to_owned(),
+                part: None,
                 patch,
                 transition,
                 stop: None,

@@ -1,7 +1,8 @@
 //! Mapping coverage over a dump of zigbee-herdsman-converters definitions (tests/e2e/z2m/dump.js all):
 //! the share of definitions with at least one mapped function, the share of exposes mapped, and the
 //! most frequent unmapped expose names. Housekeeping exposes (linkquality, update, identify, effect)
-//! count neither way; `action` and `battery` count like any function. A figure for bench/report.md.
+//! count neither way; `action` and `battery` count like any function. A device whose exposes name
+//! several endpoints is mapped with its parts, as the source does. A figure for bench/report.md.
 
 use std::collections::HashMap;
 
@@ -50,7 +51,12 @@ pub fn of_dump(json: &[u8]) -> Result<Coverage, serde_json::Error> {
             .filter(|l| !is_housekeeping(l))
             .collect();
         c.exposes += labels.len();
-        match mapping::map(&e.definition.exposes) {
+        // As the source maps a device: endpoint-suffixed exposes as parts first (`parts.rs`).
+        let mapped = match super::parts::split(&e.definition.exposes) {
+            Some(composed) => Some(composed.device),
+            None => mapping::map(&e.definition.exposes),
+        };
+        match mapped {
             Some(m) => {
                 c.definitions_mapped += 1;
                 c.exposes_mapped += labels.len().saturating_sub(m.unmapped.len());

@@ -8,6 +8,7 @@ use device_types::Shape;
 use serde_json::Value;
 
 use super::mapping::{self, Mapping};
+use super::parts;
 use super::topics::{self, BridgeDevice, BridgeEvent, BridgeInfo, Response, Topic};
 use super::{convert, Session};
 use crate::config::DeviceConfig;
@@ -20,6 +21,8 @@ pub struct Known {
     pub id: String,
     pub friendly_name: String,
     pub mapping: Mapping,
+    /// One per endpoint when the exposes are endpoint-suffixed (see `parts.rs`).
+    pub parts: Vec<parts::Part>,
     pub mains: bool,
     /// `<friendly_name>/availability`; `None` when Zigbee2MQTT does not publish it (then reachable).
     pub available: Option<bool>,
@@ -175,6 +178,17 @@ impl Session<'_> {
                 tracing::warn!(source = %self.source, device = %k.id, field = %e.property, value = %e.value, reason = e.reason, "unusable action ignored");
             }
         }
+        for (part, part_patch, errors) in parts::part_states(&k.parts, &object) {
+            let id = device_types::parts::part_id(&k.id, &part);
+            for e in errors {
+                tracing::warn!(source = %self.source, device = %id, field = %e.property, value = %e.value, reason = e.reason, "unusable value in a state message ignored");
+            }
+            if !part_patch.is_empty() {
+                if let Err(e) = self.registry.apply(&id, &part_patch, Origin::Local) {
+                    tracing::warn!(source = %self.source, device = %id, error = %e, "state report rejected");
+                }
+            }
+        }
         if patch.is_empty() {
             return;
         }
@@ -235,7 +249,11 @@ impl Session<'_> {
             return None;
         };
         let id = device_id(&self.config.name, &d.ieee_address);
-        let Some(mut mapping) = mapping::map(&definition.exposes) else {
+        let (mapping, device_parts) = match parts::split(&definition.exposes) {
+            Some(c) => (Some(c.device), c.parts),
+            None => (mapping::map(&definition.exposes), Vec::new()),
+        };
+        let Some(mut mapping) = mapping else {
             let exposes: Vec<String> = definition
                 .exposes
                 .iter()
@@ -272,6 +290,7 @@ impl Session<'_> {
             name,
             room: over.and_then(|o| o.room.clone()),
             state: None,
+            parts: device_parts.iter().map(|p| p.spec.clone()).collect(),
         };
         let known = Known {
             ieee: d.ieee_address.to_ascii_lowercase(),
@@ -280,6 +299,7 @@ impl Session<'_> {
             mains: d.mains_powered(),
             available: None,
             mapping: mapping.clone(),
+            parts: device_parts,
         };
         Some((
             known,
@@ -298,7 +318,7 @@ impl Session<'_> {
             if !k.mains || self.devices.polled.contains(&k.ieee) {
                 continue;
             }
-            let props = k.mapping.gettable();
+            let props = parts::gettable(&k.mapping, &k.parts);
             if props.is_empty() {
                 continue;
             }
@@ -371,6 +391,7 @@ impl Session<'_> {
                     name: over.unwrap_or_else(|| truncate(to, crate::config::MAX_LABEL_BYTES)),
                     room: current.room.clone(),
                     state: None,
+                    parts: k.parts.iter().map(|p| p.spec.clone()).collect(),
                 };
                 let unmapped = current.unmapped.clone();
                 if let Err(e) = self

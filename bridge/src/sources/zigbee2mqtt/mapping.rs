@@ -194,6 +194,22 @@ struct Function {
 
 /// Maps a device's exposes. `None` when nothing maps onto a kind.
 pub fn map(exposes: &[Expose]) -> Option<Mapping> {
+    map_inner(exposes, false)
+}
+
+/// The mapping of a composed device's own exposes (those without an endpoint, see `parts.rs`)
+/// when they have no function of their own: a `bridged_node` container with what fits on it
+/// (battery, mains, a meter of the whole device); the rest is unmapped.
+pub fn map_container(exposes: &[Expose]) -> Mapping {
+    map_inner(exposes, true).unwrap_or(Mapping {
+        kind: DeviceKind::BridgedNode,
+        with: With::NONE,
+        bindings: Vec::new(),
+        unmapped: Vec::new(),
+    })
+}
+
+fn map_inner(exposes: &[Expose], container: bool) -> Option<Mapping> {
     let mut functions: Vec<Function> = Vec::new();
     let mut all: Vec<String> = Vec::new();
     let has = |p: &str| exposes.iter().any(|e| e.property.as_deref() == Some(p));
@@ -211,17 +227,28 @@ pub fn map(exposes: &[Expose]) -> Option<Mapping> {
             functions.push(f);
         }
     }
-    // Most specific first; among equals, the first in expose order.
-    let best = functions
-        .iter()
-        .enumerate()
-        .min_by_key(|(i, f)| (f.rank, *i))
-        .map(|(i, _)| i)?;
-    let primary = functions.swap_remove(best);
-    if primary.rank >= CAPABILITY_RANK {
-        // Only a battery or a meter: no function of its own to bridge.
-        return None;
-    }
+    let primary = if container {
+        Function {
+            kind: DeviceKind::BridgedNode,
+            rank: 0,
+            adds: &[],
+            bindings: Vec::new(),
+            consumed: Vec::new(),
+        }
+    } else {
+        // Most specific first; among equals, the first in expose order.
+        let best = functions
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, f)| (f.rank, *i))
+            .map(|(i, _)| i)?;
+        let primary = functions.swap_remove(best);
+        if primary.rank >= CAPABILITY_RANK {
+            // Only a battery or a meter: no function of its own to bridge.
+            return None;
+        }
+        primary
+    };
     let kind = primary.kind;
     let mut with = With::NONE;
     let mut bindings = primary.bindings;

@@ -18,6 +18,9 @@ pub mod devices;
 pub mod fan;
 pub mod link;
 pub mod mapping;
+pub mod parts;
+#[cfg(test)]
+mod parts_tests;
 #[cfg(test)]
 mod tests;
 pub mod topics;
@@ -213,7 +216,11 @@ impl Session<'_> {
     /// A command from the registry: refused at once when the device cannot be reached, else put in
     /// its device's merge window.
     fn on_command(&mut self, command: SourceCommand, window: Duration) {
-        let Some(device) = self.devices.by_id(&command.device) else {
+        let (target, part) = command.target();
+        let mapping = self.devices.by_id(target).and_then(|device| {
+            parts::mapping_for(&device.mapping, &device.parts, part).map(|m| (device, m))
+        });
+        let Some((device, mapping)) = mapping else {
             let id = command.device.clone();
             command.answer(Err(SourceCommandError::Refused(format!(
                 "device `{id}` is not known to this Zigbee2MQTT source"
@@ -227,7 +234,7 @@ impl Session<'_> {
         }
         if let Some(fields) = command.stop {
             // A stop goes out at once: it must not wait behind (or merge into) a move.
-            let payload = convert::stop_payload(&device.mapping, fields);
+            let payload = convert::stop_payload(mapping, fields);
             if payload.is_empty() {
                 command.answer(Ok(()));
                 return;
@@ -246,7 +253,7 @@ impl Session<'_> {
             }
             return;
         }
-        let (payload, missing) = convert::to_set(&device.mapping, &command.patch, None);
+        let (payload, missing) = convert::to_set(mapping, &command.patch, None);
         if !missing.is_empty() {
             command.answer(Err(SourceCommandError::Refused(format!(
                 "the device has no settable property for {}",
@@ -273,7 +280,12 @@ impl Session<'_> {
                 );
                 continue;
             };
-            let (payload, _) = convert::to_set(&device.mapping, &batch.patch, batch.transition);
+            let (mut payload, _) = convert::to_set(&device.mapping, &batch.patch, batch.transition);
+            for (part, patch) in &batch.parts {
+                if let Some(m) = parts::mapping_for(&device.mapping, &device.parts, Some(part)) {
+                    payload.extend(convert::to_set(m, patch, batch.transition).0);
+                }
+            }
             let topic = topics::set_topic(&self.config.base_topic, &device.friendly_name);
             let body = serde_json::Value::Object(payload).to_string();
             tracing::debug!(source = %self.source, device = %id, %topic, payload = %body, "publishing command");
