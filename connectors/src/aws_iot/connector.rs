@@ -151,7 +151,7 @@ type Applied = (
 /// What the connector's own tasks report back into the loop.
 // Applied carries a State (~350 bytes); notes live only while queued, boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
-enum Note {
+pub(super) enum Note {
     Got(Got),
     Applied(Applied),
 }
@@ -171,28 +171,28 @@ enum Token {
     Get,
 }
 
-struct Run<'a> {
-    c: &'a AwsIotConfig,
+pub(super) struct Run<'a> {
+    pub(super) c: &'a AwsIotConfig,
     tokens: HashMap<String, Token>,
-    next_token: u64,
+    pub(super) next_token: u64,
     /// Last version seen per device shadow.
-    versions: HashMap<String, u64>,
+    pub(super) versions: HashMap<String, u64>,
     /// When each device's latest local change replayed in this connection happened (monotonic: a
     /// wall-clock jump never makes a local change look newer or older than it is).
-    local_at: HashMap<String, Instant>,
+    pub(super) local_at: HashMap<String, Instant>,
     /// Answers to the commands made from desired state (the fields to clear once applied), and to
     /// `GetThingShadow` calls.
-    notes: mpsc::UnboundedSender<Note>,
+    pub(super) notes: mpsc::UnboundedSender<Note>,
     /// The shadow service's clock (Unix seconds) as last seen in a message's `timestamp`, and when: its
     /// "now" is that plus the monotonic time since (never the hub's own wall clock).
-    service_clock: Option<(u64, Instant)>,
+    pub(super) service_clock: Option<(u64, Instant)>,
     /// Records whose update hit a version conflict, sent again after the fresh GET.
-    after_get: HashMap<String, Vec<u64>>,
+    pub(super) after_get: HashMap<String, Vec<u64>>,
     /// `shadow_reads = "https"`: reads go here, answers come back as [`Note::Got`].
     plane: Option<DataPlane>,
-    pending_gets: usize,
+    pub(super) pending_gets: usize,
     /// Devices whose shadow the reconciliation has still to read.
-    to_read: VecDeque<String>,
+    pub(super) to_read: VecDeque<String>,
 }
 
 impl Protocol for Run<'_> {
@@ -299,7 +299,7 @@ impl Run<'_> {
 
     /// An update of `device`'s shadow: `reported` = its current local state (or `state`), `clear` = stale
     /// desired fields; acknowledges `seqs` when accepted.
-    fn update(
+    pub(super) fn update(
         &mut self,
         cx: &mut Cx<'_>,
         device: &str,
@@ -506,99 +506,5 @@ impl Run<'_> {
             }
             Err(Fail::Conflict) => self.read(cx, device, None, "GetThingShadow"),
         }
-    }
-
-    /// Applies the desired fields newer than the local change; returns the stale ones to clear.
-    fn apply_desired(
-        &mut self,
-        cx: &mut Cx<'_>,
-        device: &str,
-        sh: &Shadow,
-        local_at: Option<u64>,
-        source: &str,
-    ) -> Vec<String> {
-        let Some(current) = cx.s.devices.device(device) else {
-            return Vec::new();
-        };
-        let plan = shadow::reconcile(sh, &current.state, local_at);
-        if let Some(e) = &plan.invalid {
-            cx.s.health.add_command(true);
-            tracing::warn!(connector = %self.c.name, device, error = %e, "desired state refused");
-        }
-        if !plan.clear.is_empty() {
-            tracing::info!(connector = %self.c.name, device, fields = ?plan.clear, "desired older than a local change: not applied, cleared");
-        }
-        if !plan.apply.is_empty() {
-            let fields = match serde_json::to_value(&plan.apply) {
-                Ok(Value::Object(m)) => m.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
-            self.command(cx, device, plan.apply, fields, source);
-        }
-        plan.clear
-    }
-
-    /// The device's latest local change in the shadow service's clock (Unix seconds): the document's
-    /// own `timestamp` (the service's now) minus how long ago, by the monotonic clock, it happened.
-    fn local_secs(&mut self, cx: &Cx<'_>, device: &str, doc: &Value) -> Option<u64> {
-        self.saw_timestamp(doc);
-        let at = *self.local_at.get(device)?;
-        let service_now = self
-            .service_now()
-            .unwrap_or_else(|| cx.s.outbox.clock().wall_ms() / 1000);
-        let ago = cx.s.outbox.clock().now().saturating_duration_since(at);
-        Some(service_now.saturating_sub(ago.as_secs()))
-    }
-
-    /// The service's "now" estimated from the latest timestamp it sent.
-    fn service_now(&self) -> Option<u64> {
-        self.service_clock
-            .map(|(ts, at)| ts + at.elapsed().as_secs())
-    }
-
-    /// Learns the service's clock from a message's `timestamp` (only forward: a document's timestamp
-    /// may be its last change rather than the time it was sent).
-    fn saw_timestamp(&mut self, doc: &Value) {
-        if let Some(ts) = doc.get("timestamp").and_then(Value::as_u64) {
-            if self.service_now().is_none_or(|now| ts > now) {
-                self.service_clock = Some((ts, Instant::now()));
-            }
-        }
-    }
-
-    /// A command made from desired fields was answered: report the state it produced and clear those
-    /// fields in the same update, so the shadow stops asking for them (a later local change is then
-    /// never undone by a stale desired). A refused command's fields are cleared too (they would be
-    /// refused again); only a bridge shutting down leaves them.
-    fn applied(
-        &mut self,
-        cx: &mut Cx<'_>,
-        device: &str,
-        fields: &[String],
-        result: Result<device_types::State, CommandError>,
-    ) -> Result<(), Error> {
-        match result {
-            Err(CommandError::Unavailable) => Ok(()),
-            Ok(state) => self.update(cx, device, Some(&state), fields, Vec::new()),
-            Err(_) => self.update(cx, device, None, fields, Vec::new()),
-        }
-    }
-
-    fn command(
-        &mut self,
-        cx: &mut Cx<'_>,
-        device: &str,
-        patch: device_types::State,
-        fields: Vec<String>,
-        source: &str,
-    ) {
-        let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
-        let _ =
-            cx.s.send_command(&self.c.name, device, patch, ttl, source.to_owned(), {
-                let (tx, device) = (self.notes.clone(), device.to_owned());
-                move |result| async move {
-                    let _ = tx.send(Note::Applied((device, fields, result)));
-                }
-            });
     }
 }

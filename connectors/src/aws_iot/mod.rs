@@ -4,6 +4,7 @@
 
 mod config;
 mod connector;
+mod desired;
 mod https;
 pub mod shadow;
 

@@ -72,6 +72,7 @@ class AzureBroker:
         subprocess.run([os.path.join(workspace, "certs", "gen-test-pki.sh"), self.pki, f"IP:{host}"], check=True,
                        capture_output=True)
         self.passwd = os.path.join(self.dir, "passwd")
+        self._passwd_lock = threading.Lock()
         self.installed_expiry: int | None = None
         self.hub_allowed = True
         self.installs: list[int] = []
@@ -115,6 +116,12 @@ keyfile {self.pki}/server.key
         return os.path.join(self.pki, "ca.pem")
 
     def _write_passwd(self, force: bool = False):
+        # The keeper thread and start() both write the file: one at a time, or one of them replaces the
+        # other's temp file (FileNotFoundError) or installs a stale user list (the hub then cannot connect).
+        with self._passwd_lock:
+            return self._write_passwd_locked(force)
+
+    def _write_passwd_locked(self, force: bool):
         se = grid_expiry(time.time() - self.LAG, self.ttl) if self.hub_allowed else None
         if se == self.installed_expiry and not force:
             return False

@@ -1,0 +1,109 @@
+//! The AWS connector's desired-state rules over a connection: which desired fields to apply (newer than
+//! the device's latest local change, judged on the shadow service's clock and monotonic time, never the
+//! hub's wall clock), commands made from them, and clearing each field once applied.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::connector::{Note, Run};
+use super::shadow::{self, Shadow};
+use crate::driver::Cx;
+use crate::model::CommandError;
+use crate::Error;
+
+impl Run<'_> {
+    /// Applies the desired fields newer than the local change; returns the stale ones to clear.
+    pub(super) fn apply_desired(
+        &mut self,
+        cx: &mut Cx<'_>,
+        device: &str,
+        sh: &Shadow,
+        local_at: Option<u64>,
+        source: &str,
+    ) -> Vec<String> {
+        let Some(current) = cx.s.devices.device(device) else {
+            return Vec::new();
+        };
+        let plan = shadow::reconcile(sh, &current.state, local_at);
+        if let Some(e) = &plan.invalid {
+            cx.s.health.add_command(true);
+            tracing::warn!(connector = %self.c.name, device, error = %e, "desired state refused");
+        }
+        if !plan.clear.is_empty() {
+            tracing::info!(connector = %self.c.name, device, fields = ?plan.clear, "desired older than a local change: not applied, cleared");
+        }
+        if !plan.apply.is_empty() {
+            let fields = match serde_json::to_value(&plan.apply) {
+                Ok(Value::Object(m)) => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            self.command(cx, device, plan.apply, fields, source);
+        }
+        plan.clear
+    }
+
+    /// The device's latest local change in the shadow service's clock (Unix seconds): the document's
+    /// own `timestamp` (the service's now) minus how long ago, by the monotonic clock, it happened.
+    pub(super) fn local_secs(&mut self, cx: &Cx<'_>, device: &str, doc: &Value) -> Option<u64> {
+        self.saw_timestamp(doc);
+        let at = *self.local_at.get(device)?;
+        let service_now = self
+            .service_now()
+            .unwrap_or_else(|| cx.s.outbox.clock().wall_ms() / 1000);
+        let ago = cx.s.outbox.clock().now().saturating_duration_since(at);
+        Some(service_now.saturating_sub(ago.as_secs()))
+    }
+
+    /// The service's "now" estimated from the latest timestamp it sent.
+    fn service_now(&self) -> Option<u64> {
+        self.service_clock
+            .map(|(ts, at)| ts + at.elapsed().as_secs())
+    }
+
+    /// Learns the service's clock from a message's `timestamp` (only forward: a document's timestamp
+    /// may be its last change rather than the time it was sent).
+    pub(super) fn saw_timestamp(&mut self, doc: &Value) {
+        if let Some(ts) = doc.get("timestamp").and_then(Value::as_u64) {
+            if self.service_now().is_none_or(|now| ts > now) {
+                self.service_clock = Some((ts, Instant::now()));
+            }
+        }
+    }
+
+    /// A command made from desired fields was answered: report the state it produced and clear those
+    /// fields in the same update, so the shadow stops asking for them (a later local change is then
+    /// never undone by a stale desired). A refused command's fields are cleared too (they would be
+    /// refused again); only a bridge shutting down leaves them.
+    pub(super) fn applied(
+        &mut self,
+        cx: &mut Cx<'_>,
+        device: &str,
+        fields: &[String],
+        result: Result<device_types::State, CommandError>,
+    ) -> Result<(), Error> {
+        match result {
+            Err(CommandError::Unavailable) => Ok(()),
+            Ok(state) => self.update(cx, device, Some(&state), fields, Vec::new()),
+            Err(_) => self.update(cx, device, None, fields, Vec::new()),
+        }
+    }
+
+    fn command(
+        &mut self,
+        cx: &mut Cx<'_>,
+        device: &str,
+        patch: device_types::State,
+        fields: Vec<String>,
+        source: &str,
+    ) {
+        let ttl = Duration::from_secs(self.c.outbox.command_ttl_secs);
+        let _ =
+            cx.s.send_command(&self.c.name, device, patch, ttl, source.to_owned(), {
+                let (tx, device) = (self.notes.clone(), device.to_owned());
+                move |result| async move {
+                    let _ = tx.send(Note::Applied((device, fields, result)));
+                }
+            });
+    }
+}
