@@ -173,6 +173,9 @@ def test_disk_full_keeps_matter_answering_and_counts_every_dropped_event(
         # Every event the subscriber did not get is counted, and only those.
         assert len(received) + dropped == produced, (len(received), dropped, produced)
         assert not {d["id"] for d in stats["recent_drops"]} & received
+        with open(os.path.join(sandbox.log_dir, "disk-full.json"), "w") as f:
+            json.dump(dict(produced=produced, received=len(received), dropped=dropped, drops=stats["drops"],
+                           storage_while_full=full_seen["storage"], outbox_error=c["outbox_error"]), f, indent=2)
     finally:
         w.close()
 
