@@ -211,8 +211,9 @@ def test_injected_faults_lose_no_acknowledged_record(prepared, start_traced, con
     assert controller.read_attribute(node, ep["hall-light"], OnOff) is False
 
 
-def _invoke_latencies(controller, node, api, ep, n: int) -> list[float]:
-    """`n` toggles, each timed, while label writes and API changes keep the writer busy in the background."""
+def _invoke_latencies(controller, node, api, ep, n: int) -> tuple[list[float], list[float]]:
+    """`n` toggles, each timed, while label writes (bridged NodeLabel: identity.json; the node's NodeLabel:
+    rs-matter's KV store) and API changes keep the writer busy."""
     stop = threading.Event()
 
     def churn():
@@ -224,37 +225,51 @@ def _invoke_latencies(controller, node, api, ep, n: int) -> list[float]:
 
     t = threading.Thread(target=churn, daemon=True)
     t.start()
-    out = []
+    out, kv = [], []
     try:
         for i in range(n):
             t0 = time.monotonic()
             controller.invoke(node, ep, Clusters.OnOff.Commands.Toggle(), timeout=10)
             out.append(time.monotonic() - t0)
             if i % 5 == 0:
-                controller.write_attribute(node, ep, BDBI.NodeLabel(f"Hall {i}"), timeout=10)
+                controller.write_attribute(node, ep, BDBI.NodeLabel(f"Hall {i}"), timeout=10)  # identity.json
+                t0 = time.monotonic()
+                controller.write_attribute(node, 0, NodeLabel0(f"Hub {i}"), timeout=10)  # rs-matter's KV
+                kv.append(time.monotonic() - t0)
     finally:
         stop.set()
         t.join(5)
-    return out
+    return out, kv
 
 
 def test_slow_disk_fails_no_invoke(prepared, start_traced, sandbox, controller):
     stopped, config, node, api = prepared
     n = int(os.environ.get("HB_SLOW_DISK_INVOKES", "30"))
     results = {}
-    for mode, inject in (("strace, no delay", []),
+    for mode, inject in (("no strace", None),
+                         ("strace, no delay", []),
                          ("strace, fsync +50 ms", ["fsync,fdatasync:delay_enter=50ms"])):
-        dev, _ = start_traced(config, "hubbridge-slow" if inject else "hubbridge-plain", inject)
+        if inject is None:
+            dev = stopped
+            dev.start()
+        else:
+            dev, _ = start_traced(config, "hubbridge-slow" if inject else "hubbridge-plain", inject)
         controller.reconnect(node)
         ep = api.device("hall-light")["endpoint"]
-        lat = _invoke_latencies(controller, node, api, ep, n)  # raises on any failure or timeout
+        lat, kv = _invoke_latencies(controller, node, api, ep, n)  # raises on any failure or timeout
         assert len(lat) == n
         writes = api.call("GET", "/health", expect=200)[1]["storage"]["writes"]
-        straced.kill_traced(dev)
+        if inject is None:
+            dev.stop()
+        else:
+            straced.kill_traced(dev)
         lat.sort()
+        kv.sort()
         results[mode] = dict(invokes=n, p50_ms=round(1000 * statistics.median(lat), 1),
                              p99_ms=round(1000 * lat[min(n - 1, int(n * 0.99))], 1),
-                             max_ms=round(1000 * lat[-1], 1), writer_writes=writes)
+                             max_ms=round(1000 * lat[-1], 1), writer_writes=writes,
+                             kv_writes=len(kv), kv_write_p50_ms=round(1000 * statistics.median(kv), 1),
+                             kv_write_max_ms=round(1000 * kv[-1], 1))
     with open(os.path.join(sandbox.log_dir, "slow-disk.json"), "w") as f:
         json.dump(results, f, indent=2)
     out = os.environ.get("HB_SLOW_DISK_REPORT")
