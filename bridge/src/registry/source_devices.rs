@@ -41,17 +41,9 @@ impl Registry {
                 Err(e) => errors.push(RegistryError::InvalidSpec(e)),
             }
         }
-        {
-            let mut shared = self.write();
-            let new: Vec<&str> = valid
-                .iter()
-                .map(|d| d.spec.id.as_str())
-                .filter(|id| shared.identity.get(id).is_none())
-                .collect();
-            if let Err(e) = shared.identity.assign(new) {
-                errors.push(e.into());
-                return errors;
-            }
+        if let Err(e) = self.ensure_identities(valid.iter().map(|d| d.spec.id.as_str())) {
+            errors.push(e);
+            return errors;
         }
         let listed: std::collections::HashSet<String> =
             valid.iter().map(|d| d.spec.id.clone()).collect();
@@ -80,6 +72,7 @@ impl Registry {
     ) -> Result<Device, RegistryError> {
         let SourceDevice { spec, unmapped } = device;
         spec.validate()?;
+        self.ensure_identities([spec.id.as_str()])?;
         let mut shared = self.write();
         let origin = DeviceOrigin::Source(source.to_owned());
         if let Some(existing) = shared.device_mut(&spec.id) {
@@ -115,13 +108,38 @@ impl Registry {
                 endpoint,
             });
         }
-        shared.identity.assign([spec.id.as_str()])?;
+        // Already allocated and on disk (`ensure_identities`); identities are never taken away.
+        shared.identity.allocate([spec.id.as_str()])?;
         let mut device = shared.build(&spec, origin)?;
         device.unmapped = unmapped;
         shared.insert(device.clone());
         tracing::info!(device = %device.id, endpoint = device.endpoint, kind = %device.kind, %source, origin = %Origin::Local, "device added by its source");
         self.broadcast(Change::Added(device.clone()));
         Ok(device)
+    }
+
+    /// Gives every id without one an identity and waits until identity.json has it, holding the
+    /// registry lock only to allocate and queue the save, not while it is written (the Matter thread
+    /// reads the registry meanwhile). After a failed save the identities stay allocated in memory
+    /// and the save is retried in the background.
+    fn ensure_identities<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), RegistryError> {
+        let saved = {
+            let mut shared = self.write();
+            let new: Vec<&str> = ids
+                .into_iter()
+                .filter(|id| shared.identity.get(id).is_none())
+                .collect();
+            if new.is_empty() {
+                return Ok(());
+            }
+            shared.identity.allocate(new)?;
+            shared.identity.queue_save()?
+        };
+        saved.wait()?;
+        Ok(())
     }
 
     /// Removes a device owned by `source` (it keeps its identity for when it comes back).
