@@ -4,7 +4,7 @@ broker (a real mosquitto) is down, and a filler file takes the last free byte wh
 flow from the API and the CHIP controller.
 
 Checked as a user would notice it: /api/health says "disk full" plainly (the outbox and the bridge's own files),
-the controller's reads, invokes and writes keep succeeding; then space is freed and the broker comes back: the
+the controller's reads, invokes and writes keep succeeding, and a second ecosystem can commission the node; then space is freed and the broker comes back: the
 subscriber ends with the right state of every device, and every event it did not get is counted in the
 outbox's drop counters (received + dropped = produced). A restart afterwards reads every file.
 """
@@ -73,7 +73,7 @@ def health(api: Api) -> dict:
 
 
 def test_disk_full_keeps_matter_answering_and_counts_every_dropped_event(
-        hubbridge, mosquitto, sandbox, device_dir, controller, small_fs):
+        hubbridge, mosquitto, sandbox, device_dir, controller, new_controller, small_fs):
     broker = mosquitto()
     # A persistent session: what the bridge publishes while this subscriber is away is queued for it.
     w = Watcher(broker, topics=(f"{BASE}/#",), client_id="watcher-disk")
@@ -122,6 +122,12 @@ def test_disk_full_keeps_matter_answering_and_counts_every_dropped_event(
         if i == 1:
             controller.write_attribute(node, hall, BDBI.NodeLabel("Hallway"))  # identity.json
             controller.write_attribute(node, 0, NodeLabel0("Full disk hub"))  # rs-matter's KV store
+            # A second ecosystem commissions the node on the full disk: its fabric is kept in memory
+            # and written when there is room again.
+            window = controller.open_commissioning_window(node)
+            second = new_controller("disk-full-second")
+            node_b = second.commission(window.setupManualCode)
+            assert second.read_attribute(node_b, hall, OnOff) == api.device("hall-light")["state"]["on"]
         h = health(api)
         c = h["connectors"][0]
         if c["outbox_disk_full"] and c["dropped_events"] > 0 and h["storage"]["disk_full"]:
@@ -182,6 +188,8 @@ def test_disk_full_keeps_matter_answering_and_counts_every_dropped_event(
     # What was written during and after the full disk is readable after a restart.
     dev.restart()
     controller.reconnect(node)
+    second.reconnect(node_b)  # the fabric added on the full disk
+    assert second.read_attribute(node_b, 0, NodeLabel0) == "Full disk hub"
     assert controller.read_attribute(node, 0, NodeLabel0) == "Full disk hub"
     assert controller.read_attribute(node, hall, BDBI.NodeLabel) == "Hallway"
     assert api.device("hall-light")["state"]["on"] == controller.read_attribute(node, hall, OnOff)
