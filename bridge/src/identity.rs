@@ -170,7 +170,9 @@ impl IdentityMap {
         match &self.writer {
             Some(writer) => {
                 let bytes = crate::writer::json_bytes(&self.path, &self.file)?;
-                Ok(writer.submit_waiting(&self.path, bytes))
+                // Retried after a failure: the map in memory stays the truth (allocations are
+                // kept, labels were acknowledged).
+                Ok(writer.submit_waiting(&self.path, bytes, true))
             }
             None => {
                 persist::write_json(&self.path, &self.file)?;

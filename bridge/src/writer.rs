@@ -17,8 +17,9 @@
 //! The old file is left untouched by a failed write (that is what `write_atomic` guarantees). A write
 //! nobody waits for ([`Writer::submit`], [`Writer::submit_remove`], a dirty snapshot) is tried again
 //! every [`RETRY`] until it lands or a newer one for the same file replaces it, so a disk that has room
-//! again gets the latest content without another change. A waiter's write is not retried: its caller
-//! heard the failure and decides.
+//! again gets the latest content without another change. A waiter's write is retried only when its
+//! caller says that the content stays true after the failure ([`Writer::submit_waiting`] with
+//! `retry`); otherwise the caller heard the failure and decides (it may roll back what it wrote).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -46,11 +47,12 @@ type Snapshot = Box<dyn Fn() -> Result<Option<Vec<u8>>, Busy> + Send + Sync>;
 pub struct Busy;
 
 enum Job {
-    /// `bytes: None` removes the file.
+    /// `bytes: None` removes the file; `retry`: try again after a failure (until a newer write).
     Write {
         path: PathBuf,
         bytes: Option<Vec<u8>>,
         done: Option<Done>,
+        retry: bool,
     },
     Dirty {
         path: PathBuf,
@@ -66,8 +68,12 @@ pub struct WriterHealth {
     pub writes: u64,
     /// Writes that failed (each is retried with the next change of that file).
     pub failures: u64,
-    /// The latest failure that has not been followed by a successful write of the same file.
+    /// The latest failure that has not been followed by a successful write of the same file (a
+    /// write still being retried).
     pub last_error: Option<String>,
+    /// The latest failure of any write, also one whose caller heard it and gave up (an API add
+    /// refused with the same message) or one that a later write repaired.
+    pub last_failure: Option<String>,
     /// True while the last failure was "no space left on device".
     pub disk_full: bool,
 }
@@ -75,7 +81,8 @@ pub struct WriterHealth {
 struct Shared {
     snapshots: Mutex<HashMap<PathBuf, Arc<Snapshot>>>,
     health: Mutex<WriterHealth>,
-    failing: Mutex<BTreeMap<PathBuf, String>>,
+    /// Files whose last write failed: the cause (for one log line per file and cause) and the message.
+    failing: Mutex<BTreeMap<PathBuf, (String, String)>>,
     /// Snapshot files marked dirty whose Dirty job is queued and not yet taken.
     pending: Mutex<HashSet<PathBuf>>,
 }
@@ -122,6 +129,7 @@ impl Writer {
             path: path.to_owned(),
             bytes: Some(bytes),
             done: None,
+            retry: true,
         });
     }
 
@@ -131,12 +139,14 @@ impl Writer {
             path: path.to_owned(),
             bytes: None,
             done: None,
+            retry: true,
         });
     }
 
     /// Queues `bytes` for `path` and returns a receiver of the outcome, so a caller can queue under a
-    /// lock (keeping the order of writes) and wait after releasing it.
-    pub fn submit_waiting(&self, path: &Path, bytes: Vec<u8>) -> Pending {
+    /// lock (keeping the order of writes) and wait after releasing it. With `retry` a failed write is
+    /// also tried again in the background (for content that stays true in memory after the failure).
+    pub fn submit_waiting(&self, path: &Path, bytes: Vec<u8>, retry: bool) -> Pending {
         let (tx, rx) = mpsc::channel();
         self.send(Job::Write {
             path: path.to_owned(),
@@ -144,6 +154,7 @@ impl Writer {
             done: Some(Box::new(move |r| {
                 let _ = tx.send(r);
             })),
+            retry,
         });
         Pending {
             path: path.to_owned(),
@@ -159,7 +170,7 @@ impl Writer {
         value: &T,
     ) -> Result<(), PersistError> {
         let bytes = json_bytes(path, value)?;
-        self.submit_waiting(path, bytes).wait()
+        self.submit_waiting(path, bytes, false).wait()
     }
 
     /// Registers how to produce the content of `path` when it is marked dirty. `snapshot` runs on the
@@ -267,6 +278,8 @@ struct Batch {
     writes: Vec<(PathBuf, Option<Vec<u8>>)>,
     done: HashMap<PathBuf, Vec<Done>>,
     dirty: Vec<PathBuf>,
+    /// Paths whose newest write must not be retried after a failure.
+    no_retry: HashSet<PathBuf>,
     flushes: Vec<std::sync::mpsc::Sender<()>>,
     stop: bool,
 }
@@ -274,7 +287,17 @@ struct Batch {
 impl Batch {
     fn add(&mut self, job: Job) {
         match job {
-            Job::Write { path, bytes, done } => {
+            Job::Write {
+                path,
+                bytes,
+                done,
+                retry,
+            } => {
+                if retry {
+                    self.no_retry.remove(&path);
+                } else {
+                    self.no_retry.insert(path.clone());
+                }
                 if let Some(slot) = self.writes.iter_mut().find(|(p, _)| *p == path) {
                     slot.1 = bytes;
                 } else {
@@ -336,6 +359,7 @@ fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
                         path,
                         bytes,
                         done: None,
+                        retry: true,
                     });
                 }
             }
@@ -394,9 +418,10 @@ fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
                 Some(bytes) => persist::write_atomic(&path, bytes),
                 None => persist::remove_durable(&path),
             };
-            record(&shared, &path, &result);
+            let retried = !batch.no_retry.contains(&path);
+            record(&shared, &path, &result, retried);
             let waiters = batch.done.remove(&path).unwrap_or_default();
-            if result.is_err() && waiters.is_empty() {
+            if result.is_err() && retried {
                 failed.insert(path.clone(), bytes);
                 retry_failed_at.get_or_insert_with(|| Instant::now() + RETRY);
             }
@@ -414,7 +439,10 @@ fn run(rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
     }
 }
 
-fn record(shared: &Shared, path: &Path, result: &Result<(), PersistError>) {
+/// Counts and logs an outcome; a failed write that is `retried` stays in `last_error` until the file
+/// is written (one that is not retried was answered to its caller, and the file on disk is still
+/// what the caller now believes).
+fn record(shared: &Shared, path: &Path, result: &Result<(), PersistError>, retried: bool) {
     let mut failing = lock(&shared.failing);
     let mut health = lock(&shared.health);
     match result {
@@ -435,15 +463,27 @@ fn record(shared: &Shared, path: &Path, result: &Result<(), PersistError>) {
             } else {
                 format!("cannot write {}: {text}", path.display())
             };
-            // One log line per file and cause, not one per attempt.
-            if failing.get(path) != Some(&message) {
-                tracing::error!(file = %path.display(), disk_full = full, error = %e, "cannot persist; the previous content of the file is kept");
-                failing.insert(path.to_owned(), message.clone());
+            // One log line per file and cause, not one per attempt (each attempt has its own temp file).
+            let cause = cause_of(e);
+            if failing.get(path).map(|(c, _)| c) != Some(&cause) {
+                tracing::error!(file = %path.display(), disk_full = full, error = %e, retried, "cannot persist; the previous content of the file is kept");
+            }
+            health.last_failure = Some(message.clone());
+            if retried {
+                failing.insert(path.to_owned(), (cause, message));
             }
         }
     }
-    health.last_error = failing.values().next_back().cloned();
-    health.disk_full = failing.values().any(|m| m.starts_with("disk full"));
+    health.last_error = failing.values().next_back().map(|(_, m)| m.clone());
+    health.disk_full = failing.values().any(|(_, m)| m.starts_with("disk full"));
+}
+
+/// What went wrong, without the names of temp files: the step and the OS error.
+fn cause_of(e: &PersistError) -> String {
+    match e {
+        PersistError::Io { op, error, .. } => format!("{op}: {:?}", error.kind()),
+        other => other.to_string(),
+    }
 }
 
 fn is_disk_full(e: &PersistError) -> bool {
@@ -456,73 +496,4 @@ fn is_disk_full(e: &PersistError) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[test]
-    fn writes_land_and_waiters_hear_the_outcome() {
-        let dir = tempfile::tempdir().unwrap();
-        let writer = Writer::spawn();
-        let path = dir.path().join("a.json");
-        writer
-            .write_json_blocking(&path, &serde_json::json!({"n": 1}))
-            .unwrap();
-        assert!(std::fs::read_to_string(&path).unwrap().contains("\"n\": 1"));
-        assert_eq!(writer.health().writes, 1);
-        writer.stop();
-    }
-
-    #[test]
-    fn a_burst_of_dirty_marks_becomes_few_snapshots() {
-        let dir = tempfile::tempdir().unwrap();
-        let writer = Writer::spawn();
-        let path = dir.path().join("state.json");
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::new(AtomicUsize::new(0));
-        {
-            let (calls, counter) = (calls.clone(), counter.clone());
-            writer.register_snapshot(&path, move || {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Ok(Some(
-                    counter.load(Ordering::SeqCst).to_string().into_bytes(),
-                ))
-            });
-        }
-        for i in 1..=1000 {
-            counter.store(i, Ordering::SeqCst);
-            writer.mark_dirty(&path);
-        }
-        writer.flush();
-        // The newest value is on disk, written by far fewer snapshots than changes.
-        writer.mark_dirty(&path);
-        writer.flush();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "1000");
-        assert!(calls.load(Ordering::SeqCst) < 20, "{calls:?}");
-        writer.stop();
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_failing_write_keeps_the_old_file_and_is_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let writer = Writer::spawn();
-        let blocker = dir.path().join("file");
-        std::fs::write(&blocker, b"").unwrap();
-        let bad = blocker.join("x.json");
-        let e = writer
-            .write_json_blocking(&bad, &serde_json::json!({}))
-            .unwrap_err();
-        // The error names the path that could not be written.
-        assert!(e.to_string().contains("file"), "{e}");
-        let health = writer.health();
-        assert_eq!(health.failures, 1);
-        assert!(health.last_error.unwrap().contains("file"));
-        // A later good write of another file does not clear the failure of the first.
-        writer
-            .write_json_blocking(&dir.path().join("ok.json"), &1)
-            .unwrap();
-        assert!(writer.health().last_error.is_some());
-        writer.stop();
-    }
-}
+mod tests;

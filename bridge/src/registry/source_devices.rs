@@ -41,17 +41,10 @@ impl Registry {
                 Err(e) => errors.push(RegistryError::InvalidSpec(e)),
             }
         }
-        {
-            let mut shared = self.write();
-            let new: Vec<String> = valid
-                .iter()
-                .flat_map(|d| all_ids(&d.spec))
-                .filter(|id| shared.identity.get(id).is_none())
-                .collect();
-            if let Err(e) = shared.identity.assign(new.iter().map(String::as_str)) {
-                errors.push(e.into());
-                return errors;
-            }
+        let ids: Vec<String> = valid.iter().flat_map(|d| all_ids(&d.spec)).collect();
+        if let Err(e) = self.ensure_identities(ids.iter().map(String::as_str)) {
+            errors.push(e);
+            return errors;
         }
         let listed: std::collections::HashSet<String> =
             valid.iter().map(|d| d.spec.id.clone()).collect();
@@ -81,6 +74,8 @@ impl Registry {
     ) -> Result<Device, RegistryError> {
         let SourceDevice { spec, unmapped } = device;
         spec.validate()?;
+        let ids = all_ids(&spec);
+        self.ensure_identities(ids.iter().map(String::as_str))?;
         let mut shared = self.write();
         let origin = DeviceOrigin::Source(source.to_owned());
         if let Some(existing) = shared.device_mut(&spec.id) {
@@ -140,8 +135,8 @@ impl Registry {
             tracing::info!(device = %spec.id, endpoint, kind = %spec.kind, %source, "device changed kind or parts; re-creating it");
             self.remove_with_parts(&mut shared, &spec.id, endpoint, source)?;
         }
-        let ids = all_ids(&spec);
-        shared.identity.assign(ids.iter().map(String::as_str))?;
+        // Already allocated and on disk (`ensure_identities`); identities are never taken away.
+        shared.identity.allocate(ids.iter().map(String::as_str))?;
         let mut devices = shared.build_all(&spec, origin)?;
         devices[0].unmapped = unmapped;
         for device in &devices {
@@ -150,6 +145,30 @@ impl Registry {
             self.broadcast(Change::Added(Box::new(device.clone())));
         }
         Ok(devices.swap_remove(0))
+    }
+
+    /// Gives every id without one an identity and waits until identity.json has it, holding the
+    /// registry lock only to allocate and queue the save, not while it is written (the Matter thread
+    /// reads the registry meanwhile). After a failed save the identities stay allocated in memory
+    /// and the save is retried in the background.
+    fn ensure_identities<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), RegistryError> {
+        let saved = {
+            let mut shared = self.write();
+            let new: Vec<&str> = ids
+                .into_iter()
+                .filter(|id| shared.identity.get(id).is_none())
+                .collect();
+            if new.is_empty() {
+                return Ok(());
+            }
+            shared.identity.allocate(new)?;
+            shared.identity.queue_save()?
+        };
+        saved.wait()?;
+        Ok(())
     }
 
     /// Removes a device owned by `source` (it keeps its identity for when it comes back).

@@ -109,8 +109,10 @@ def parse(path: str) -> list[Call]:
 
 def kill_traced(dev) -> None:
     """SIGKILL hubbridge itself (not strace: a killed tracer may leave its tracee running), then reap strace."""
-    pid = traced_pid(dev)
-    os.kill(pid, signal.SIGKILL)
+    try:
+        os.kill(traced_pid(dev), signal.SIGKILL)
+    except (AssertionError, ProcessLookupError):
+        pass  # already gone
     try:
         dev.proc.wait(15)
     except Exception:
