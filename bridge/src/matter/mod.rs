@@ -26,6 +26,7 @@ mod kv;
 mod mdns;
 mod node;
 mod node_identity;
+mod parts;
 #[cfg(test)]
 mod proptests;
 mod runtime;
