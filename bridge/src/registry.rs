@@ -12,6 +12,7 @@
 
 mod command;
 mod origin;
+mod parts;
 #[cfg(test)]
 mod parts_tests;
 mod source_devices;
@@ -39,6 +40,7 @@ use crate::config::{self, ConfigError, DeviceConfig};
 use crate::identity::{IdentityError, IdentityMap};
 use crate::persist::{self, PersistError};
 use crate::writer::Writer;
+use parts::all_ids;
 
 /// Capacity of the change channel. A receiver that falls further behind gets `RecvError::Lagged`
 /// and must resynchronise from [`Registry::list`].
@@ -638,43 +640,6 @@ impl Registry {
         self.remove_with_parts(&mut shared, id, ep, &origin.to_string())
     }
 
-    /// Takes a device and its parts out of `shared`, broadcasting [`Change::Removed`] for each
-    /// (the parts first, so a parent never goes while a child still names it).
-    fn remove_with_parts(
-        &self,
-        shared: &mut Shared,
-        id: &str,
-        ep: u16,
-        by: &str,
-    ) -> Result<Device, RegistryError> {
-        let parts = shared
-            .devices
-            .get(&ep)
-            .map(|d| d.parts.clone())
-            .unwrap_or_default();
-        for part in parts.iter().rev() {
-            if let Some(part_ep) = shared.endpoints.remove(part) {
-                shared.devices.remove(&part_ep);
-                tracing::info!(device = %part, endpoint = part_ep, parent = id, by, "part removed with its device");
-                self.broadcast(Change::Removed {
-                    device: part.clone(),
-                    endpoint: part_ep,
-                });
-            }
-        }
-        shared.endpoints.remove(id);
-        let device = shared
-            .devices
-            .remove(&ep)
-            .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned()))?;
-        tracing::info!(device = id, endpoint = ep, by, "device removed");
-        self.broadcast(Change::Removed {
-            device: id.to_owned(),
-            endpoint: ep,
-        });
-        Ok(device)
-    }
-
     /// Marks a device (and its parts) reachable or not; broadcasts [`Change::Reachable`] for each
     /// whose reachability changed. A part follows its parent: setting it alone is refused.
     pub fn set_reachable(&self, id: &str, reachable: bool) -> Result<(), RegistryError> {
@@ -795,27 +760,6 @@ impl Shared {
         self.devices.insert(device.endpoint, device);
     }
 
-    /// Builds a device and its parts (the device first); every identity must already be assigned.
-    fn build_all(
-        &self,
-        spec: &DeviceConfig,
-        source: DeviceOrigin,
-    ) -> Result<Vec<Device>, RegistryError> {
-        let mut parent = self.build(spec, source.clone())?;
-        let mut devices = Vec::with_capacity(1 + spec.parts.len());
-        let mut parts = Vec::with_capacity(spec.parts.len());
-        for (part_spec, part) in spec.part_specs() {
-            let mut device = self.build(&part_spec, source.clone())?;
-            device.parent = Some(spec.id.clone());
-            device.tag = part.tag;
-            parts.push(device);
-        }
-        parent.parts = parts.iter().map(|p| p.id.clone()).collect();
-        devices.push(parent);
-        devices.extend(parts);
-        Ok(devices)
-    }
-
     /// Builds a device from its specification; its identity must already be assigned.
     fn build(&self, spec: &DeviceConfig, source: DeviceOrigin) -> Result<Device, RegistryError> {
         let identity = self
@@ -842,13 +786,6 @@ impl Shared {
             parts: Vec::new(),
         })
     }
-}
-
-/// The ids a specification brings: the device's, then its parts'.
-fn all_ids(spec: &DeviceConfig) -> Vec<String> {
-    std::iter::once(spec.id.clone())
-        .chain(spec.part_specs().into_iter().map(|(p, _)| p.id))
-        .collect()
 }
 
 fn save_devices(path: &Path, devices: &[DeviceConfig]) -> Result<(), PersistError> {

@@ -27,6 +27,7 @@ mod lift;
 mod mdns;
 mod node;
 mod node_identity;
+mod parts;
 #[cfg(test)]
 mod proptests;
 mod runtime;

@@ -271,7 +271,8 @@ fn run_inner(
 const SHAPE_FILE: &str = "node-shape";
 
 /// Bumps ConfigurationVersion when what the node serves differs from what it served at the last
-/// start (a device added, removed, renamed or of another kind in the config file; a cluster
+/// start (a device added, removed, renamed or of another kind in the config file, a part's tag or
+/// parent changed; a cluster
 /// revision or feature changed by an upgrade), so controllers re-read the node instead of trusting
 /// their cache. Runtime adds and removes bump it where they happen (`sync.rs`).
 fn bump_if_shape_changed(
@@ -288,6 +289,13 @@ fn bump_if_shape_changed(
             text.push_str(&format!("ep {}:", ep.id));
             for dt in ep.device_types.iter() {
                 text.push_str(&format!(" dt {:#x}/{}", dt.dtype, dt.drev));
+            }
+            // A part's TagList and its parent (PartsList) are part of the composition too.
+            for t in ep.semantic_tags.iter() {
+                text.push_str(&format!(" tag {:#x}/{}", t.namespace_id, t.tag));
+            }
+            if let Some(parent) = node.tree().parent_of(ep.id) {
+                text.push_str(&format!(" under {parent}"));
             }
             for c in ep.clusters.iter() {
                 text.push_str(&format!(
@@ -329,4 +337,41 @@ fn bump_if_shape_changed(
     // Off this thread: a lost fingerprint only means one more bump at the next start.
     writer.submit(&path, fingerprint.into_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use device_types::{DeviceKind, Position, Shape, Tag};
+
+    fn node_with_part(tag: Tag) -> BridgeNode {
+        let node = BridgeNode::new();
+        node.add(2, DeviceKind::BridgedNode);
+        node.add_part(3, Shape::from(DeviceKind::OnOffLight), 2, Some(tag));
+        node
+    }
+
+    #[test]
+    fn a_parts_new_tag_bumps_configuration_version_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let bumps = std::cell::Cell::new(0);
+        let bump = || {
+            bumps.set(bumps.get() + 1);
+            Ok(bumps.get())
+        };
+        // The fingerprint is written by the persistence writer: flush before the next start reads it.
+        let writer = crate::writer::Writer::spawn();
+        let start = |node: &BridgeNode| {
+            bump_if_shape_changed(dir.path(), &writer, node, &[], bump).unwrap();
+            writer.flush();
+        };
+        let left = node_with_part(Tag::Position(Position::Left));
+        start(&left);
+        let first = bumps.get();
+        start(&left);
+        assert_eq!(bumps.get(), first, "same composition: no bump");
+        let right = node_with_part(Tag::Position(Position::Right));
+        start(&right);
+        assert_eq!(bumps.get(), first + 1, "a new TagList is a new composition");
+    }
 }

@@ -267,7 +267,10 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
             if let Some(dev) = handler.mirror.devices.borrow_mut().get_mut(&endpoint) {
                 dev.name = name;
             }
-            handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::NODE_LABEL);
+            // A part has no NodeLabel (no Bridged Device Basic Information).
+            if handler.node.cluster(endpoint, BRIDGED_INFO).is_some() {
+                handler.notify(ctx, endpoint, BRIDGED_INFO, bdbi_attr::NODE_LABEL);
+            }
         }
         Change::Label {
             endpoint, label, ..

@@ -145,3 +145,21 @@ fn commands_to_two_parts_share_their_devices_merge_window() {
     assert_eq!(batch.parts["right"].on, Some(false));
     assert_eq!(batch.replies.len(), 2);
 }
+
+#[test]
+fn a_rocker_whose_device_wide_exposes_have_a_function_keeps_it_on_the_device() {
+    // Shaped like an Aqara double rocker: two relays and one device-wide `action`.
+    let mut v = vec![gang("left"), gang("right")];
+    v.push(
+        json!({"type": "enum", "name": "action", "property": "action", "access": 1,
+                  "values": ["single_left", "single_right", "double_both"]}),
+    );
+    v.push(
+        json!({"type": "numeric", "name": "power", "property": "power", "access": 5,
+                  "unit": "W"}),
+    );
+    let c = split(&exposes(Value::Array(v))).unwrap();
+    assert_eq!(c.device.kind, DeviceKind::GenericSwitch);
+    assert_eq!(c.device.with.names(), ["electrical"]);
+    assert_eq!(c.parts.len(), 2);
+}
