@@ -225,7 +225,7 @@ def render(meta: dict, results: list[dict]) -> str:
                    f"({'met' if a <= 5 else 'not met'}), state → report p50 {b:.2f} ms "
                    f"({'met' if b <= 5 else 'not met'})")
     lines += ["", "Aim (issue 10): both paths p50 ≤ 5 ms.", ""] + [f"- {x}" for x in aim]
-    lines += ["", "Notes: the source's MQTT link sets TCP_NODELAY (before it did, invoke → `/set` took ~40 ms at "
+    lines += ["", "Notes: the source's MQTT link sets TCP_NODELAY (before it did, a first debug-build run at N = 10 measured invoke → `/set` ~40 ms at "
               "merge_ms 0: the `/set` waited behind an unacknowledged PUBACK for the broker's delayed ACK), and so "
               "does the fake, whose paho client does not by default. With the default merge window every command "
               "waits the window out before it is published, and the controller's invoke waits for that publish's "
