@@ -151,7 +151,7 @@ fn read(b: &Binding, value: &Value, state: &mut State) -> Result<(), &'static st
         }
         Field::HeatingSetpoint => state.heating_setpoint = Some(number(value)?.clamp(7.0, 30.0)),
         Field::CoolingSetpoint => state.cooling_setpoint = Some(number(value)?.clamp(16.0, 32.0)),
-        Field::SystemMode => {
+        Field::SystemMode { .. } => {
             state.system_mode = Some(match value.as_str().ok_or("not a string")? {
                 "off" => SystemMode::Off,
                 "heat" => SystemMode::Heat,
@@ -432,11 +432,16 @@ pub fn to_set(
         }
     }
     if let Some(mode) = patch.system_mode {
-        match prop(|f| matches!(f, Field::SystemMode)) {
-            Some(p) => {
-                out.insert(p, json!(mode.as_str()));
+        // Only a mode the device lists (a TRV without `cool` is not sent one).
+        match settable(mapping, |f| matches!(f, Field::SystemMode { .. })) {
+            Some(Binding {
+                property,
+                field: Field::SystemMode { values },
+                ..
+            }) if values.is_empty() || values.iter().any(|v| v == mode.as_str()) => {
+                out.insert(property.clone(), json!(mode.as_str()));
             }
-            None => missing.push("system_mode"),
+            _ => missing.push("system_mode"),
         }
     }
     if let Some(lock) = patch.lock_state {

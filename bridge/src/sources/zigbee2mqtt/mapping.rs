@@ -47,7 +47,10 @@ pub enum Field {
     Humidity,
     HeatingSetpoint,
     CoolingSetpoint,
-    SystemMode,
+    /// `system_mode` and the modes the device has (a command for another one is refused).
+    SystemMode {
+        values: Vec<String>,
+    },
     /// `lock_state` enum (`locked`, `unlocked`, `not_fully_locked`).
     LockState,
     /// A lock's `state` binary (`LOCK` / `UNLOCK`): how commands are sent.
@@ -122,7 +125,7 @@ impl Field {
             Humidity => &["humidity"],
             HeatingSetpoint => &["heating_setpoint"],
             CoolingSetpoint => &["cooling_setpoint"],
-            SystemMode => &["system_mode"],
+            SystemMode { .. } => &["system_mode"],
             LockState | LockCommand { .. } => &["lock_state"],
             Position => &["position"],
             // Presses are events, no state field.
@@ -387,7 +390,14 @@ fn function_of(e: &Expose) -> Option<Function> {
                 feature(e, "occupied_cooling_setpoint")
                     .and_then(|c| binding(c, Field::CoolingSetpoint)),
             );
-            bindings.extend(feature(e, "system_mode").and_then(|m| binding(m, Field::SystemMode)));
+            bindings.extend(feature(e, "system_mode").and_then(|m| {
+                let values = m
+                    .values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                binding(m, Field::SystemMode { values })
+            }));
             if bindings.len() < 2 {
                 return None;
             }
