@@ -12,13 +12,8 @@ use serde_json::{json, Map, Value};
 use super::mapping::{Binding, Field, Mapping};
 use super::topics::ACCESS_SET;
 
-/// One property of a state message that could not be used.
-#[derive(Debug, PartialEq)]
-pub struct FieldError {
-    pub property: String,
-    pub value: String,
-    pub reason: &'static str,
-}
+use super::bindings::truncated;
+pub use super::bindings::FieldError;
 
 const MIREDS: (f64, f64) = (153.0, 500.0);
 
@@ -45,19 +40,6 @@ pub fn to_state(mapping: &Mapping, payload: &Map<String, Value>) -> (State, Vec<
     errors.extend(super::fan::read(mapping, payload, &mut state));
     // --- end fans ---
     (state, errors)
-}
-
-pub(super) fn truncated(value: &Value) -> String {
-    let mut s = value.to_string();
-    if s.len() > 80 {
-        let mut end = 80;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push('…');
-    }
-    s
 }
 
 fn number(value: &Value) -> Result<f64, &'static str> {
