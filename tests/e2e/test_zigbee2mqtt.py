@@ -366,3 +366,42 @@ def test_fans_take_matter_mode_and_percent_writes_and_report_back(hubbridge, mos
         assert fake.wait_set("living/purifier", lambda p: p.get("fan_mode") == "auto") == {"fan_mode": "auto"}
     finally:
         fake.close()
+
+
+TRV = "0x0015bc001a02c3d4"
+TRV_ID = f"z2m-home-{TRV}"
+
+
+def test_a_trv_takes_setpoint_and_mode_writes_and_refuses_a_mode_it_lacks(hubbridge, mosquitto, sandbox,
+                                                                           device_dir, controller):
+    """A radiator valve (Eurotronic SPZB0001: system_mode off/auto/heat): Thermostat writes arrive at /set as the
+    device's properties; Cool, which it does not have, fails in the controller with nothing published."""
+    T = Clusters.Thermostat.Attributes
+    defs = definitions("SPZB0001")
+    broker = mosquitto()
+    fake = FakeZigbee2Mqtt(broker)
+    fake.add(TRV, "bathroom/trv", defs["SPZB0001"], power="Battery",
+             state={"local_temperature": 19.5, "occupied_heating_setpoint": 20, "system_mode": "heat", "battery": 80})
+    fake.start()
+    try:
+        cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge z2m",
+                          api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", extra=source_toml(broker))
+        dev = hubbridge(cfg)
+        api = Api(sandbox.pair.dev_addr6, API_PORT)
+        trv = wait(lambda: device(api, TRV_ID), what="the TRV in the registry")
+        assert trv["kind"] == "thermostat" and trv["state"]["temperature"] == 19.5, trv
+        node = controller.commission(dev.pairing_codes().manual)
+        ep = trv["endpoint"]
+        controller.write_attribute(node, ep, T.OccupiedHeatingSetpoint(2150))
+        assert fake.wait_set("bathroom/trv", lambda p: "occupied_heating_setpoint" in p) == {
+            "occupied_heating_setpoint": 21.5}
+        wait(lambda: device(api, TRV_ID)["state"]["heating_setpoint"] == 21.5, what="confirmed setpoint")
+        controller.write_attribute(node, ep, T.SystemMode(0))  # Off
+        assert fake.wait_set("bathroom/trv", lambda p: "system_mode" in p) == {"system_mode": "off"}
+        sets = len(fake.sets)
+        with pytest.raises(ControllerError):
+            controller.write_attribute(node, ep, T.SystemMode(3))  # Cool: a radiator valve cannot
+        assert len(fake.sets) == sets
+        assert controller.read_attribute(node, ep, T.SystemMode) == 0
+    finally:
+        fake.close()

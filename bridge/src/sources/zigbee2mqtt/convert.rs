@@ -12,13 +12,8 @@ use serde_json::{json, Map, Value};
 use super::mapping::{Binding, Field, Mapping};
 use super::topics::ACCESS_SET;
 
-/// One property of a state message that could not be used.
-#[derive(Debug, PartialEq)]
-pub struct FieldError {
-    pub property: String,
-    pub value: String,
-    pub reason: &'static str,
-}
+use super::bindings::truncated;
+pub use super::bindings::FieldError;
 
 const MIREDS: (f64, f64) = (153.0, 500.0);
 
@@ -45,19 +40,6 @@ pub fn to_state(mapping: &Mapping, payload: &Map<String, Value>) -> (State, Vec<
     errors.extend(super::fan::read(mapping, payload, &mut state));
     // --- end fans ---
     (state, errors)
-}
-
-pub(super) fn truncated(value: &Value) -> String {
-    let mut s = value.to_string();
-    if s.len() > 80 {
-        let mut end = 80;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push('…');
-    }
-    s
 }
 
 fn number(value: &Value) -> Result<f64, &'static str> {
@@ -151,7 +133,7 @@ fn read(b: &Binding, value: &Value, state: &mut State) -> Result<(), &'static st
         }
         Field::HeatingSetpoint => state.heating_setpoint = Some(number(value)?.clamp(7.0, 30.0)),
         Field::CoolingSetpoint => state.cooling_setpoint = Some(number(value)?.clamp(16.0, 32.0)),
-        Field::SystemMode => {
+        Field::SystemMode { .. } => {
             state.system_mode = Some(match value.as_str().ok_or("not a string")? {
                 "off" => SystemMode::Off,
                 "heat" => SystemMode::Heat,
@@ -432,11 +414,16 @@ pub fn to_set(
         }
     }
     if let Some(mode) = patch.system_mode {
-        match prop(|f| matches!(f, Field::SystemMode)) {
-            Some(p) => {
-                out.insert(p, json!(mode.as_str()));
+        // Only a mode the device lists (a TRV without `cool` is not sent one).
+        match settable(mapping, |f| matches!(f, Field::SystemMode { .. })) {
+            Some(Binding {
+                property,
+                field: Field::SystemMode { values },
+                ..
+            }) if values.is_empty() || values.iter().any(|v| v == mode.as_str()) => {
+                out.insert(property.clone(), json!(mode.as_str()));
             }
-            None => missing.push("system_mode"),
+            _ => missing.push("system_mode"),
         }
     }
     if let Some(lock) = patch.lock_state {

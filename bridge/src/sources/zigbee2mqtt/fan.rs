@@ -22,8 +22,7 @@
 use device_types::{FanMode, State};
 use serde_json::{json, Map, Value};
 
-use super::convert::FieldError;
-use super::mapping::{Binding, Field, Mapping};
+use super::bindings::{truncated, Binding, Field, FieldError, Mapping};
 use super::topics::Expose;
 
 /// The bindings of a `fan` expose (`None` when it has neither a mode nor a speed).
@@ -120,7 +119,7 @@ pub fn read(mapping: &Mapping, payload: &Map<String, Value>, state: &mut State) 
         let mut fail = |reason| {
             errors.push(FieldError {
                 property: b.property.clone(),
-                value: super::convert::truncated(value),
+                value: truncated(value),
                 reason,
             })
         };

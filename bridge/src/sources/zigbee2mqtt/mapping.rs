@@ -16,162 +16,9 @@
 use device_types::{DeviceKind, Shape, With};
 use serde_json::Value;
 
-use super::topics::{Expose, ACCESS_GET, ACCESS_SET};
+use super::topics::{Expose, ACCESS_SET};
 
-/// Which canonical field a Zigbee2MQTT property feeds, and how.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Field {
-    /// `state` of a light or switch; the values that mean on and off.
-    On {
-        on: Value,
-        off: Value,
-    },
-    /// 0..=`max` (254 for lights).
-    Brightness {
-        max: f64,
-    },
-    /// Mireds.
-    ColorTemp,
-    /// `color` composite with `x`, `y`.
-    ColorXy,
-    /// `color` composite with `hue`, `saturation`.
-    ColorHs,
-    /// `color_mode` (`xy`, `hs`, `color_temp`).
-    ColorMode,
-    /// Contact: the payload's boolean is `true` when closed, as the canonical field.
-    Contact,
-    Occupied,
-    /// °C.
-    Temperature,
-    /// %RH.
-    Humidity,
-    HeatingSetpoint,
-    CoolingSetpoint,
-    SystemMode,
-    /// `lock_state` enum (`locked`, `unlocked`, `not_fully_locked`).
-    LockState,
-    /// A lock's `state` binary (`LOCK` / `UNLOCK`): how commands are sent.
-    LockCommand {
-        lock: Value,
-        unlock: Value,
-    },
-    /// Cover position, percent open.
-    Position,
-    /// `action`: button gestures, published once per press; they become device events, not
-    /// state. The enum's values, for telling a press from its separately reported release.
-    Action {
-        values: Vec<String>,
-    },
-    /// A number into the named canonical field, multiplied by `scale` (the unit conversion:
-    /// kPa → hPa ×10, Wh → kWh ×0.001, mV → V ×0.001, mA → A ×0.001, mg/m³ → µg/m³ ×1000).
-    Number {
-        field: &'static str,
-        scale: f64,
-    },
-    /// A boolean into the named canonical field (`leak`, `rain`, `battery_low`, ...).
-    Flag {
-        field: &'static str,
-    },
-    /// A boolean alarm (`smoke`, `carbon_monoxide`) into an alarm level: true = critical.
-    Alarm {
-        field: &'static str,
-    },
-    /// Zigbee2MQTT's `air_quality` enum (excellent, good, moderate, poor, unhealthy, hazardous).
-    AirQuality,
-    // --- fans (see `fan.rs`) ---
-    /// A fan's on/off feature (`fan_state`, or `state`): its on and off values.
-    FanState {
-        on: Value,
-        off: Value,
-    },
-    /// A fan's `fan_mode` enum and its values (named modes and/or numbered levels).
-    FanMode {
-        values: Vec<String>,
-    },
-    /// A fan's numeric speed, `min..=max`.
-    FanSpeed {
-        min: f64,
-        max: f64,
-    },
-    // --- end fans ---
-    // --- enum-valued generic exposes (see `enum_flag`) ---
-    /// An enum read as a boolean canonical field (`occupied`, `battery_low`, `smoke` as an alarm
-    /// level): values in `on` mean true, values in `off` false, any other value is unusable.
-    EnumFlag {
-        field: &'static str,
-        on: Vec<String>,
-        off: Vec<String>,
-    },
-    // --- end enum-valued generic exposes ---
-}
-
-impl Field {
-    /// The canonical fields a binding writes.
-    pub fn fields(&self) -> &[&'static str] {
-        use Field::*;
-        match self {
-            On { .. } => &["on"],
-            Brightness { .. } => &["brightness"],
-            ColorTemp => &["color_temp_mireds"],
-            ColorXy => &["color_x", "color_y"],
-            ColorHs => &["hue", "saturation"],
-            ColorMode => &["color_mode"],
-            Contact => &["contact"],
-            Occupied => &["occupied"],
-            Temperature => &["temperature"],
-            Humidity => &["humidity"],
-            HeatingSetpoint => &["heating_setpoint"],
-            CoolingSetpoint => &["cooling_setpoint"],
-            SystemMode => &["system_mode"],
-            LockState | LockCommand { .. } => &["lock_state"],
-            Position => &["position"],
-            // Presses are events, no state field.
-            Action { .. } => &[],
-            Number { field, .. } | Flag { field } | Alarm { field } | EnumFlag { field, .. } => {
-                std::slice::from_ref(field)
-            }
-            AirQuality => &["air_quality"],
-            FanState { .. } | FanMode { .. } | FanSpeed { .. } => &["fan_mode", "fan_percent"],
-        }
-    }
-}
-
-/// One Zigbee2MQTT property bound to a canonical field.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Binding {
-    pub property: String,
-    pub field: Field,
-    pub access: u8,
-}
-
-/// A device's mapping.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mapping {
-    pub kind: DeviceKind,
-    /// Other kinds and capabilities the device has on the same endpoint.
-    pub with: With,
-    pub bindings: Vec<Binding>,
-    /// Expose properties (or names) that no binding uses, in expose order.
-    pub unmapped: Vec<String>,
-}
-
-impl Mapping {
-    /// The binding of a canonical field, if the device has it.
-    pub fn binding(&self, pred: impl Fn(&Field) -> bool) -> Option<&Binding> {
-        self.bindings.iter().find(|b| pred(&b.field))
-    }
-
-    /// Properties worth a `/get` (readable, and in this mapping).
-    pub fn gettable(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for b in &self.bindings {
-            if b.access & ACCESS_GET != 0 && !out.contains(&b.property.as_str()) {
-                out.push(&b.property);
-            }
-        }
-        out
-    }
-}
+pub use super::bindings::{Binding, Field, Mapping};
 
 /// Exposes that are not device functions (not counted as unmapped).
 pub fn is_housekeeping(property: &str) -> bool {
@@ -414,7 +261,14 @@ fn function_of(e: &Expose) -> Option<Function> {
                 feature(e, "occupied_cooling_setpoint")
                     .and_then(|c| binding(c, Field::CoolingSetpoint)),
             );
-            bindings.extend(feature(e, "system_mode").and_then(|m| binding(m, Field::SystemMode)));
+            bindings.extend(feature(e, "system_mode").and_then(|m| {
+                let values = m
+                    .values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                binding(m, Field::SystemMode { values })
+            }));
             if bindings.len() < 2 {
                 return None;
             }
@@ -504,7 +358,14 @@ fn function_of(e: &Expose) -> Option<Function> {
             (DeviceKind::AirQualitySensor, 5)
         }
         // --- enum-valued generic exposes ---
-        "enum" => return enum_flag(e, bindings),
+        "enum" => {
+            let (b, kind) = super::enums::enum_flag(e)?;
+            bindings.push(b);
+            match kind {
+                Some(k) => k,
+                None => return capability(e, bindings, &["battery"]),
+            }
+        }
         // --- end enum-valued generic exposes ---
         _ => return None,
     };
@@ -659,68 +520,3 @@ fn on_binding(state: &Expose) -> Option<Binding> {
     let off = state.value_off.clone().unwrap_or(Value::from("OFF"));
     binding(state, Field::On { on, off })
 }
-
-// --- enum-valued generic exposes ---
-
-/// Enums with a true Matter home in an existing field:
-/// - `presence_state`, `motion_state`, `human_motion_state` (radar presence sensors: `none` and
-///   something else) → occupancy (`occupied`: anything but `none`), rank of an occupancy sensor;
-/// - `battery_state` / `battery_level` `low` / `medium` / `middle` / `high` (`USB`: powered, not
-///   low) → `battery_low` (Power Source BatChargeLevel), a battery capability;
-/// - `smoke_state` `alarm` / `normal` (or `none`) → the smoke alarm level; `detecting` (self
-///   test) and `unknown` are unusable values, logged.
-fn enum_flag(e: &Expose, mut bindings: Vec<Binding>) -> Option<Function> {
-    let values: Vec<String> = e
-        .values
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    let split = |is_on: &dyn Fn(&str) -> bool, known: &dyn Fn(&str) -> bool| {
-        let on: Vec<String> = values.iter().filter(|v| is_on(v)).cloned().collect();
-        let off: Vec<String> = values
-            .iter()
-            .filter(|v| !is_on(v) && known(v))
-            .cloned()
-            .collect();
-        (on, off)
-    };
-    let property = e.property.as_deref()?;
-    let (field, kind, rank, (on, off)) = match property {
-        "presence_state" | "motion_state" | "human_motion_state" => (
-            "occupied",
-            DeviceKind::OccupancySensor,
-            2,
-            split(&|v| !v.eq_ignore_ascii_case("none"), &|_| true),
-        ),
-        "battery_state" | "battery_level" if values.iter().any(|v| v == "low") => (
-            "battery_low",
-            DeviceKind::OnOffPlugInUnit,
-            CAPABILITY_RANK,
-            split(&|v| v == "low", &|v| {
-                matches!(v, "medium" | "middle" | "high" | "USB")
-            }),
-        ),
-        "smoke_state" if values.iter().any(|v| v == "alarm") => (
-            "smoke",
-            DeviceKind::SmokeAlarm,
-            2,
-            split(&|v| v == "alarm", &|v| matches!(v, "normal" | "none")),
-        ),
-        _ => return None,
-    };
-    if on.is_empty() || off.is_empty() {
-        return None;
-    }
-    bindings.extend(binding(e, Field::EnumFlag { field, on, off }));
-    if rank == CAPABILITY_RANK {
-        return capability(e, bindings, &["battery"]);
-    }
-    Some(Function {
-        kind,
-        rank,
-        adds: kind_name(kind),
-        bindings,
-        consumed: vec![expose_label(e)],
-    })
-}
-// --- end enum-valued generic exposes ---

@@ -1,6 +1,7 @@
 //! The Zigbee2MQTT source: the devices of one Zigbee2MQTT instance, read from and commanded through
-//! its MQTT API. One file per role: [`config`], [`topics`] (topics and payload types), [`mapping`]
-//! (exposes → kind and bindings), [`convert`] (values both ways), [`commands`] (merge window,
+//! its MQTT API. One file per role: [`config`], [`topics`] (topics and payload types), [`bindings`]
+//! (the mapping's types), [`mapping`] (exposes → kind and bindings; [`enums`] and [`fan`] for
+//! their exposes), [`convert`] (values both ways; [`fan`] for fans), [`commands`] (merge window,
 //! PUBACK acceptance), [`devices`] (the device table and the bridge topics), [`link`] (MQTT).
 //!
 //! Identity is keyed by IEEE address: device ids are `z2m-<name>-<ieee>`, so a rename keeps the
@@ -10,11 +11,13 @@
 //! input is logged with the device and the field and changes nothing.
 
 pub mod action;
+pub mod bindings;
 pub mod commands;
 pub mod config;
 pub mod convert;
 pub mod coverage;
 pub mod devices;
+pub mod enums;
 pub mod fan;
 pub mod link;
 pub mod mapping;

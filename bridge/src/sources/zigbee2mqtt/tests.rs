@@ -363,3 +363,29 @@ fn enum_valued_presence_battery_and_smoke_map_and_one_field_has_one_expose() {
     assert_eq!(m.bindings.len(), 1);
     assert_eq!(m.unmapped, vec!["switch_l2".to_owned()]);
 }
+
+#[test]
+fn a_system_mode_the_thermostat_lacks_is_refused() {
+    let m = map(&exposes(json!([
+        {"type": "climate", "features": [
+            {"type": "numeric", "name": "local_temperature", "property": "local_temperature",
+             "access": 5, "unit": "°C"},
+            {"type": "enum", "name": "system_mode", "property": "system_mode", "access": 7,
+             "values": ["off", "auto", "heat"]}]}
+    ])))
+    .unwrap();
+    let mode = |mode| State {
+        system_mode: Some(mode),
+        ..State::default()
+    };
+    let (out, missing) = to_set(&m, &mode(device_types::SystemMode::Heat), None);
+    assert_eq!(
+        (Value::Object(out), missing),
+        (json!({"system_mode": "heat"}), vec![])
+    );
+    let (out, missing) = to_set(&m, &mode(device_types::SystemMode::Cool), None);
+    assert_eq!(
+        (Value::Object(out), missing),
+        (json!({}), vec!["system_mode"])
+    );
+}
