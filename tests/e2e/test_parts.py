@@ -66,6 +66,9 @@ def test_two_gang_switch_and_remote_tree_gangs_and_buttons(demo, controller, tim
     servers = set(controller.read_attribute(node, remote["endpoint"], C.Descriptor.Attributes.ServerList))
     assert {0x001D, 0x0039, 0x002F} == servers, sorted(map(hex, servers))
     assert controller.read_attribute(node, remote["endpoint"], C.PowerSource.Attributes.BatPercentRemaining) == 200
+    # The remote's battery powers the remote and every button (what TC_PS_3_1 checks on a bridged node).
+    assert controller.read_attribute(node, remote["endpoint"], C.PowerSource.Attributes.EndpointList) == \
+        [remote["endpoint"], *sorted(b["endpoint"] for b in buttons)]
     for ep, dt in [(left["endpoint"], 0x0100), (right["endpoint"], 0x0100)] + \
             [(b["endpoint"], 0x000F) for b in buttons]:
         assert device_types(controller, node, ep) == {dt}

@@ -506,10 +506,12 @@ impl<'a> BridgeHandler<'a> {
                 && attr == dtm::ids::power_source::attr::ENDPOINT_LIST
                 && dev.shape.cluster_spec(cluster).is_some()
             {
-                // The endpoints this source powers: the bridged device's own.
-                return Ok(OwnedOut::Value(AttrValue::List(vec![AttrValue::U16(
-                    endpoint,
-                )])));
+                // The endpoints this source powers: the bridged device's own and its parts'
+                // (a remote's battery powers every button; TC_PS_3_1 checks exactly this).
+                let powered = std::iter::once(endpoint).chain(self.node.tree().parts_of(endpoint));
+                return Ok(OwnedOut::Value(AttrValue::List(
+                    powered.map(AttrValue::U16).collect(),
+                )));
             }
             dtm::read_attr_with(dev.shape, &dev.state, &dev.settings, cluster, attr)
                 .map(OwnedOut::Value)

@@ -37,6 +37,18 @@ impl PartsTree {
     pub fn parent_of(&self, endpoint: u16) -> Option<u16> {
         self.map().get(&endpoint).copied()
     }
+
+    /// The part endpoints of `parent`, in ascending order.
+    pub fn parts_of(&self, parent: u16) -> Vec<u16> {
+        let mut parts: Vec<u16> = self
+            .map()
+            .iter()
+            .filter(|(_, p)| **p == parent)
+            .map(|(child, _)| *child)
+            .collect();
+        parts.sort_unstable();
+        parts
+    }
 }
 
 impl DynBase for PartsTree {}
@@ -101,5 +113,14 @@ mod tests {
         assert!(tree.matches(0, 3) && tree.matches(0, 2) && !tree.matches(0, 0));
         assert!(node.remove(3));
         assert!(!tree.matches(2, 3));
+    }
+
+    #[test]
+    fn parts_of_lists_a_parents_children_in_order() {
+        let tree = PartsTree::default();
+        tree.map().extend([(9, 5), (6, 5), (7, 2), (8, 5)]);
+        assert_eq!(tree.parts_of(5), vec![6, 8, 9]);
+        assert_eq!(tree.parts_of(2), vec![7]);
+        assert!(tree.parts_of(3).is_empty());
     }
 }
