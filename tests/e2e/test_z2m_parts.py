@@ -35,7 +35,9 @@ def test_two_gang_switch_is_one_device_with_a_part_per_gang(hubbridge, mosquitto
                  state={"state_left": "OFF", "state_right": "ON"})
         fake.start()
         cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge z2m",
-                          api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", extra=source_toml(broker))
+                          api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}",
+                          # A window long enough that the two commands below surely fall into it.
+                          extra=source_toml(broker) + "merge_ms = 1000\n")
         dev = hubbridge(cfg)
         api = Api(sandbox.pair.dev_addr6, API_PORT)
         wait(lambda: device(api, LEFT) and device(api, RIGHT), what="the two gangs in the registry")
@@ -73,11 +75,17 @@ def test_two_gang_switch_is_one_device_with_a_part_per_gang(hubbridge, mosquitto
         assert controller.read_attribute(node, left["endpoint"], OnOff.Attributes.OnOff) is True
         assert device(api, RIGHT)["state"]["on"] is True
 
-        # Both gangs within the merge window: one /set for the device.
-        # (Concurrent: each call is answered once its /set is acknowledged, after the window closes.)
+        # Both gangs within the merge window: one /set for the device. A command for a device that had
+        # no /set for a window goes out at once and opens the next window; the two that follow within
+        # it go out together when it closes (each call is answered once its /set is acknowledged).
+        time.sleep(1.1)  # the device is quiet again
         sets = len(fake.sets)
-        calls = [threading.Thread(target=api.call, args=("PATCH", f"/devices/{gang}/state", {"on": False}),
-                                  kwargs={"expect": 200}) for gang in (LEFT, RIGHT)]
+        t0 = time.monotonic()
+        api.call("PATCH", f"/devices/{LEFT}/state", {"on": False}, expect=200)
+        assert time.monotonic() - t0 < 0.9, "a quiet device's command does not wait for the window"
+        assert fake.wait_set("hall/wall switch", lambda p: "state_left" in p) == {"state_left": "OFF"}
+        calls = [threading.Thread(target=api.call, args=("PATCH", f"/devices/{gang}/state", {"on": on}),
+                                  kwargs={"expect": 200}) for gang, on in ((LEFT, True), (RIGHT, False))]
         for t in calls:
             t.start()
         for t in calls:
@@ -87,7 +95,8 @@ def test_two_gang_switch_is_one_device_with_a_part_per_gang(hubbridge, mosquitto
                 time.monotonic() < deadline:
             time.sleep(0.05)
         merged = [p for _, p in fake.sets[sets:]]
-        assert {"state_left": "OFF", "state_right": "OFF"} in merged, merged
+        assert merged[0] == {"state_left": "OFF"} and \
+            {"state_left": "ON", "state_right": "OFF"} in merged, merged
 
         # Availability of the device applies to both gangs.
         fake.availability(SWITCH, False)

@@ -1,6 +1,10 @@
-//! Commands for Zigbee2MQTT devices: those arriving for one device within `merge_ms` are merged into
-//! one `<friendly_name>/set` payload (later fields win, the latest transition is passed through); each
-//! is answered once the broker acknowledged (PUBACK) the publish that carries it, or refused.
+//! Commands for Zigbee2MQTT devices, merged per device with a leading edge: a command for a device
+//! that had no `<friendly_name>/set` within the last `merge_ms` goes out at once; one that arrives
+//! while that window is still open waits for it to close, merged with every other command of the
+//! device that arrives meanwhile into one `/set` payload (later fields win, the latest transition is
+//! passed through), and opens the next window. So a single command costs no wait, and a burst (a
+//! controller's On + level + colour) costs at most two publishes per window. Each command is
+//! answered once the broker acknowledged (PUBACK) the publish that carries it, or refused.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
@@ -22,17 +26,21 @@ pub struct Batch {
     pub transition: Option<Duration>,
     pub replies: Vec<Reply>,
     pub due: Instant,
+    /// The merge window this batch's publish opens for the next commands of its device.
+    pub window: Duration,
 }
 
 /// Open merge windows, by device id.
 #[derive(Debug, Default)]
 pub struct Batches {
     open: HashMap<String, Batch>,
+    /// Devices whose last `/set` went out less than a window ago, with when that window closes.
+    recent: HashMap<String, Instant>,
 }
 
 impl Batches {
-    /// Adds a command to its device's window (opening one that closes `window` after `now`); a
-    /// part's command goes into its device's window.
+    /// Adds a command to its device's batch: due at once when the device's last `/set` is more than
+    /// a window old, else when that window closes; a part's command goes into its device's batch.
     pub fn add(&mut self, command: SourceCommand, now: Instant, window: Duration) {
         let (device, part) = command.target();
         let (device, part) = (device.to_owned(), part.map(str::to_owned));
@@ -42,12 +50,14 @@ impl Batches {
             reply,
             ..
         } = command;
+        let due = self.recent.get(&device).copied().filter(|t| *t > now);
         let batch = self.open.entry(device).or_insert_with(|| Batch {
             patch: State::default(),
             parts: BTreeMap::new(),
             transition: None,
             replies: Vec::new(),
-            due: now + window,
+            due: due.unwrap_or(now),
+            window,
         });
         match part {
             Some(part) => {
@@ -67,17 +77,25 @@ impl Batches {
         self.open.values().map(|b| b.due).min()
     }
 
-    /// The batches whose window has closed.
+    /// The batches that are due, to be published now; each opens its device's next window.
     pub fn take_due(&mut self, now: Instant) -> Vec<(String, Batch)> {
+        self.recent.retain(|_, until| *until > now);
         let due: Vec<String> = self
             .open
             .iter()
             .filter(|(_, b)| b.due <= now)
             .map(|(id, _)| id.clone())
             .collect();
-        due.into_iter()
+        let taken: Vec<(String, Batch)> = due
+            .into_iter()
             .filter_map(|id| self.open.remove(&id).map(|b| (id, b)))
-            .collect()
+            .collect();
+        for (id, batch) in &taken {
+            if !batch.window.is_zero() {
+                self.recent.insert(id.clone(), now + batch.window);
+            }
+        }
+        taken
     }
 
     /// Refuses every waiting command.
@@ -162,9 +180,57 @@ mod tests {
     }
 
     #[test]
+    fn a_first_command_goes_at_once_and_the_next_ones_within_its_window_merge() {
+        let mut batches = Batches::default();
+        let window = Duration::from_millis(100);
+        let on = || State {
+            on: Some(true),
+            ..State::default()
+        };
+        let t0 = Instant::now();
+        let (first, _r) = command("lamp", on(), None);
+        batches.add(first, t0, window);
+        let due = batches.take_due(t0);
+        assert_eq!(due.len(), 1, "no wait for a device that was quiet");
+        // Within the window its /set opened: these wait for it to close, merged.
+        let (second, _r2) = command("lamp", on(), None);
+        let (third, _r3) = command(
+            "lamp",
+            State {
+                brightness: Some(9),
+                ..State::default()
+            },
+            None,
+        );
+        batches.add(second, t0 + Duration::from_millis(10), window);
+        batches.add(third, t0 + Duration::from_millis(60), window);
+        assert!(batches.take_due(t0 + Duration::from_millis(99)).is_empty());
+        let due = batches.take_due(t0 + window);
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].1.patch.on, due[0].1.patch.brightness),
+            (Some(true), Some(9))
+        );
+        assert_eq!(due[0].1.replies.len(), 2);
+        // Another device is not held by the lamp's window.
+        let (other, _r4) = command("plug", on(), None);
+        batches.add(other, t0 + window, window);
+        assert_eq!(batches.take_due(t0 + window).len(), 1);
+        // Quiet for a whole window again: at once.
+        let (later, _r5) = command("lamp", on(), None);
+        batches.add(later, t0 + Duration::from_millis(300), window);
+        assert_eq!(batches.take_due(t0 + Duration::from_millis(300)).len(), 1);
+    }
+
+    #[test]
     fn commands_within_the_window_merge_and_are_answered_on_puback() {
         let mut batches = Batches::default();
         let window = Duration::from_millis(100);
+        // The lamp just had a /set: its window is open.
+        let (opener, _r) = command("lamp", State::default(), None);
+        let tw = Instant::now();
+        batches.add(opener, tw, window);
+        batches.take_due(tw);
         let (a, mut ra) = command(
             "lamp",
             State {
@@ -181,7 +247,7 @@ mod tests {
             },
             Some(Duration::from_millis(500)),
         );
-        let t0 = Instant::now();
+        let t0 = tw;
         batches.add(a, t0, window);
         batches.add(b, t0 + Duration::from_millis(50), window);
         assert!(batches.take_due(t0 + Duration::from_millis(99)).is_empty());

@@ -55,8 +55,9 @@ pub struct Zigbee2MqttConfig {
     /// Never bridge these devices (friendly names or IEEE addresses).
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Commands for one device arriving within this many milliseconds are merged into one `/set`,
-    /// 0..=2000. Default 100.
+    /// Merge window per device, 0..=2000 ms. Default 100. A command for a device that had no `/set`
+    /// within the window goes out at once; those arriving while it is open go out together, in one
+    /// `/set`, when it closes (see `commands`).
     #[serde(default = "default_merge")]
     pub merge_ms: u64,
     /// Largest MQTT message accepted, in bytes, 1 MiB..=256 MiB. Default 64 MiB.

@@ -190,9 +190,8 @@ impl Zigbee2MqttSource {
                 command = commands.recv() => match command {
                     Some(c) => {
                         session.on_command(c, window);
-                        if window.is_zero() {
-                            session.flush(tokio::time::Instant::now());
-                        }
+                        // A command for a quiet device is due at once (leading edge).
+                        session.flush(tokio::time::Instant::now());
                     }
                     None => break Ended::Shutdown,
                 },
