@@ -201,8 +201,9 @@ def render(meta: dict, results: list[dict]) -> str:
              "attribute report reaches the controller's subscription (OnOff on every endpoint, min interval 0).",
              "",
              f"{meta['iterations']} samples per figure after {meta['warmup']} warm-up iterations. `merge_ms` is the "
-             "source's command merge window (default 100 ms: commands for one device arriving within it go out "
-             "as one `/set` when it closes, so every command waits for it); 0 publishes each command at once.",
+             "source's command merge window (default 100 ms, leading edge: a command for a device that had no `/set` "
+             "within the window goes out at once, those arriving while it is open go out together when it closes; "
+             "each sample here is a command for a quiet device); 0 publishes every command at once.",
              "", "| N | merge_ms | figure | p50 ms | p95 ms | p99 ms | max ms |", "|---|---|---|---|---|---|---|"]
     names = {"invoke_to_set": "invoke → `/set` at the broker", "invoke_round_trip": "invoke round trip",
              "state_to_report": "state → subscription report"}
