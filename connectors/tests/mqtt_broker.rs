@@ -98,6 +98,24 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
     panic!("{what}: never happened");
 }
 
+/// A client subscribed to `t/#` that hands every message (topic, payload) to the returned channel;
+/// keep the client (it also publishes the tests' commands) alive as long as the channel is read.
+async fn watch_all(port: u16) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
+    let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(10));
+    let (watcher, mut ev) = AsyncClient::new(opts, 100);
+    watcher.subscribe("t/#", QoS::AtLeastOnce).await.unwrap();
+    let (seen_tx, seen) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(e) = ev.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = e {
+                let _ = seen_tx.send((p.topic, p.payload.to_vec()));
+            }
+        }
+    });
+    (watcher, seen)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_are_acked_after_puback_and_set_is_answered() {
     connectors::tls::install_crypto_provider();
@@ -107,18 +125,7 @@ async fn records_are_acked_after_puback_and_set_is_answered() {
         return;
     };
     // A watcher that records everything.
-    let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
-    opts.set_keep_alive(Duration::from_secs(10));
-    let (watcher, mut ev) = AsyncClient::new(opts, 100);
-    watcher.subscribe("t/#", QoS::AtLeastOnce).await.unwrap();
-    let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok(e) = ev.poll().await {
-            if let Event::Incoming(Packet::Publish(p)) = e {
-                let _ = seen_tx.send((p.topic, p.payload.to_vec()));
-            }
-        }
-    });
+    let (watcher, mut seen) = watch_all(port).await;
 
     let outbox = Outbox::open(&dir.path().join("o.redb"), OutboxConfig::default()).unwrap();
     for i in 0..50 {
@@ -327,18 +334,7 @@ async fn wall_clock_jumps_drop_no_event_and_refuse_no_command() {
         eprintln!("mosquitto not installed: skipped");
         return;
     };
-    let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
-    opts.set_keep_alive(Duration::from_secs(10));
-    let (watcher, mut ev) = AsyncClient::new(opts, 100);
-    watcher.subscribe("t/#", QoS::AtLeastOnce).await.unwrap();
-    let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok(e) = ev.poll().await {
-            if let Event::Incoming(Packet::Publish(p)) = e {
-                let _ = seen_tx.send((p.topic, p.payload.to_vec()));
-            }
-        }
-    });
+    let (watcher, mut seen) = watch_all(port).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let clock = TestClock::new();
