@@ -86,6 +86,23 @@ pub struct Device {
     /// The ids of this device's parts, in their configured order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<String>,
+    /// The child endpoints its `with` kinds are served on (one per kind, in the kinds' order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub facets: Vec<Facet>,
+}
+
+/// A `with` kind of a device, served on a child endpoint of the device's own (Matter allows one
+/// application device type per endpoint; see `device_types::Shape::facets`). Its endpoint is
+/// allocated like a device's (identity key [`facet_key`]): stable, never reused.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Facet {
+    pub kind: DeviceKind,
+    pub endpoint: u16,
+}
+
+/// The identity key of a device's `with` kind: `<id>#<kind>` (`#` is never part of a device id).
+pub fn facet_key(id: &str, kind: DeviceKind) -> String {
+    format!("{id}#{kind}")
 }
 
 impl Device {
@@ -784,6 +801,18 @@ impl Shared {
             parent: None,
             tag: None,
             parts: Vec::new(),
+            facets: spec
+                .with
+                .kinds()
+                .map(|kind| {
+                    let key = facet_key(&spec.id, kind);
+                    let identity = self.identity.get(&key).ok_or(IdentityError::Unknown(key))?;
+                    Ok(Facet {
+                        kind,
+                        endpoint: identity.endpoint,
+                    })
+                })
+                .collect::<Result<_, IdentityError>>()?,
         })
     }
 }

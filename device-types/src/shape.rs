@@ -445,6 +445,45 @@ impl Shape {
     pub fn has(&self, cap: Capability) -> bool {
         self.with.has(cap)
     }
+
+    /// What the device's own endpoint serves on Matter: its kind and the capabilities (Power
+    /// Source and Electrical Sensor are utility device types, allowed beside the application
+    /// device type; a concentration stays with the air quality sensor it belongs to). Each `with`
+    /// kind is served on a child endpoint of its own ([`Shape::facets`]): the Matter spec allows
+    /// one application device type per endpoint unless one is a superset of the other, so a
+    /// temperature + humidity + pressure sensor is three endpoints of one bridged device.
+    pub fn own(&self) -> Shape {
+        let air_here = self.kind == DeviceKind::AirQualitySensor;
+        let mut with = With::NONE;
+        for c in self.with.capabilities() {
+            if air_here || !c.needs_air_quality() {
+                with.caps |= cap_bit(c);
+            }
+        }
+        Shape {
+            kind: self.kind,
+            with,
+        }
+    }
+
+    /// The `with` kinds as the shapes of their child endpoints, in declaration order (an air
+    /// quality sensor takes the concentrations when the device's own kind is not one). Empty
+    /// for a device without `with` kinds.
+    pub fn facets(&self) -> Vec<Shape> {
+        let air_here = self.kind == DeviceKind::AirQualitySensor;
+        self.with
+            .kinds()
+            .map(|k| {
+                let mut with = With::NONE;
+                if k == DeviceKind::AirQualitySensor && !air_here {
+                    for c in self.with.capabilities().filter(|c| c.needs_air_quality()) {
+                        with.caps |= cap_bit(c);
+                    }
+                }
+                Shape { kind: k, with }
+            })
+            .collect()
+    }
 }
 
 fn build_info(shape: Shape) -> ShapeInfo {

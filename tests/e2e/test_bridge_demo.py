@@ -36,17 +36,21 @@ COMPOSED_IDS = {"office-multisensor", "washer-plug", "living-remote"} | PART_IDS
 
 
 def expected_device_types(device: dict) -> set[int]:
-    """The Descriptor DeviceTypeList a demo device must serve: its kind's, each `with` entry's, Bridged Node
-    (not on a part: a child endpoint is a function of its bridged device, not a bridged device)."""
+    """The Descriptor DeviceTypeList a demo device must serve on its own endpoint: its kind's, each `with`
+    capability's, Bridged Node (not on a part: a child endpoint is a function of its bridged device, not a bridged
+    device). A `with` kind is not there: it has a child endpoint of its own (see `facet_device_types`)."""
     types = {KIND_DEVICE_TYPE[device["kind"]]}
     if not device.get("parent"):
         types.add(0x0013)
     for entry in device.get("with", []):
-        if entry in KIND_DEVICE_TYPE:
-            types.add(KIND_DEVICE_TYPE[entry])
-        elif entry in CAPABILITY_DEVICE_TYPE:
+        if entry in CAPABILITY_DEVICE_TYPE:
             types.add(CAPABILITY_DEVICE_TYPE[entry])
     return types
+
+
+def facet_endpoints(device: dict) -> dict[str, int]:
+    """`with` kind -> the child endpoint it is served on (one application device type per endpoint)."""
+    return {f["kind"]: f["endpoint"] for f in device.get("facets", [])}
 
 
 @pytest.fixture
@@ -77,12 +81,15 @@ def test_every_kind_reads_cleanly_and_obeys(demo, controller, timings, sandbox):
     t0 = time.monotonic()
     tree = controller.read_all(node)
     timings.add(f"demo: wildcard read of {len(listing)} devices", time.monotonic() - t0)
-    assert sorted(tree) == [0, 1] + sorted(d["endpoint"] for d in listing)
-    for d in listing:
-        kind = d["id"] if d["id"] in COMPOSED_IDS else d["kind"]
-        ep = tree[d["endpoint"]]
+    facets = {e: (d, k) for d in listing for k, e in facet_endpoints(d).items()}
+    assert sorted(tree) == [0, 1] + sorted([d["endpoint"] for d in listing] + list(facets))
+    served = [(d["id"] if d["id"] in COMPOSED_IDS else d["kind"], d["endpoint"], expected_device_types(d))
+              for d in listing]
+    served += [(f"{d['id']}#{k}", e, {KIND_DEVICE_TYPE[k]}) for e, (d, k) in facets.items()]
+    for kind, endpoint, expected in served:
+        ep = tree[endpoint]
         types = {t.deviceType for t in ep[C.Descriptor][C.Descriptor.Attributes.DeviceTypeList]}
-        assert types == expected_device_types(d), kind
+        assert types == expected, kind
         for cluster, attrs in ep.items():
             for attr, value in attrs.items():
                 # The controller puts decode failures and error statuses in place of values.

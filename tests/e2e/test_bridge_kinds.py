@@ -60,19 +60,38 @@ def test_new_kinds_and_capabilities_read_in_matter_units(demo, controller):  # n
     assert read("living-air", tvoc.MeasurementUnit) == 1  # PPB
     assert read("living-air", C.FormaldehydeConcentrationMeasurement.Attributes.MeasurementMedium) == 0
 
-    # The multi-sensor: four functions on one endpoint, battery at half-percent resolution.
+    # The multi-sensor: temperature and battery on the device's endpoint (one application device type beside the
+    # Power Source utility type), humidity and pressure each on a child endpoint of its own; one state behind all.
     multi = ep("office-multisensor")
+    facets = {f["kind"]: f["endpoint"] for f in api.device("office-multisensor")["facets"]}
+    assert set(facets) == {"humidity_sensor", "pressure_sensor"}
+    hum, press = facets["humidity_sensor"], facets["pressure_sensor"]
     api.set_state("office-multisensor", {"temperature": 21.5, "humidity": 40, "battery": 37,
                                          "battery_low": False})
-    tree = controller.read(node, [multi])[multi]
+    trees = controller.read(node, [multi, hum, press])
+    tree = trees[multi]
     assert tree[C.TemperatureMeasurement][C.TemperatureMeasurement.Attributes.MeasuredValue] == 2150
-    assert tree[C.RelativeHumidityMeasurement][C.RelativeHumidityMeasurement.Attributes.MeasuredValue] == 4000
-    assert C.PressureMeasurement in tree
+    assert C.RelativeHumidityMeasurement not in tree and C.PressureMeasurement not in tree
+    assert sorted(tree[C.Descriptor][C.Descriptor.Attributes.PartsList]) == sorted([hum, press])
+    assert trees[hum][C.RelativeHumidityMeasurement][C.RelativeHumidityMeasurement.Attributes.MeasuredValue] == 4000
+    assert {t.deviceType for t in trees[hum][C.Descriptor][C.Descriptor.Attributes.DeviceTypeList]} == {0x0307}
+    assert C.BridgedDeviceBasicInformation not in trees[hum]
+    assert C.PressureMeasurement in trees[press] and C.Identify in trees[press]
     ps = tree[C.PowerSource]
     assert ps[C.PowerSource.Attributes.BatPercentRemaining] == 74
     assert ps[C.PowerSource.Attributes.BatChargeLevel] == 0
     assert ps[C.PowerSource.Attributes.BatReplacementNeeded] is False
-    assert list(ps[C.PowerSource.Attributes.EndpointList]) == [multi]
+    # The battery powers the whole device: its own endpoint and both children.
+    assert sorted(ps[C.PowerSource.Attributes.EndpointList]) == sorted([multi, hum, press])
+    # A humidity change is reported to a subscriber on the humidity endpoint.
+    rh = C.RelativeHumidityMeasurement.Attributes.MeasuredValue
+    sub = controller.subscribe(node, [(hum, rh)])
+    try:
+        mark = sub.mark()
+        api.set_state("office-multisensor", {"humidity": 55.5})
+        assert sub.wait_for(hum, rh, 5550, since=mark) == 5550
+    finally:
+        sub.close()
     api.set_state("office-multisensor", {"battery": 5, "battery_low": True})
     assert read("office-multisensor", C.PowerSource.Attributes.BatChargeLevel) == 2  # critical
     assert read("office-multisensor", C.PowerSource.Attributes.BatReplacementNeeded) is True

@@ -61,13 +61,19 @@ pub struct MirrorDevice {
     pub unconfirmed_until: Option<Instant>,
     /// Controller-written configuration attributes (see `device_types::matter::settings`).
     pub settings: Settings,
+    /// The child endpoints this device's `with` kinds are served on (each has an entry of its
+    /// own, with the kind's shape and the device's state).
+    pub facets: Vec<u16>,
+    /// For a facet's entry: the device's own endpoint.
+    pub facet_of: Option<u16>,
 }
 
 impl MirrorDevice {
+    /// The entry of a device's own endpoint (its kind and capabilities; see `Shape::own`).
     pub fn from_device(d: &Device) -> Self {
         Self {
             id: d.id.clone(),
-            shape: d.shape(),
+            shape: d.shape().own(),
             name: d.name.clone(),
             label: d.label.clone(),
             unique_id: d.unique_id.clone(),
@@ -77,7 +83,26 @@ impl MirrorDevice {
             identify_until: None,
             unconfirmed_until: None,
             settings: d.settings.clone(),
+            facets: d.facets.iter().map(|f| f.endpoint).collect(),
+            facet_of: None,
         }
+    }
+
+    /// The entries of a device's facets: (endpoint, entry), one per `with` kind.
+    pub fn facets_of(d: &Device) -> Vec<(u16, MirrorDevice)> {
+        let own = Self::from_device(d);
+        let shapes = d.shape().facets();
+        d.facets
+            .iter()
+            .filter_map(|f| Some((f, *shapes.iter().find(|s| s.kind == f.kind)?)))
+            .map(|(f, shape)| {
+                let mut entry = own.clone();
+                entry.shape = shape;
+                entry.facets = Vec::new();
+                entry.facet_of = Some(d.endpoint);
+                (f.endpoint, entry)
+            })
+            .collect()
     }
 
     /// NodeLabel: what a controller named it, else the configured name.

@@ -33,22 +33,36 @@ impl PartsTree {
         self.parents.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The bridged endpoint `endpoint` is a part of.
+    /// The endpoint `endpoint` is a direct child of (a part's bridged endpoint, a facet's device).
     pub fn parent_of(&self, endpoint: u16) -> Option<u16> {
         self.map().get(&endpoint).copied()
     }
 
-    /// The part endpoints of `parent`, in ascending order.
+    /// Every endpoint below `parent` (parts, facets, parts' facets), in ascending order: the
+    /// Descriptor PartsList of a composed device lists its whole tree, as the spec's tree pattern asks.
     pub fn parts_of(&self, parent: u16) -> Vec<u16> {
-        let mut parts: Vec<u16> = self
-            .map()
-            .iter()
-            .filter(|(_, p)| **p == parent)
-            .map(|(child, _)| *child)
+        let map = self.map();
+        let mut parts: Vec<u16> = map
+            .keys()
+            .copied()
+            .filter(|child| descends(&map, *child, parent))
             .collect();
         parts.sort_unstable();
         parts
     }
+}
+
+/// `child` is below `ancestor` (a tree a few levels deep; a loop cannot form, but is cut anyway).
+fn descends(map: &HashMap<u16, u16>, child: u16, ancestor: u16) -> bool {
+    let mut at = child;
+    for _ in 0..8 {
+        match map.get(&at) {
+            Some(p) if *p == ancestor => return true,
+            Some(p) => at = *p,
+            None => return false,
+        }
+    }
+    false
 }
 
 impl DynBase for PartsTree {}
@@ -58,7 +72,7 @@ impl PartsMatcher for PartsTree {
         if our_endpoint == 0 {
             return endpoint != 0;
         }
-        self.parent_of(endpoint) == Some(our_endpoint)
+        descends(&self.map(), endpoint, our_endpoint)
     }
 }
 
@@ -122,5 +136,16 @@ mod tests {
         assert_eq!(tree.parts_of(5), vec![6, 8, 9]);
         assert_eq!(tree.parts_of(2), vec![7]);
         assert!(tree.parts_of(3).is_empty());
+    }
+
+    #[test]
+    fn a_parts_facet_is_in_the_bridged_endpoints_parts_list_too() {
+        // 2 is a bridged device, 3 its part, 4 the facet (a `with` kind) of that part.
+        let tree = PartsTree::default();
+        tree.map().extend([(3, 2), (4, 3)]);
+        assert_eq!(tree.parts_of(2), vec![3, 4], "the whole tree below 2");
+        assert_eq!(tree.parts_of(3), vec![4]);
+        assert!(tree.matches(2, 4) && tree.matches(3, 4) && !tree.matches(4, 3));
+        assert_eq!(tree.parent_of(4), Some(3));
     }
 }

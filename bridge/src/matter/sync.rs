@@ -40,11 +40,47 @@ pub fn populate(handler: &BridgeHandler<'_>, devices: &[Device]) {
     let mut mirror = handler.mirror.devices.borrow_mut();
     for d in devices {
         match d.parent.as_deref().and_then(|p| endpoints.get(p)) {
-            Some(parent) => handler.node.add_part(d.endpoint, d.shape(), *parent, d.tag),
-            None => handler.node.add(d.endpoint, d.shape()),
+            Some(parent) => handler
+                .node
+                .add_part(d.endpoint, d.shape().own(), *parent, d.tag),
+            None => handler.node.add(d.endpoint, d.shape().own()),
         };
         mirror.insert(d.endpoint, Box::new(MirrorDevice::from_device(d)));
+        add_facets(handler, &mut mirror, d);
     }
+}
+
+/// Serves each `with` kind of `device` on its child endpoint (under the device's own), with a
+/// mirror entry of its own that follows the device's state.
+fn add_facets(
+    handler: &BridgeHandler<'_>,
+    mirror: &mut std::collections::HashMap<u16, Box<MirrorDevice>>,
+    device: &Device,
+) {
+    for (endpoint, entry) in MirrorDevice::facets_of(device) {
+        if handler
+            .node
+            .add_part(endpoint, entry.shape, device.endpoint, None)
+        {
+            mirror.insert(endpoint, Box::new(entry));
+        }
+    }
+}
+
+/// The endpoints a device is served on: its own, then its facets'.
+fn served(handler: &BridgeHandler<'_>, endpoint: u16) -> Vec<u16> {
+    served_in(&handler.mirror.devices.borrow(), endpoint)
+}
+
+fn served_in(
+    mirror: &std::collections::HashMap<u16, Box<MirrorDevice>>,
+    endpoint: u16,
+) -> Vec<u16> {
+    let facets = mirror
+        .get(&endpoint)
+        .map(|d| d.facets.clone())
+        .unwrap_or_default();
+    std::iter::once(endpoint).chain(facets).collect()
 }
 
 /// Adds a device's endpoint: a part under its parent's endpoint, else a bridged endpoint.
@@ -53,7 +89,7 @@ fn add_endpoint(handler: &BridgeHandler<'_>, device: &Device) -> Option<Option<u
     let Some(parent) = &device.parent else {
         return handler
             .node
-            .add(device.endpoint, device.shape())
+            .add(device.endpoint, device.shape().own())
             .then_some(None);
     };
     let parent_ep = handler
@@ -70,7 +106,7 @@ fn add_endpoint(handler: &BridgeHandler<'_>, device: &Device) -> Option<Option<u
     };
     handler
         .node
-        .add_part(device.endpoint, device.shape(), parent_ep, device.tag)
+        .add_part(device.endpoint, device.shape().own(), parent_ep, device.tag)
         .then_some(Some(parent_ep))
 }
 
@@ -207,21 +243,29 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
             ..
         } => {
             tracing::debug!(endpoint, version, %origin, "state change from the registry");
-            if let Some((kind, old)) = handler.update_state(ctx, endpoint, &new, version) {
-                emit_state_events(ctx, endpoint, kind, &old, &new, &origin);
+            // The device's own endpoint and each facet's: every one reports its own clusters.
+            for ep in served(handler, endpoint) {
+                if let Some((kind, old)) = handler.update_state(ctx, ep, &new, version) {
+                    emit_state_events(ctx, ep, kind, &old, &new, &origin);
+                }
             }
         }
         Change::Added(device) => {
             let endpoint = device.endpoint;
             if let Some(parent) = add_endpoint(handler, &device) {
-                handler
-                    .mirror
-                    .devices
-                    .borrow_mut()
-                    .insert(endpoint, Box::new(MirrorDevice::from_device(&device)));
-                tracing::info!(device = %device.id, endpoint, kind = %device.shape(), parent_endpoint = ?parent, "bridged device added");
-                ctx.notify_endpoint_changed(endpoint);
+                {
+                    let mut mirror = handler.mirror.devices.borrow_mut();
+                    mirror.insert(endpoint, Box::new(MirrorDevice::from_device(&device)));
+                    add_facets(handler, &mut mirror, &device);
+                }
+                tracing::info!(device = %device.id, endpoint, kind = %device.shape(), facets = ?device.facets, parent_endpoint = ?parent, "bridged device added");
+                for ep in served(handler, endpoint) {
+                    ctx.notify_endpoint_changed(ep);
+                }
                 notify_parts_list(handler, ctx);
+                if !device.facets.is_empty() {
+                    handler.notify(ctx, endpoint, DESCRIPTOR, PARTS_LIST);
+                }
                 if let Some(parent) = parent {
                     handler.notify(ctx, parent, DESCRIPTOR, PARTS_LIST);
                 }
@@ -230,12 +274,16 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
         }
         Change::Removed { device, endpoint } => {
             let parent = handler.node.tree().parent_of(endpoint);
+            let eps = served(handler, endpoint);
             if handler.node.remove(endpoint) {
                 if let Some(parent) = parent {
                     handler.notify(ctx, parent, DESCRIPTOR, PARTS_LIST);
                 }
-                handler.mirror.devices.borrow_mut().remove(&endpoint);
-                handler.switches.remove(endpoint);
+                for ep in eps {
+                    handler.node.remove(ep);
+                    handler.mirror.devices.borrow_mut().remove(&ep);
+                    handler.switches.remove(ep);
+                }
                 tracing::info!(device = %device, endpoint, "bridged device removed");
                 notify_parts_list(handler, ctx);
                 bump_configuration_version(ctx);
@@ -246,12 +294,16 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
             reachable,
             ..
         } => {
-            let changed = match handler.mirror.devices.borrow_mut().get_mut(&endpoint) {
-                Some(dev) if dev.reachable != reachable => {
-                    dev.reachable = reachable;
-                    true
+            let changed = {
+                let mut mirror = handler.mirror.devices.borrow_mut();
+                let mut changed = false;
+                for ep in served_in(&mirror, endpoint) {
+                    if let Some(dev) = mirror.get_mut(&ep) {
+                        changed |= ep == endpoint && dev.reachable != reachable;
+                        dev.reachable = reachable;
+                    }
                 }
-                _ => false,
+                changed
             };
             // A part has no Bridged Device Basic Information: its parent's Reachable speaks for it.
             if changed && handler.node.cluster(endpoint, BRIDGED_INFO).is_some() {
@@ -287,8 +339,16 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
             ..
         } => {
             tracing::debug!(endpoint, event = %event.to_json(), %origin, "device event from the registry");
-            if handler.node.contains(endpoint) {
-                handler.switches.queue(endpoint, &event, Instant::now());
+            // A button is served where the Switch cluster is: the device's own endpoint, or
+            // the facet of its `generic_switch` kind.
+            let switch = served(handler, endpoint).into_iter().find(|ep| {
+                handler
+                    .node
+                    .cluster(*ep, device_types::matter::ids::cluster::SWITCH)
+                    .is_some()
+            });
+            if let Some(ep) = switch.or(handler.node.contains(endpoint).then_some(endpoint)) {
+                handler.switches.queue(ep, &event, Instant::now());
                 super::switch::emit_due(handler, ctx);
             }
         }
@@ -348,7 +408,10 @@ fn emit_state_events(
 /// Re-read everything from the registry after missing broadcasts.
 fn resync(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
     let devices = handler.registry.list();
-    let live: std::collections::HashSet<u16> = devices.iter().map(|d| d.endpoint).collect();
+    let live: std::collections::HashSet<u16> = devices
+        .iter()
+        .flat_map(|d| std::iter::once(d.endpoint).chain(d.facets.iter().map(|f| f.endpoint)))
+        .collect();
     let gone: Vec<(String, u16)> = handler
         .mirror
         .devices
@@ -365,7 +428,9 @@ fn resync(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
             apply(handler, ctx, Change::Added(Box::new(d)));
             continue;
         }
-        handler.update_state(ctx, d.endpoint, &d.state, d.version);
+        for ep in served(handler, d.endpoint) {
+            handler.update_state(ctx, ep, &d.state, d.version);
+        }
         apply(
             handler,
             ctx,

@@ -123,7 +123,12 @@ pub fn tick(
                 state.last_identify.insert(endpoint, left);
             }
             // RemainingTime of a running transition: reported when a whole second passes and at 0.
+            // Only the clusters this endpoint serves (a facet's entry carries the device's
+            // settings, of which only its own kind's apply).
             for (c, a) in REMAINING_TIMES {
+                if dev.shape.cluster_spec(c).is_none() {
+                    continue;
+                }
                 let left = dev.settings.get(c, a).flatten().unwrap_or(0);
                 if left > 0 {
                     let next = left.saturating_sub(i64::from(tenths)).max(0);
@@ -132,6 +137,9 @@ pub fn tick(
                         reports.push((endpoint, c, a));
                     }
                 }
+            }
+            if dev.shape.cluster_spec(cluster::ON_OFF).is_none() {
+                continue;
             }
             let is_on = dev.state.on.unwrap_or(false);
             // While on, OnTime runs (0xFFFF never does); while off, OffWaitTime does.

@@ -65,9 +65,17 @@ impl Shared {
     }
 }
 
-/// The ids a specification brings: the device's, then its parts'.
+/// The identity keys a specification brings: the device's id and its facets' keys, then each
+/// part's id and its facets' keys.
 pub(super) fn all_ids(spec: &DeviceConfig) -> Vec<String> {
-    std::iter::once(spec.id.clone())
-        .chain(spec.part_specs().into_iter().map(|(p, _)| p.id))
-        .collect()
+    let mut ids = Vec::new();
+    let mut push = |s: &DeviceConfig| {
+        ids.push(s.id.clone());
+        ids.extend(s.with.kinds().map(|k| super::facet_key(&s.id, k)));
+    };
+    push(spec);
+    for (part, _) in spec.part_specs() {
+        push(&part);
+    }
+    ids
 }

@@ -573,3 +573,63 @@ fn add_and_remove_wait_for_the_disk_without_holding_the_registry() {
     drop(registry);
     assert!(open(dir.path()).get("plug").is_none());
 }
+
+#[test]
+fn with_kinds_get_stable_child_endpoints_that_are_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut multi = spec("multi", DeviceKind::TemperatureSensor);
+    multi.with =
+        device_types::With::parse(&["humidity_sensor", "pressure_sensor", "battery"]).unwrap();
+    let first = {
+        let registry = Registry::open(
+            dir.path(),
+            &[multi.clone(), spec("lamp", DeviceKind::OnOffLight)],
+        )
+        .unwrap();
+        registry.get("multi").unwrap()
+    };
+    // The device, then one endpoint per `with` kind (capabilities have none), then the next device.
+    assert_eq!(first.endpoint, 2);
+    let facets: Vec<(DeviceKind, u16)> =
+        first.facets.iter().map(|f| (f.kind, f.endpoint)).collect();
+    assert_eq!(
+        facets,
+        [
+            (DeviceKind::HumiditySensor, 3),
+            (DeviceKind::PressureSensor, 4)
+        ]
+    );
+    // A restart with the devices reordered keeps every endpoint.
+    let registry = Registry::open(
+        dir.path(),
+        &[spec("lamp", DeviceKind::OnOffLight), multi.clone()],
+    )
+    .unwrap();
+    assert_eq!(registry.get("multi").unwrap().facets, first.facets);
+    assert_eq!(registry.get("lamp").unwrap().endpoint, 5);
+    drop(registry);
+    // Dropping a `with` kind retires its endpoint; bringing it back restores the same one, and a
+    // new kind gets a fresh endpoint, never one used before.
+    multi.with = device_types::With::parse(&["humidity_sensor", "battery"]).unwrap();
+    let registry = Registry::open(dir.path(), &[multi.clone()]).unwrap();
+    assert_eq!(registry.get("multi").unwrap().facets.len(), 1);
+    drop(registry);
+    multi.with =
+        device_types::With::parse(&["humidity_sensor", "pressure_sensor", "light_sensor"]).unwrap();
+    let registry = Registry::open(dir.path(), &[multi]).unwrap();
+    let facets: Vec<(DeviceKind, u16)> = registry
+        .get("multi")
+        .unwrap()
+        .facets
+        .iter()
+        .map(|f| (f.kind, f.endpoint))
+        .collect();
+    assert_eq!(
+        facets,
+        [
+            (DeviceKind::HumiditySensor, 3),
+            (DeviceKind::LightSensor, 6),
+            (DeviceKind::PressureSensor, 4)
+        ]
+    );
+}

@@ -289,3 +289,53 @@ fn every_shape_attribute_is_answered() {
         }
     }
 }
+
+#[test]
+fn with_kinds_become_child_endpoint_facets_and_capabilities_stay_on_the_device() {
+    let s = shape(
+        DeviceKind::TemperatureSensor,
+        &["humidity_sensor", "pressure_sensor", "battery"],
+    );
+    // The device's own endpoint: one application device type (Temperature Sensor) plus the
+    // utility device type Power Source — what DESC_2_1 accepts on one endpoint.
+    let own = s.own();
+    let dts: Vec<u32> = own.device_types().iter().map(|d| d.id).collect();
+    assert_eq!(dts, [0x0302, 0x0011]);
+    let ids: Vec<u32> = own.clusters().iter().map(|c| c.id).collect();
+    assert_eq!(ids, [0x0003, 0x002F, 0x0402]);
+    // One child endpoint per `with` kind, each with Identify and its measurement.
+    let facets = s.facets();
+    let kinds: Vec<DeviceKind> = facets.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [DeviceKind::HumiditySensor, DeviceKind::PressureSensor]
+    );
+    let humidity: Vec<u32> = facets[0].clusters().iter().map(|c| c.id).collect();
+    assert_eq!(humidity, [0x0003, 0x0405]);
+    // The full state still reads on every facet: the humidity endpoint answers from the one state.
+    let state = s.default_state();
+    assert!(read_attr(facets[0], &state, cluster::RELATIVE_HUMIDITY_MEASUREMENT, 0).is_some());
+    assert!(read_attr(facets[0], &state, cluster::TEMPERATURE_MEASUREMENT, 0).is_none());
+    // A device without `with` kinds is one endpoint, as before.
+    let plain = shape(DeviceKind::OnOffPlugInUnit, &["electrical"]);
+    assert_eq!(plain.own(), plain);
+    assert!(plain.facets().is_empty());
+}
+
+#[test]
+fn concentrations_go_with_the_air_quality_facet() {
+    let s = shape(
+        DeviceKind::TemperatureSensor,
+        &["air_quality_sensor", "co2", "pm25", "battery"],
+    );
+    assert!(s.own().has(Capability::Battery));
+    assert!(!s.own().has(Capability::Co2));
+    let air = s.facets()[0];
+    assert_eq!(air.kind, DeviceKind::AirQualitySensor);
+    assert!(air.has(Capability::Co2) && air.has(Capability::Pm25));
+    assert!(!air.has(Capability::Battery));
+    // On an air quality sensor itself they stay on its endpoint.
+    let a = shape(DeviceKind::AirQualitySensor, &["co2", "humidity_sensor"]);
+    assert!(a.own().has(Capability::Co2));
+    assert_eq!(a.facets()[0], Shape::from(DeviceKind::HumiditySensor));
+}

@@ -24,6 +24,12 @@ from .spec_facts import (BRIDGED_INFO_CLUSTER, DESCRIPTOR_TAG_LIST, DESCRIPTOR_T
 
 DESCRIPTOR = 0x001D
 ROOT_NODE, AGGREGATOR, BRIDGED_NODE = 0x0016, 0x000E, 0x0013
+# Device types of class Utility or Node (Device Library: Root Node, Power Source, OTA Requestor/Provider, Bridged
+# Node, Electrical Sensor, Device Energy Management, Secondary Network Interface): they go beside an application
+# device type. Core spec 9.2: an endpoint has at most one application device type, unless the others are ones it
+# is a superset of (Device Library "superset"): the pairs below.
+NON_APPLICATION = {0x0016, 0x0011, 0x0012, 0x0014, 0x0013, 0x0510, 0x050D, 0x0019}
+SUPERSET_OF = {0x0101: {0x0100}, 0x010C: {0x0101, 0x0100}, 0x010D: {0x010C, 0x0101, 0x0100}, 0x010B: {0x010A}}
 # Conditions of the Device Library that hold for every endpoint of this bridge: it is a mains-powered,
 # always-listening node on Ethernet ("Active" devices keep Groups), configured through Network Commissioning.
 BRIDGE_CONDITIONS = frozenset({"Active", "Matter", "Ethernet"})
@@ -175,6 +181,12 @@ def composition_problems(eps: dict[int, EndpointView]) -> list[Problem]:
     out: list[Problem] = []
     aggregators = [e for e, v in eps.items() if v.role == "aggregator"]
     agg_parts = set(eps[aggregators[0]].parts_list) if aggregators else set()
+    for ep in eps.values():
+        apps = sorted({d for d, _ in ep.device_types} - NON_APPLICATION)
+        if len(apps) > 1 and not any(set(apps) - {a} <= SUPERSET_OF.get(a, set()) for a in apps):
+            out.append(Problem(ep.id, ep.role, "Descriptor", "device-types",
+                               "several application device types on one endpoint (none a superset of the others): "
+                               + ", ".join(f"0x{a:04X}" for a in apps)))
     for ep in eps.values():
         if ep.role != "bridged":
             continue
