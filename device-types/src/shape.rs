@@ -42,6 +42,9 @@ string_enum! {
         /// Formaldehyde Concentration Measurement: `formaldehyde` µg/m³ (beside
         /// air_quality_sensor).
         Formaldehyde => "formaldehyde",
+        /// Fan Control's Auto feature (FanModeSequence OffLowMedHighAuto, `fan_mode = "auto"`):
+        /// only beside a `fan` that can run itself; without it a fan advertises no Auto mode.
+        FanAuto => "fan_auto",
     }
 }
 
@@ -74,6 +77,8 @@ impl Capability {
             Capability::Pm10 => &[spec::PM10_CONCENTRATION],
             Capability::Tvoc => &[spec::TVOC_CONCENTRATION],
             Capability::Formaldehyde => &[spec::FORMALDEHYDE_CONCENTRATION],
+            // A feature of the fan's own Fan Control cluster, not a cluster of its own.
+            Capability::FanAuto => &[],
         }
     }
 
@@ -88,6 +93,7 @@ impl Capability {
             Capability::Pm10 => &["pm10"],
             Capability::Tvoc => &["tvoc"],
             Capability::Formaldehyde => &["formaldehyde"],
+            Capability::FanAuto => &[],
         }
     }
 
@@ -147,6 +153,7 @@ impl Capability {
                 formaldehyde: Some(10.0),
                 ..State::default()
             },
+            Capability::FanAuto => State::default(),
         }
     }
 }
@@ -197,6 +204,12 @@ impl With {
     /// `cap` is one of the entries.
     pub fn has(&self, cap: Capability) -> bool {
         self.caps & cap_bit(cap) != 0
+    }
+
+    /// These entries and `cap` (unchecked: [`Shape::new`] checks the result).
+    pub fn and(mut self, cap: Capability) -> With {
+        self.caps |= cap_bit(cap);
+        self
     }
 
     /// `kind` is one of the entries.
@@ -359,7 +372,15 @@ impl Shape {
         }
         let air =
             kind == DeviceKind::AirQualitySensor || with.has_kind(DeviceKind::AirQualitySensor);
+        let fan = kind == DeviceKind::Fan || with.has_kind(DeviceKind::Fan);
         for c in with.capabilities() {
+            if c == Capability::FanAuto && !fan {
+                return Err(ValidationError::new(
+                    "with",
+                    format!("{:?}", c.as_str()),
+                    "fan_auto is a feature of a fan's Fan Control: only allowed on a `fan` (as kind or in `with`)",
+                ));
+            }
             if c.needs_air_quality() && !air {
                 return Err(ValidationError::new(
                     "with",
@@ -454,9 +475,12 @@ impl Shape {
     /// temperature + humidity + pressure sensor is three endpoints of one bridged device.
     pub fn own(&self) -> Shape {
         let air_here = self.kind == DeviceKind::AirQualitySensor;
+        let fan_here = self.kind == DeviceKind::Fan;
         let mut with = With::NONE;
         for c in self.with.capabilities() {
-            if air_here || !c.needs_air_quality() {
+            let elsewhere =
+                (c.needs_air_quality() && !air_here) || (c == Capability::FanAuto && !fan_here);
+            if !elsewhere {
                 with.caps |= cap_bit(c);
             }
         }
@@ -471,6 +495,7 @@ impl Shape {
     /// for a device without `with` kinds.
     pub fn facets(&self) -> Vec<Shape> {
         let air_here = self.kind == DeviceKind::AirQualitySensor;
+        let fan_here = self.kind == DeviceKind::Fan;
         self.with
             .kinds()
             .map(|k| {
@@ -479,6 +504,9 @@ impl Shape {
                     for c in self.with.capabilities().filter(|c| c.needs_air_quality()) {
                         with.caps |= cap_bit(c);
                     }
+                }
+                if k == DeviceKind::Fan && !fan_here && self.with.has(Capability::FanAuto) {
+                    with.caps |= cap_bit(Capability::FanAuto);
                 }
                 Shape { kind: k, with }
             })
@@ -523,6 +551,11 @@ fn build_info(shape: Shape) -> ShapeInfo {
             }
         }
         default_state = c.default_state().merged(&default_state);
+    }
+    if shape.with.has(Capability::FanAuto) {
+        for c in clusters.iter_mut().filter(|c| c.id == cluster::FAN_CONTROL) {
+            *c = spec::FAN_CONTROL_AUTO;
+        }
     }
     clusters.sort_by_key(|c| c.id);
     // Fields in State declaration order, as `DeviceKind::fields` promises.

@@ -182,6 +182,14 @@ pub(crate) fn validate_for_shape(shape: Shape, state: &State) -> Result<(), Vali
     }
     check_ranges(state)?;
 
+    if state.fan_mode == Some(crate::FanMode::Auto) && !shape.has(crate::Capability::FanAuto) {
+        return Err(ValidationError::new(
+            "fan_mode",
+            "auto",
+            "this fan has no Auto mode (add \"fan_auto\" to its `with`)",
+        ));
+    }
+
     if kind == DeviceKind::ColorTemperatureLight {
         if let Some(mode) = state.color_mode.filter(|m| *m != ColorMode::ColorTemp) {
             return Err(ValidationError::new(

@@ -121,6 +121,7 @@ def test_fan_is_driven_by_percent_and_mode_writes(demo, controller):  # noqa: F8
     dev, node, api = demo
     fan = api.device("bedroom-fan")["endpoint"]
     attrs = C.FanControl.Attributes
+    # The demo fan has `with = ["fan_auto"]`: it advertises Auto (a fan without it advertises none).
     assert controller.read_attribute(node, fan, attrs.FeatureMap) == 0x2  # Auto
     assert controller.read_attribute(node, fan, attrs.FanModeSequence) == 2  # OffLowMedHighAuto
     controller.write_attribute(node, fan, attrs.PercentSetting(50))

@@ -170,12 +170,14 @@ const COMPOSED: &[(&str, DeviceKind, &[&str], &str, &str)] = &[
 ];
 
 /// `with` entries of single-kind demo devices: the alarms and the leak sensor run on batteries,
-/// the air quality sensor measures every concentration.
+/// the air quality sensor measures every concentration, the fan has Auto.
 fn with_of(id: &str) -> &'static [&'static str] {
     match id {
         "kitchen-leak" | "hall-smoke" | "garage-co" => &["battery"],
         "kitchen-smoke-co" => &["mains"],
         "living-air" => &["co2", "pm25", "pm10", "tvoc", "formaldehyde"],
+        // The simulated fan can run itself.
+        "bedroom-fan" => &["fan_auto"],
         _ => &[],
     }
 }

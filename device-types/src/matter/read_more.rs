@@ -45,7 +45,7 @@ pub(crate) fn read(
             }
             _ => None,
         },
-        cluster::FAN_CONTROL => fan(eff, attr),
+        cluster::FAN_CONTROL => fan(spec.feature_map, eff, attr),
         cluster::POWER_SOURCE => power_source(spec.feature_map, state, eff, attr),
         cluster::ELECTRICAL_POWER_MEASUREMENT => electrical_power(state, attr),
         cluster::ELECTRICAL_ENERGY_MEASUREMENT => electrical_energy(state, attr),
@@ -129,14 +129,14 @@ pub(crate) fn fan_mode_value(mode: FanMode) -> u8 {
     }
 }
 
-fn fan(eff: &State, attr: u32) -> Option<AttrValue> {
+fn fan(features: u32, eff: &State, attr: u32) -> Option<AttrValue> {
     use ids::fan_control::attr::*;
     let mode = eff.fan_mode.unwrap_or(FanMode::Off);
     let percent = eff.fan_percent.unwrap_or(0);
     match attr {
         FAN_MODE => Some(U8(fan_mode_value(mode))),
-        // FanModeSequenceEnum OffLowMedHighAuto.
-        FAN_MODE_SEQUENCE => Some(U8(2)),
+        // FanModeSequenceEnum OffLowMedHighAuto with the Auto feature, else OffLowMedHigh.
+        FAN_MODE_SEQUENCE => Some(U8(if features & 0x2 != 0 { 2 } else { 0 })),
         // Null while the fan runs itself (Auto): no setting is in force.
         PERCENT_SETTING => Some(if mode == FanMode::Auto {
             Null

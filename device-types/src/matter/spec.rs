@@ -384,18 +384,24 @@ pub const AIR_QUALITY: ClusterSpec = ClusterSpec {
     events: NONE,
 };
 
-/// Fan Control rev 6 (1.6) with Auto (bit 1): FanMode and PercentSetting writable, FanModeSequence
-/// OffLowMedHighAuto, PercentCurrent. No MultiSpeed, Step, Rocking, Wind or AirflowDirection.
+/// Fan Control rev 6 (1.6) without features: FanMode and PercentSetting writable, FanModeSequence
+/// OffLowMedHigh, PercentCurrent. No MultiSpeed, Auto, Step, Rocking, Wind or AirflowDirection.
 pub const FAN_CONTROL: ClusterSpec = ClusterSpec {
     id: cluster::FAN_CONTROL,
     name: "Fan Control",
     revision: 6,
-    feature_map: 0x2,
+    feature_map: 0x0,
     attributes: &[0x0000, 0x0001, 0x0002, 0x0003],
     writable: &[0x0000, 0x0002],
     commands: NONE,
     generated: NONE,
     events: NONE,
+};
+
+/// [`FAN_CONTROL`] with Auto (bit 1; the `fan_auto` capability): FanModeSequence OffLowMedHighAuto.
+pub const FAN_CONTROL_AUTO: ClusterSpec = ClusterSpec {
+    feature_map: 0x2,
+    ..FAN_CONTROL
 };
 
 /// Power Source rev 3 with Battery (bit 1): Status, Order, Description, BatPercentRemaining,

@@ -257,7 +257,7 @@ fn air_quality_levels_are_the_matter_enum() {
 #[test]
 fn fan_mode_and_percent_writes_move_each_other() {
     use ids::fan_control::attr::*;
-    let k = DeviceKind::Fan;
+    let k = crate::Shape::parse(DeviceKind::Fan, &["fan_auto"]).unwrap();
     let c = cluster::FAN_CONTROL;
     let s = k.default_state();
     let w = |attr, v: ArgValue| write_attr(k, &s, c, attr, &v);
@@ -332,5 +332,61 @@ fn dimmable_plug_serves_level_control() {
     assert_eq!(
         read_attr(k, &s, cluster::LEVEL_CONTROL, 0),
         Some(AttrValue::U8(100))
+    );
+}
+
+#[test]
+fn a_fan_advertises_auto_only_with_fan_auto() {
+    use ids::fan_control::attr::*;
+    let plain = DeviceKind::Fan;
+    let auto = crate::Shape::parse(DeviceKind::Fan, &["fan_auto"]).unwrap();
+    let c = cluster::FAN_CONTROL;
+    let s = plain.default_state();
+    // FeatureMap and FanModeSequence say what the fan can do.
+    assert_eq!(
+        crate::Shape::from(plain)
+            .cluster_spec(c)
+            .unwrap()
+            .feature_map,
+        0
+    );
+    assert_eq!(auto.cluster_spec(c).unwrap().feature_map, 0x2);
+    assert_eq!(
+        read_attr(plain, &s, c, FAN_MODE_SEQUENCE),
+        Some(AttrValue::U8(0))
+    );
+    assert_eq!(
+        read_attr(auto, &s, c, FAN_MODE_SEQUENCE),
+        Some(AttrValue::U8(2))
+    );
+    // Auto is refused where it is not advertised: a write names FanMode and the value, a state
+    // names the field.
+    match write_attr(plain, &s, c, FAN_MODE, &ArgValue::UInt(5)) {
+        Err(CommandError::ConstraintError { field, value, .. }) => {
+            assert_eq!((field.as_ref(), value.as_str()), ("FanMode", "5"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = plain
+        .validate(&State {
+            fan_mode: Some(FanMode::Auto),
+            ..State::default()
+        })
+        .unwrap_err();
+    assert_eq!(
+        (err.field.as_str(), err.value.as_str()),
+        ("fan_mode", "auto")
+    );
+    assert!(auto
+        .validate(&State {
+            fan_mode: Some(FanMode::Auto),
+            ..State::default()
+        })
+        .is_ok());
+    // Only a fan takes it.
+    let err = crate::Shape::parse(DeviceKind::OnOffLight, &["fan_auto"]).unwrap_err();
+    assert_eq!(
+        (err.field.as_str(), err.value.as_str()),
+        ("with", "\"fan_auto\"")
     );
 }

@@ -66,6 +66,14 @@ pub fn bindings<'a>(feature: impl Fn(&str) -> Option<&'a Expose>) -> Option<Vec<
     driven.then_some(out)
 }
 
+/// Whether the fan's modes include one that runs itself (`auto`, `smart`): Fan Control's Auto.
+pub fn has_auto(bindings: &[Binding]) -> bool {
+    bindings.iter().any(|b| match &b.field {
+        Field::FanMode { values } => values.iter().any(|v| v == "auto" || v == "smart"),
+        _ => false,
+    })
+}
+
 /// The mode and percent a Zigbee2MQTT `fan_mode` value stands for (`None` percent: unchanged).
 fn mode_of(value: &str, values: &[String]) -> Option<(FanMode, Option<u8>)> {
     Some(match value {

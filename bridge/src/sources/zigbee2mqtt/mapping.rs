@@ -129,6 +129,12 @@ fn map_inner(exposes: &[Expose], container: bool) -> Option<Mapping> {
             consumed.extend(f.consumed);
         }
     }
+    // A fan advertises Auto only when it has a mode that runs itself.
+    if super::fan::has_auto(&bindings) {
+        if let Ok(shape) = Shape::new(kind, with.and(device_types::Capability::FanAuto)) {
+            with = shape.with;
+        }
+    }
     let unmapped = all
         .into_iter()
         .filter(|p| !consumed.contains(p) && !is_housekeeping(p))
