@@ -136,6 +136,7 @@ pub async fn run_until(
         if config.api.tls() { "https" } else { "http" },
         config.api.listen
     );
+    crate::notify::ready(matter.pairing());
     crate::memory::release_startup_garbage();
 
     let mut failure = None;
@@ -150,6 +151,7 @@ pub async fn run_until(
         }
     }
 
+    crate::notify::notify("STOPPING=1");
     // Inputs first: no new API requests or source updates while Matter goes down.
     stop.cancel();
     if failure.is_none()

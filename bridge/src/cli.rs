@@ -1,4 +1,5 @@
-//! The command line: `hubbridge run | pairing | token | check-config`, and how flags override the config file.
+//! The command line: `hubbridge run | pairing | token | check-config | status | devices`, and how flags
+//! override the config file.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,10 @@ pub enum Command {
         /// The configuration file.
         file: PathBuf,
     },
+    /// Show the running bridge's health: devices, pairing, storage, connectors (over its API).
+    Status(crate::remote::RemoteArgs),
+    /// List the running bridge's devices with their state and reachability (over its API).
+    Devices(crate::remote::RemoteArgs),
     /// Benchmark the MQTT cloud path against a mosquitto it starts on loopback; writes a report.
     BenchMqtt(crate::bench_mqtt::BenchArgs),
     /// Zigbee2MQTT mapping coverage of a definitions dump (bench/z2m-coverage.sh); prints JSON.

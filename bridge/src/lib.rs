@@ -10,6 +10,7 @@
 //! - [`api`] — the local HTTP API and its Server-Sent Events stream.
 //! - [`matter`] — the Matter node, on its own thread, behind its transport guard.
 //! - [`memory`] — returns start-up garbage to the OS once the daemon is ready.
+//! - [`notify`] — systemd readiness (`sd_notify`: READY, STATUS, STOPPING) for a `Type=notify` unit.
 //! - [`log_limit`] — rs-matter's log records into tracing, rate-limited per cause.
 //! - [`writer`] — the background persistence writer: every durable write, off every hot path.
 //! - [`app`] — the lifecycle: start everything, wait for a signal, stop in order.
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod log_limit;
 pub mod matter;
 pub mod memory;
+pub mod notify;
 pub mod persist;
 #[cfg(test)]
 mod proptests;

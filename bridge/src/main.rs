@@ -3,6 +3,7 @@
 
 mod bench_mqtt;
 mod cli;
+mod remote;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -25,7 +26,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(
         cli.command,
-        Command::BenchMqtt(_) | Command::CheckConfig { .. }
+        Command::BenchMqtt(_)
+            | Command::CheckConfig { .. }
+            | Command::Status(_)
+            | Command::Devices(_)
     ) {
         // Every file the daemon makes is private from the first byte, its own and its libraries'.
         hubbridge::persist::restrict_umask();
@@ -88,6 +92,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("{}", args.run()?);
             Ok(())
         }
+        Command::Status(args) => {
+            print!("{}", client_runtime()?.block_on(remote::status(&args))?);
+            Ok(())
+        }
+        Command::Devices(args) => {
+            print!("{}", client_runtime()?.block_on(remote::devices(&args))?);
+            Ok(())
+        }
         Command::BenchMqtt(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -107,4 +119,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A small runtime for the commands that talk to a running bridge.
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }

@@ -1,0 +1,305 @@
+//! Human output of `hubbridge status` and `hubbridge devices`, from the API's JSON (missing fields are
+//! shown as `-`, never a panic: the CLI may talk to an older or newer bridge).
+
+use serde_json::Value;
+
+use super::Endpoint;
+
+/// How many devices in a `/api/devices` answer are reachable.
+pub fn reachable(devices: &Value) -> usize {
+    list(devices)
+        .iter()
+        .filter(|d| d.get("reachable").and_then(Value::as_bool) == Some(true))
+        .count()
+}
+
+fn list(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "-".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The status summary.
+pub fn status(
+    endpoint: &Endpoint,
+    health: &Value,
+    devices: &Value,
+    pairing: Option<&Value>,
+    connectors: Option<&Value>,
+) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, key: &str, value: String| {
+        out.push_str(&format!("{key:<12} {value}\n"));
+    };
+    line(
+        &mut out,
+        "Bridge:",
+        format!("{} at {endpoint}", text(health.get("status"))),
+    );
+    line(
+        &mut out,
+        "Devices:",
+        format!("{} ({} reachable)", list(devices).len(), reachable(devices)),
+    );
+    let commissioned = health.get("commissioned").and_then(Value::as_bool);
+    let fabrics = pairing
+        .and_then(|p| p.get("fabrics"))
+        .and_then(Value::as_u64);
+    let window = pairing
+        .and_then(|p| p.get("commissioning_window_open"))
+        .and_then(Value::as_bool);
+    let matter = match (commissioned, fabrics) {
+        (Some(true), Some(n)) => format!("paired with {n} controller(s) (fabrics)"),
+        (Some(true), None) => "paired".to_owned(),
+        (Some(false), _) if window == Some(false) => {
+            "not paired; commissioning window closed".to_owned()
+        }
+        (Some(false), _) => {
+            "not paired: commissioning window open (`hubbridge pairing` shows the code)".to_owned()
+        }
+        (None, _) => "-".to_owned(),
+    };
+    line(&mut out, "Matter:", matter);
+    line(
+        &mut out,
+        "Registry:",
+        format!("version {}", text(health.get("version"))),
+    );
+    if let Some(storage) = health.get("storage") {
+        let failures = storage.get("failures").and_then(Value::as_u64).unwrap_or(0);
+        let mut s = format!(
+            "{} writes, {failures} failures",
+            text(storage.get("writes"))
+        );
+        if storage.get("disk_full").and_then(Value::as_bool) == Some(true) {
+            s.push_str(", DISK FULL");
+        }
+        if let Some(e) = storage.get("last_error").and_then(Value::as_str) {
+            s.push_str(&format!(", last error: {e}"));
+        }
+        line(&mut out, "Storage:", s);
+    }
+    // `/api/connectors` (outbox figures nested, dead letters included); else health's flat summary.
+    let detailed = connectors.and_then(|c| c.get("connectors"));
+    let connectors = list(
+        detailed
+            .or_else(|| health.get("connectors"))
+            .unwrap_or(&Value::Null),
+    );
+    if connectors.is_empty() {
+        line(&mut out, "Connectors:", "none".to_owned());
+    } else {
+        out.push_str("Connectors:\n");
+        for c in connectors {
+            let outbox = |key: &str, flat: &str| {
+                c.get("outbox")
+                    .and_then(|o| o.get(key))
+                    .or_else(|| c.get(flat))
+                    .cloned()
+            };
+            let connected = c.get("connected").and_then(Value::as_bool) == Some(true);
+            let mut s = format!(
+                "  {} ({}): {}, outbox {}, oldest {}, dropped {}",
+                text(c.get("name")),
+                text(c.get("type")),
+                if connected {
+                    "connected"
+                } else {
+                    "NOT CONNECTED"
+                },
+                text(outbox("depth", "outbox_depth").as_ref()),
+                age(outbox("oldest_age_ms", "oldest_age_ms").as_ref()),
+                text(outbox("dropped_events", "dropped_events").as_ref()),
+            );
+            if let Some(d) = outbox("dead_letters", "dead_letters").and_then(|v| v.as_u64()) {
+                s.push_str(&format!(", dead letters {d}"));
+            }
+            if let Some(e) = c.get("last_error").and_then(Value::as_str) {
+                s.push_str(&format!("\n    last error: {e}"));
+            }
+            if let Some(e) = outbox("storage_error", "outbox_error") {
+                if let Some(e) = e.as_str() {
+                    s.push_str(&format!("\n    outbox: {e}"));
+                }
+            }
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    // Certificates, when the bridge reports them (path, used_by, days_left).
+    let certs = list(health.get("certificates").unwrap_or(&Value::Null));
+    if !certs.is_empty() {
+        out.push_str("Certificates:\n");
+        for c in certs {
+            let days = c.get("days_left").and_then(Value::as_i64);
+            let when = match days {
+                Some(d) if d < 0 => format!("EXPIRED {} day(s) ago", -d),
+                Some(d) if d < 30 => format!("expires in {d} day(s) — renew it"),
+                Some(d) => format!("{d} days left"),
+                None => "-".to_owned(),
+            };
+            out.push_str(&format!(
+                "  {} ({}): {when}\n",
+                text(c.get("path")),
+                text(c.get("used_by"))
+            ));
+        }
+    }
+    out
+}
+
+fn age(ms: Option<&Value>) -> String {
+    match ms.and_then(Value::as_u64) {
+        None => "-".to_owned(),
+        Some(ms) if ms < 1000 => format!("{ms} ms"),
+        Some(ms) if ms < 120_000 => format!("{} s", ms / 1000),
+        Some(ms) => format!("{} min", ms / 60_000),
+    }
+}
+
+/// The device table: one row per device (parts included), state as `key=value` pairs.
+pub fn devices(devices: &Value) -> String {
+    let rows: Vec<[String; 6]> = list(devices)
+        .iter()
+        .map(|d| {
+            let state = match d.get("state") {
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", text(Some(v))))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => text(other),
+            };
+            let reachable = match d.get("reachable").and_then(Value::as_bool) {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
+            };
+            [
+                text(d.get("id")),
+                text(d.get("kind")),
+                text(d.get("endpoint")),
+                reachable.to_owned(),
+                text(d.get("room")),
+                state,
+            ]
+        })
+        .collect();
+    let header = ["ID", "KIND", "ENDPOINT", "REACHABLE", "ROOM", "STATE"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} device(s), {} reachable\n",
+        rows.len(),
+        reachable(devices)
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_device_table_aligns_and_shows_state() {
+        let list = json!([
+            {"id": "kitchen-light", "kind": "dimmable_light", "endpoint": 2, "reachable": true,
+             "room": "Kitchen", "state": {"on": true, "brightness": 128}},
+            {"id": "door", "kind": "door_lock", "endpoint": 3, "reachable": false, "room": null,
+             "state": {"lock_state": "locked"}},
+        ]);
+        let out = devices(&list);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("ID             KIND"), "{out}");
+        assert!(lines[1].contains("kitchen-light  dimmable_light  2         yes        Kitchen  brightness=128 on=true"), "{out}");
+        assert!(
+            lines[2].contains(
+                "door           door_lock       3         NO         -        lock_state=locked"
+            ),
+            "{out}"
+        );
+        assert_eq!(lines[3], "2 device(s), 1 reachable");
+    }
+
+    #[test]
+    fn status_names_a_disconnected_connector_and_its_error() {
+        let health = json!({"status": "ok", "devices": 1, "version": 7, "commissioned": false,
+            "storage": {"writes": 3, "failures": 0, "last_error": null, "disk_full": false},
+            "connectors": [{"name": "home", "type": "mqtt", "connected": false,
+                "last_error": "connection refused", "outbox_depth": 4, "oldest_age_ms": 2500,
+                "dropped_events": 0}]});
+        let endpoint = Endpoint::parse("127.0.0.1:8080").unwrap();
+        let out = status(
+            &endpoint,
+            &health,
+            &json!([{"reachable": true}]),
+            None,
+            None,
+        );
+        assert!(
+            out.contains("home (mqtt): NOT CONNECTED, outbox 4, oldest 2 s"),
+            "{out}"
+        );
+        let detailed = json!({"connectors": [{"name": "home", "type": "mqtt", "connected": true,
+            "last_error": null, "outbox": {"depth": 0, "oldest_age_ms": null, "dropped_events": 1,
+            "dead_letters": 2, "storage_error": null}}]});
+        let ok = status(&endpoint, &health, &json!([]), None, Some(&detailed));
+        assert!(
+            ok.contains("home (mqtt): connected, outbox 0, oldest -, dropped 1, dead letters 2"),
+            "{ok}"
+        );
+        assert!(
+            out.contains("Bridge:      ok at http://127.0.0.1:8080"),
+            "{out}"
+        );
+        assert!(out.contains("Devices:     1 (1 reachable)"), "{out}");
+        assert!(
+            out.contains("not paired: commissioning window open"),
+            "{out}"
+        );
+        assert!(
+            out.contains("home (mqtt): NOT CONNECTED, outbox 4, oldest 2 s"),
+            "{out}"
+        );
+        assert!(out.contains("last error: connection refused"), "{out}");
+    }
+
+    #[test]
+    fn odd_answers_do_not_panic() {
+        let endpoint = Endpoint::parse("h:1").unwrap();
+        let out = status(
+            &endpoint,
+            &json!("nonsense"),
+            &json!({}),
+            Some(&json!(3)),
+            Some(&json!([])),
+        );
+        assert!(out.contains("Devices:     0"), "{out}");
+        assert!(devices(&json!(null)).contains("0 device(s)"));
+    }
+}
