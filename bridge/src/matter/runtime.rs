@@ -131,9 +131,8 @@ pub fn run(
     pairing: watch::Sender<PairingStatus>,
     stop: oneshot::Receiver<()>,
     ready: mpsc::Sender<anyhow::Result<()>>,
-    admin: tokio::sync::mpsc::Receiver<super::admin::AdminRequest>,
 ) -> anyhow::Result<()> {
-    let result = run_inner(params, registry, pairing, stop, &ready, admin);
+    let result = run_inner(params, registry, pairing, stop, &ready);
     if let Err(e) = &result {
         // If start-up failed, the spawner is still waiting for this.
         let _ = ready.send(Err(anyhow!("{e:#}")));
@@ -148,7 +147,6 @@ fn run_inner(
     pairing: watch::Sender<PairingStatus>,
     stop: oneshot::Receiver<()>,
     ready: &mpsc::Sender<anyhow::Result<()>>,
-    admin: tokio::sync::mpsc::Receiver<super::admin::AdminRequest>,
 ) -> anyhow::Result<()> {
     let secrets = commissioning::load_or_create(&params.storage_dir, params.test_passcode)
         .context("loading commissioning data")?;
@@ -191,18 +189,6 @@ fn run_inner(
                 params.commissioning_backoff,
                 std::time::Duration::from_secs(u64::from(MAX_COMM_WINDOW_TIMEOUT_SECS)),
             ),
-            admin: Some(admin),
-            admin_state: {
-                let mut admin = super::admin::AdminState::default();
-                if !matter.has_fabrics() {
-                    // Opened below, before serving starts.
-                    admin.opened(
-                        std::time::Instant::now(),
-                        std::time::Duration::from_secs(u64::from(MAX_COMM_WINDOW_TIMEOUT_SECS)),
-                    );
-                }
-                admin
-            },
         },
         &scene_table,
     );
