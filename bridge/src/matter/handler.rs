@@ -64,8 +64,6 @@ pub struct MirrorDevice {
     /// The child endpoints this device's `with` kinds are served on (each has an entry of its
     /// own, with the kind's shape and the device's state).
     pub facets: Vec<u16>,
-    /// For a facet's entry: the device's own endpoint.
-    pub facet_of: Option<u16>,
 }
 
 impl MirrorDevice {
@@ -84,7 +82,6 @@ impl MirrorDevice {
             unconfirmed_until: None,
             settings: d.settings.clone(),
             facets: d.facets.iter().map(|f| f.endpoint).collect(),
-            facet_of: None,
         }
     }
 
@@ -99,7 +96,6 @@ impl MirrorDevice {
                 let mut entry = own.clone();
                 entry.shape = shape;
                 entry.facets = Vec::new();
-                entry.facet_of = Some(d.endpoint);
                 (f.endpoint, entry)
             })
             .collect()

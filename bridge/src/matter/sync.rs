@@ -279,8 +279,11 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
                 if let Some(parent) = parent {
                     handler.notify(ctx, parent, DESCRIPTOR, PARTS_LIST);
                 }
+                // The device's own endpoint is gone already; its facets' go with it.
+                for ep in &eps[1..] {
+                    handler.node.remove(*ep);
+                }
                 for ep in eps {
-                    handler.node.remove(ep);
                     handler.mirror.devices.borrow_mut().remove(&ep);
                     handler.switches.remove(ep);
                 }

@@ -458,6 +458,8 @@ pub mod smoke_co_alarm {
 
 /// Fan Control (0x0202).
 pub mod fan_control {
+    /// FeatureMap bit Auto (AUT): FanMode Auto and FanModeSequence OffLowMedHighAuto.
+    pub const FEATURE_AUTO: u32 = 0x2;
     /// Attributes.
     pub mod attr {
         /// FanMode, enum8, writable.

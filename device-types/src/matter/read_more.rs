@@ -136,7 +136,11 @@ fn fan(features: u32, eff: &State, attr: u32) -> Option<AttrValue> {
     match attr {
         FAN_MODE => Some(U8(fan_mode_value(mode))),
         // FanModeSequenceEnum OffLowMedHighAuto with the Auto feature, else OffLowMedHigh.
-        FAN_MODE_SEQUENCE => Some(U8(if features & 0x2 != 0 { 2 } else { 0 })),
+        FAN_MODE_SEQUENCE => Some(U8(if features & ids::fan_control::FEATURE_AUTO != 0 {
+            2
+        } else {
+            0
+        })),
         // Null while the fan runs itself (Auto): no setting is in force.
         PERCENT_SETTING => Some(if mode == FanMode::Auto {
             Null

@@ -400,7 +400,7 @@ pub const FAN_CONTROL: ClusterSpec = ClusterSpec {
 
 /// [`FAN_CONTROL`] with Auto (bit 1; the `fan_auto` capability): FanModeSequence OffLowMedHighAuto.
 pub const FAN_CONTROL_AUTO: ClusterSpec = ClusterSpec {
-    feature_map: 0x2,
+    feature_map: ids::fan_control::FEATURE_AUTO,
     ..FAN_CONTROL
 };
 

@@ -192,7 +192,7 @@ pub fn write_attr_with(
                 2 => FanMode::Medium,
                 // On: the server runs the fan at High.
                 3 | 4 => FanMode::High,
-                5 if spec.feature_map & 0x2 != 0 => FanMode::Auto,
+                5 if spec.feature_map & fan_control::FEATURE_AUTO != 0 => FanMode::Auto,
                 5 => {
                     return Err(CommandError::constraint(
                         "FanMode",

@@ -66,10 +66,13 @@ pub fn bindings<'a>(feature: impl Fn(&str) -> Option<&'a Expose>) -> Option<Vec<
     driven.then_some(out)
 }
 
-/// Whether the fan's modes include one that runs itself (`auto`, `smart`): Fan Control's Auto.
+/// Whether the fan's modes include one that runs itself (one [`mode_of`] reads as Auto:
+/// `auto`, `smart`): Fan Control's Auto.
 pub fn has_auto(bindings: &[Binding]) -> bool {
     bindings.iter().any(|b| match &b.field {
-        Field::FanMode { values } => values.iter().any(|v| v == "auto" || v == "smart"),
+        Field::FanMode { values } => values
+            .iter()
+            .any(|v| matches!(mode_of(v, values), Some((FanMode::Auto, _)))),
         _ => false,
     })
 }
