@@ -10,6 +10,8 @@
 //! - `GET|POST /api/devices`, `GET|DELETE /api/devices/{id}`
 //! - `GET|PATCH|PUT /api/devices/{id}/state`, `PUT /api/devices/{id}/reachable`
 //! - `POST /api/devices/{id}/events` (a device event such as `{"press":"double"}`, 202)
+//! - `GET /api/fabrics`, `DELETE /api/fabrics/{index}`; `GET|POST /api/pairing/window`, `GET /api/pairing/qr.svg`
+//! - `GET /`, `/app.js`, `/app.css`: the web page's static shell (no token; see [`web`])
 //!
 //! Request bodies must be sent as `Content-Type: application/json` (a browser page cannot send that
 //! cross-origin without a preflight, which this API never grants).
@@ -17,6 +19,7 @@
 mod devices;
 mod error;
 mod events;
+mod fabrics;
 pub mod guard;
 mod listener;
 #[cfg(test)]
@@ -28,6 +31,7 @@ mod security_tests;
 #[cfg(test)]
 mod tests;
 pub mod tokens;
+mod web;
 
 use std::sync::Arc;
 
@@ -43,7 +47,7 @@ pub use guard::{ClientAddr, Guard};
 pub use listener::{server_config, ApiListener, TlsSetupError};
 
 use crate::cloud::ConnectorsStatus;
-use crate::matter::PairingStatus;
+use crate::matter::{MatterAdmin, PairingStatus};
 use crate::registry::Registry;
 
 /// What every handler can reach.
@@ -51,6 +55,8 @@ use crate::registry::Registry;
 pub struct ApiState {
     pub registry: Registry,
     pub pairing: watch::Receiver<PairingStatus>,
+    /// Fabric management on the Matter thread (`None` without a Matter node: 503).
+    pub admin: Option<MatterAdmin>,
     /// Cancelled at shutdown: ends the server and every open event stream.
     pub shutdown: CancellationToken,
     /// Health and outbox figures of every cloud connector.
@@ -105,6 +111,17 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/devices/{id}/reachable", put(devices::reachable))
         .route("/api/devices/{id}/events", post(devices::event))
+        .route("/api/fabrics", get(fabrics::list))
+        .route(
+            "/api/fabrics/{index}",
+            axum::routing::delete(fabrics::remove),
+        )
+        .route(
+            "/api/pairing/window",
+            get(fabrics::window).post(fabrics::open_window),
+        )
+        .route("/api/pairing/qr.svg", get(fabrics::qr_svg))
+        .merge(web::routes())
         .fallback(|| async { ApiError::not_found("no such route".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)

@@ -117,6 +117,7 @@ pub async fn run_until(
     let api_state = ApiState {
         registry: registry.clone(),
         pairing: matter.pairing(),
+        admin: Some(matter.admin()),
         shutdown: stop.clone(),
         connectors,
         guard: Arc::new(Guard::new(&config.api, tokens)),

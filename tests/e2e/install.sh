@@ -4,7 +4,8 @@
 #   - Debian packages: iproute2 (network namespaces), libnl (the CHIP controller's native library links it),
 #     glib (ditto), util-linux (unshare/mount), mosquitto (MQTT connector tests), openssl (their
 #     per-test PKI, certs/gen-test-pki.sh), python3-venv, strace (fault injection and the "no fsync on the
-#     Matter thread" check: test_fault_injection.py, test_disk_full.py).
+#     Matter thread" check: test_fault_injection.py, test_disk_full.py), chromium + chromium-driver (the web
+#     page's browser tests, test_web_page.py, headless).
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
 #     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
 #   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json), and
@@ -29,7 +30,7 @@ exec 9>"$ROOT/target/.e2e-install.lock"
 flock 9
 
 # ---------------------------------------------------------------- Debian packages
-APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace)
+APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace chromium chromium-driver)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -64,7 +65,7 @@ stamp_file="$VENV/.hb-e2e-stamp"
 if [[ -x "$VENV/bin/python" && -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_want" ]]; then
     log "venv up to date: $VENV"
 elif [[ -x "$VENV/bin/python" && -f "$stamp_file" ]] \
-    && "$VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$REQ"; then
+    && "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$REQ"; then
     # Pins changed (exact pins, so an in-place install gives the same set as a fresh venv, plus nothing
     # removed): far cheaper than rebuilding the controller's venv.
     log "venv updated in place: $VENV"
@@ -74,7 +75,7 @@ else
     rm -rf "$VENV"
     mkdir -p "$(dirname "$VENV")"
     "$PY" -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$REQ"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$REQ"
     "$VENV/bin/python" -c 'import chip.ChipDeviceCtrl, chip.clusters, pytest' \
         || { log "venv import check failed"; exit 1; }
     echo "$stamp_want" >"$stamp_file"

@@ -1,7 +1,8 @@
 //! The checks every request passes before a handler runs, in this order: the `Host` header (421 for a
 //! name the API does not answer to: DNS rebinding), the per-client rate limit (429), then the bearer
 //! token (401 without a valid one, 403 for a read-only token on a route that changes something or
-//! reads the pairing code). `GET /healthz` needs no token; nothing else is exempt.
+//! reads the pairing code: `/api/pairing` and everything under it). `GET /healthz` and the web page's
+//! static shell (`/`, `/app.js`, `/app.css`: no data in them) need no token; nothing else is exempt.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -198,7 +199,8 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return response;
     }
 
-    if request.uri().path() == HEALTH_PROBE {
+    let path = request.uri().path();
+    if path == HEALTH_PROBE || super::web::is_static_asset(path) {
         return next.run(request).await;
     }
     let Some(tokens) = &guard.tokens else {
@@ -216,7 +218,9 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
         Some(Scope::Admin) => next.run(request).await,
         Some(Scope::ReadOnly(name)) => {
             let reads = matches!(*request.method(), Method::GET | Method::HEAD);
-            if reads && request.uri().path() != "/api/pairing" {
+            let path = request.uri().path();
+            let pairing = path == "/api/pairing" || path.starts_with("/api/pairing/");
+            if reads && !pairing {
                 next.run(request).await
             } else {
                 ApiError::new(

@@ -23,7 +23,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/devices/lamp/state"),
     ("PUT", "/api/devices/lamp/state"),
     ("PUT", "/api/devices/lamp/reachable"),
+    ("GET", "/api/fabrics"),
+    ("DELETE", "/api/fabrics/1"),
+    ("GET", "/api/pairing/window"),
+    ("POST", "/api/pairing/window"),
+    ("GET", "/api/pairing/qr.svg"),
     ("GET", "/api/nothing"),
+    ("GET", "/app.js.map"),
     ("OPTIONS", "/api/devices"),
 ];
 
@@ -166,6 +172,10 @@ async fn read_only_token_reads_but_changes_nothing() {
         ),
         (Method::DELETE, "/api/devices/lamp", None),
         (Method::GET, "/api/pairing", None),
+        (Method::GET, "/api/pairing/window", None),
+        (Method::GET, "/api/pairing/qr.svg", None),
+        (Method::POST, "/api/pairing/window", Some("{}")),
+        (Method::DELETE, "/api/fabrics/1", None),
     ] {
         let (status, reply) = f.call_as(&ro, method.clone(), uri, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}");
@@ -373,4 +383,69 @@ async fn bodies_are_parsed_strictly() {
     assert!(f.registry.get("door").unwrap().reachable);
     assert_eq!(f.registry.version(), 0);
     assert!(f.registry.get("x").is_none());
+}
+
+#[tokio::test]
+async fn the_web_shell_loads_without_a_token_but_not_under_a_foreign_host_name() {
+    let f = fixture();
+    for uri in ["/", "/index.html", "/app.js", "/app.css"] {
+        let response = f
+            .app()
+            .oneshot(request("GET", uri, Some("localhost:8080"), None))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let csp = response
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{uri}: {csp}"
+        );
+        assert!(!response
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        let response = f
+            .app()
+            .oneshot(request("GET", uri, Some("evil.example"), None))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{uri}");
+    }
+    // The shell is static: only GET.
+    let response = f
+        .app()
+        .oneshot(request("POST", "/", Some("localhost"), None))
+        .await
+        .unwrap();
+    assert_ne!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn fabric_routes_answer_503_without_a_matter_node_and_check_their_input() {
+    let f = fixture();
+    let (status, body) = f.call(Method::GET, "/api/fabrics", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        error_of(&body).contains("Matter node is not running"),
+        "{body}"
+    );
+    let (status, body) = f.call(Method::DELETE, "/api/fabrics/abc", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(error_of(&body).contains("\"abc\""), "{body}");
+    let (status, body) = f
+        .call(
+            Method::POST,
+            "/api/pairing/window",
+            Some(r#"{"timeout_secs": "x"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(error_of(&body).contains("timeout_secs"), "{body}");
+    let (status, body) = f.call(Method::GET, "/api/pairing/qr.svg", None).await;
+    // The fixture's pairing status has no QR payload: nothing to draw.
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }

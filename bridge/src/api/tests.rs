@@ -82,6 +82,7 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
     let state = ApiState {
         registry: registry.clone(),
         pairing,
+        admin: None,
         shutdown: CancellationToken::new(),
         connectors: Default::default(),
         guard: Arc::new(Guard::new(&api, api.auth.then_some(tokens))),

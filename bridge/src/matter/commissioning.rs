@@ -166,6 +166,45 @@ pub fn render_qr(text: &str) -> Vec<String> {
     lines
 }
 
+/// Render a QR payload as a standalone SVG image (black modules on white, a 4-module quiet zone),
+/// for the web page. `None` when the text does not fit a QR code.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let mut tmp = vec![0u8; 4096];
+    let mut out = vec![0u8; 4096];
+    let qr = Qr::compute(text, &mut tmp, &mut out).ok()?;
+    let size = qr.size() as i32;
+    const BORDER: i32 = 4;
+    let full = size + 2 * BORDER;
+    // One path: a run of dark modules per row is one rectangle.
+    let mut path = String::new();
+    for y in 0..size {
+        let mut x = 0;
+        while x < size {
+            if !qr.get_module(x, y) {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < size && qr.get_module(x, y) {
+                x += 1;
+            }
+            path.push_str(&format!(
+                "M{} {}h{}v1h-{}z",
+                start + BORDER,
+                y + BORDER,
+                x - start,
+                x - start
+            ));
+        }
+    }
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {full} {full}\" \
+         shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"Matter pairing QR code\">\
+         <rect width=\"{full}\" height=\"{full}\" fill=\"#fff\"/>\
+         <path fill=\"#000\" d=\"{path}\"/></svg>"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +244,32 @@ mod tests {
         let err = load_or_create(dir.path(), false).unwrap_err().to_string();
         assert!(err.contains("commissioning.json"), "{err}");
         assert!(err.contains("corrupt"), "{err}");
+    }
+
+    #[test]
+    fn qr_svg_draws_every_dark_module_of_the_code() {
+        let text = "MT:Y.K9042C00KA0648G00";
+        let svg = qr_svg(text).unwrap();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{svg}");
+        let mut tmp = vec![0u8; 4096];
+        let mut out = vec![0u8; 4096];
+        let qr = Qr::compute(text, &mut tmp, &mut out).unwrap();
+        let dark = (0..qr.size() as i32)
+            .flat_map(|y| (0..qr.size() as i32).map(move |x| (x, y)))
+            .filter(|(x, y)| qr.get_module(*x, *y))
+            .count();
+        // Sum the widths of the row runs: each `hN` is N dark modules.
+        let drawn: usize = svg
+            .split('h')
+            .skip(1)
+            .filter_map(|s| s.split('v').next()?.parse::<usize>().ok())
+            .sum();
+        assert_eq!(drawn, dark);
+        let full = qr.size() + 8;
+        assert!(
+            svg.contains(&format!("viewBox=\"0 0 {full} {full}\"")),
+            "{svg}"
+        );
     }
 
     #[test]

@@ -17,8 +17,10 @@
 //! - `switch.rs`: generic switches' press → Switch event sequences, played out over time.
 //! - `timers.rs`: the node's own countdowns (OnTime/OffWaitTime, IdentifyTime).
 //! - `tlv.rs`: value conversions.
+//! - `admin.rs`: fabric list/removal and the commissioning window, asked for by the API over a channel.
 //! - `window.rs`: when the commissioning window is reopened, and the backoff after a revocation.
 
+mod admin;
 mod commissioning;
 mod guard;
 mod handler;
@@ -48,7 +50,8 @@ use tokio::sync::{oneshot, watch};
 use crate::config::Config;
 use crate::registry::Registry;
 
-pub use commissioning::{render_qr, TEST_DISCRIMINATOR, TEST_PASSCODE};
+pub use admin::{AdminError, FabricInfo, MatterAdmin, WindowInfo};
+pub use commissioning::{qr_svg, render_qr, TEST_DISCRIMINATOR, TEST_PASSCODE};
 
 /// What a user needs to pair the bridge, and whether it is paired.
 #[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
@@ -87,6 +90,7 @@ impl PairingStatus {
 /// The running Matter node.
 pub struct MatterHandle {
     pairing: watch::Receiver<PairingStatus>,
+    admin: MatterAdmin,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -95,6 +99,11 @@ impl MatterHandle {
     /// Pairing status, updated as fabrics come and go.
     pub fn pairing(&self) -> watch::Receiver<PairingStatus> {
         self.pairing.clone()
+    }
+
+    /// Fabric management (list, remove, open the commissioning window), served by the Matter thread.
+    pub fn admin(&self) -> MatterAdmin {
+        self.admin.clone()
     }
 
     /// Stops the node (mDNS goodbyes included); blocks until the Matter thread has stopped.
@@ -141,14 +150,16 @@ pub fn spawn(config: &Config, registry: Registry) -> anyhow::Result<MatterHandle
     let (stop_tx, stop_rx) = oneshot::channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let params = runtime::Params::new(config)?;
+    let (admin, admin_rx) = admin::channel();
     let thread = std::thread::Builder::new()
         .name("matter".into())
         .stack_size(8 * 1024 * 1024)
-        .spawn(move || runtime::run(params, registry, pairing_tx, stop_rx, ready_tx))
+        .spawn(move || runtime::run(params, registry, pairing_tx, stop_rx, ready_tx, admin_rx))
         .context("starting the Matter thread")?;
     match ready_rx.recv() {
         Ok(Ok(())) => Ok(MatterHandle {
             pairing: pairing_rx,
+            admin,
             stop: Some(stop_tx),
             thread: Some(thread),
         }),

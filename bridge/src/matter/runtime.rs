@@ -131,8 +131,9 @@ pub fn run(
     pairing: watch::Sender<PairingStatus>,
     stop: oneshot::Receiver<()>,
     ready: mpsc::Sender<anyhow::Result<()>>,
+    admin: tokio::sync::mpsc::Receiver<super::admin::AdminRequest>,
 ) -> anyhow::Result<()> {
-    let result = run_inner(params, registry, pairing, stop, &ready);
+    let result = run_inner(params, registry, pairing, stop, &ready, admin);
     if let Err(e) = &result {
         // If start-up failed, the spawner is still waiting for this.
         let _ = ready.send(Err(anyhow!("{e:#}")));
@@ -147,6 +148,7 @@ fn run_inner(
     pairing: watch::Sender<PairingStatus>,
     stop: oneshot::Receiver<()>,
     ready: &mpsc::Sender<anyhow::Result<()>>,
+    admin: tokio::sync::mpsc::Receiver<super::admin::AdminRequest>,
 ) -> anyhow::Result<()> {
     let secrets = commissioning::load_or_create(&params.storage_dir, params.test_passcode)
         .context("loading commissioning data")?;
@@ -189,6 +191,18 @@ fn run_inner(
                 params.commissioning_backoff,
                 std::time::Duration::from_secs(u64::from(MAX_COMM_WINDOW_TIMEOUT_SECS)),
             ),
+            admin: Some(admin),
+            admin_state: {
+                let mut admin = super::admin::AdminState::default();
+                if !matter.has_fabrics() {
+                    // Opened below, before serving starts.
+                    admin.opened(
+                        std::time::Instant::now(),
+                        std::time::Duration::from_secs(u64::from(MAX_COMM_WINDOW_TIMEOUT_SECS)),
+                    );
+                }
+                admin
+            },
         },
         &scene_table,
     );

@@ -3,7 +3,7 @@
 //! local changes into subscription reports and events, rolls back targets a device never confirmed,
 //! and publishes pairing status.
 
-use embassy_futures::select::{select, Either};
+use embassy_futures::select::{select3, Either3};
 use std::time::Instant;
 
 use embassy_time::{Duration, Timer};
@@ -13,8 +13,9 @@ use rs_matter::error::Error;
 use rs_matter::im::ImStats as _;
 use rs_matter::sc::pase::{CommWindowState, MAX_COMM_WINDOW_TIMEOUT_SECS};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
+use super::admin::{AdminRequest, AdminState};
 use super::handler::{BridgeHandler, MirrorDevice};
 use super::node::{bdbi_attr, AGGREGATOR_ENDPOINT, BRIDGED_INFO, DESCRIPTOR, PARTS_LIST};
 use super::window::{Decision, WindowPolicy};
@@ -29,6 +30,10 @@ pub struct SyncState {
     pub pairing: watch::Sender<PairingStatus>,
     /// When the commissioning window may be reopened after rs-matter revoked it.
     pub window: WindowPolicy,
+    /// Fabric requests from the local API (`None` once every sender is gone).
+    pub admin: Option<mpsc::Receiver<AdminRequest>>,
+    /// What answering them needs to remember (when the window closes).
+    pub admin_state: AdminState,
 }
 
 /// Load the registry's devices into the node and the mirror (before serving starts).
@@ -115,7 +120,12 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
         // `run` is called once per data model; a second call has nothing to drive.
         return core::future::pending().await;
     };
-    publish_status(&ctx, &state.pairing, &mut state.window);
+    publish_status(
+        &ctx,
+        &state.pairing,
+        &mut state.window,
+        &mut state.admin_state,
+    );
     let mut ticks: u32 = 0;
     let mut subscriptions_seen = established_subscriptions(&ctx);
     let mut replays: Vec<Instant> = Vec::new();
@@ -141,21 +151,38 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
             .map_or(TICK, |d| {
                 TICK.min(Duration::from_micros(d.as_micros() as u64))
             });
-        match select(state.changes.recv(), Timer::after(wait)).await {
-            Either::First(Ok(change)) => apply(handler, &ctx, change),
-            Either::First(Err(RecvError::Lagged(missed))) => {
+        let admin_rx = &mut state.admin;
+        let admin_next = async {
+            match admin_rx.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => core::future::pending().await,
+            }
+        };
+        let next = select3(state.changes.recv(), admin_next, Timer::after(wait)).await;
+        match next {
+            Either3::Second(Some(request)) => {
+                super::admin::serve(&ctx, &state.pairing, &mut state.admin_state, request)
+            }
+            Either3::Second(None) => state.admin = None,
+            Either3::First(Ok(change)) => apply(handler, &ctx, change),
+            Either3::First(Err(RecvError::Lagged(missed))) => {
                 tracing::warn!(missed, "Matter mirror fell behind the registry; resyncing");
                 resync(handler, &ctx);
             }
-            Either::First(Err(RecvError::Closed)) => {
+            Either3::First(Err(RecvError::Closed)) => {
                 // The registry is gone: the process is shutting down. Keep serving until stopped.
                 core::future::pending::<()>().await;
             }
-            Either::Second(()) => {
+            Either3::Third(()) => {
                 ticks = ticks.wrapping_add(1);
                 handler.roll_back_unconfirmed(&ctx);
                 if ticks.is_multiple_of(10) {
-                    publish_status(&ctx, &state.pairing, &mut state.window);
+                    publish_status(
+                        &ctx,
+                        &state.pairing,
+                        &mut state.window,
+                        &mut state.admin_state,
+                    );
                 }
                 let established = established_subscriptions(&ctx);
                 if established != subscriptions_seen {
@@ -452,6 +479,7 @@ fn publish_status(
     ctx: &impl HandlerContext,
     tx: &watch::Sender<PairingStatus>,
     policy: &mut WindowPolicy,
+    admin: &mut AdminState,
 ) {
     let matter = ctx.matter();
     let fabrics = matter.with_state(|s| s.fabrics.iter().count());
@@ -471,6 +499,10 @@ fn publish_status(
         ) {
             Ok(()) => {
                 policy.opened(now);
+                admin.opened(
+                    now,
+                    std::time::Duration::from_secs(u64::from(MAX_COMM_WINDOW_TIMEOUT_SECS)),
+                );
                 window_open = true;
                 tracing::info!("no fabric: commissioning window (re)opened");
             }
