@@ -136,8 +136,9 @@ def test_web_page_pairs_controls_and_manages_controllers(hubbridge, sandbox, dev
     browser.execute_script("window.hbMarker = 'no reload';")
 
     # Page → Matter: the controller's subscription reports the light on.
+    seen = sub.mark()  # the report may arrive before click() returns
     browser.find_element(By.CSS_SELECTOR, toggle).click()
-    sub.wait_for(light_ep, OnOff, True, timeout=10)
+    sub.wait_for(light_ep, OnOff, True, timeout=10, since=seen)
     wait("the page to show the light on",
          lambda: browser.find_element(By.CSS_SELECTOR, toggle).get_attribute("aria-pressed") == "true")
 
@@ -185,8 +186,9 @@ def test_web_page_pairs_controls_and_manages_controllers(hubbridge, sandbox, dev
     except ControllerError:
         value = "refused"
     assert value is not False and value is not True, f"the removed controller still reads OnOff: {value!r}"
+    seen = sub.mark()  # the report may arrive before the invoke response (it did: 1 run in 6)
     controller.invoke(node, light_ep, Clusters.OnOff.Commands.On())
-    sub.wait_for(light_ep, OnOff, True, timeout=10)
+    sub.wait_for(light_ep, OnOff, True, timeout=10, since=seen)
 
     browser.find_element(By.ID, "health").location_once_scrolled_into_view
     shot("8-health")
