@@ -185,13 +185,16 @@ async function command(d, patch) {
   } catch (e) { showError("devices-error", e); refreshDevices(); }
 }
 
-function slider(d, field, label, min, max, unit) {
+// Matter levels run 1..=254; people think in percent, so the page shows both.
+const levelText = (v) => `${v} (${Math.round((v * 100) / 254)} %)`;
+
+function slider(d, field, label, min, max, show) {
   const id = `${d.id}-${field}`;
   const value = d.state[field];
   return el("div", {},
-    el("label", { for: id, text: `${label}: ` }, el("output", { for: id, id: id + "-out", text: `${value}${unit}` })),
+    el("label", { for: id, text: `${label}: ` }, el("output", { for: id, id: id + "-out", text: show(value) })),
     el("input", { id, type: "range", min, max, value, "data-field": field,
-      oninput: (ev) => { $(id + "-out").textContent = ev.target.value + unit; },
+      oninput: (ev) => { $(id + "-out").textContent = show(Number(ev.target.value)); },
       onchange: (ev) => command(d, { [field]: Number(ev.target.value) }) }));
 }
 
@@ -211,10 +214,10 @@ function controls(d) {
       "aria-label": `${d.name}: ${s.on ? "on" : "off"}, press to turn ${s.on ? "off" : "on"}`,
       text: s.on ? "On" : "Off", onclick: () => command(d, { on: !s.on }) }));
   }
-  if (s.brightness !== undefined) out.push(slider(d, "brightness", "Level", 1, 254, ""));
-  if (s.color_temp_mireds !== undefined) out.push(slider(d, "color_temp_mireds", "Colour temperature", 153, 500, " mired"));
-  if (s.position !== undefined) out.push(slider(d, "position", "Position", 0, 100, " %"));
-  if (s.fan_percent !== undefined) out.push(slider(d, "fan_percent", "Fan speed", 0, 100, " %"));
+  if (s.brightness !== undefined) out.push(slider(d, "brightness", "Level", 1, 254, levelText));
+  if (s.color_temp_mireds !== undefined) out.push(slider(d, "color_temp_mireds", "Colour temperature", 153, 500, (v) => `${v} mired`));
+  if (s.position !== undefined) out.push(slider(d, "position", "Position", 0, 100, (v) => `${v} %`));
+  if (s.fan_percent !== undefined) out.push(slider(d, "fan_percent", "Fan speed", 0, 100, (v) => `${v} %`));
   if (s.heating_setpoint !== undefined) out.push(setpoint(d, "heating_setpoint", "Heating setpoint"));
   if (s.cooling_setpoint !== undefined) out.push(setpoint(d, "cooling_setpoint", "Cooling setpoint"));
   if (s.lock_state !== undefined) {
@@ -253,7 +256,7 @@ function card(d) {
 function stateText(s) {
   const parts = [];
   if (s.on !== undefined) parts.push(s.on ? "on" : "off");
-  if (s.brightness !== undefined) parts.push(`level ${s.brightness}`);
+  if (s.brightness !== undefined) parts.push(`level ${levelText(s.brightness)}`);
   if (s.color_temp_mireds !== undefined) parts.push(`${s.color_temp_mireds} mired`);
   if (s.position !== undefined) parts.push(`position ${s.position} %`);
   if (s.lock_state !== undefined) parts.push(s.lock_state.replace(/_/g, " "));
