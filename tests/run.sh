@@ -19,6 +19,8 @@ export CARGO_TERM_COLOR=never
 
 start=$(date +%s)
 if [ "$mode" != e2e ]; then
+  # The Rust integration tests talk to the same real peers (mosquitto, moto_server): install them first.
+  if [ "$(id -u)" = 0 ]; then bash tests/e2e/install.sh; fi
   echo "== building the workspace (one build serves the Rust tests and the e2e tests)"
   cargo build --workspace --all-targets --locked
   echo "== Rust tests"

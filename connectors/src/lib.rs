@@ -10,11 +10,13 @@
 //! - [`tls`] — the process-wide rustls crypto provider (ring) and PEM loading.
 //! - [`config`] — `[[connectors]]` tables: [`ConnectorConfig`] (each cloud's options in its folder; the
 //!   shared ones in [`outbox::OutboxConfig`] and [`retry::RetryConfig`]).
-//! - `driver` — the one delivery loop every MQTT-based connector runs: replay in order, bounded window,
-//!   ack on the cloud's ack, dead letters, size limits, paced reconciliation. A cloud implements its trait.
-//! - `link` — the one MQTT connection (3.1.1 or 5, TCP or TLS) the driver speaks through.
+//! - `driver` — the one delivery loop every connector runs: replay in order, bounded window, ack on the
+//!   cloud's ack, dead letters, size limits, paced reconciliation. A cloud implements its `Protocol` trait;
+//!   it speaks through a `Transport`.
+//! - `link` — the one MQTT connection (3.1.1 or 5, TCP or TLS), the driver's MQTT transport (AWS's HTTPS
+//!   data plane is the other, in `aws_iot`).
 //! - [`mqtt`] — the self-hosted MQTT connector (Zigbee2MQTT-style topics, Home Assistant discovery).
-//! - [`aws_iot`] — AWS IoT Core (named shadows; MQTT, or the HTTPS data plane).
+//! - [`aws_iot`] — AWS IoT Core (named shadows; MQTT, or the HTTPS data plane as a driver transport).
 //! - [`azure_iot`] — Azure IoT Hub (one twin, telemetry, direct methods, cloud-to-device).
 //!
 //! # Flow

@@ -1,4 +1,5 @@
-//! The one MQTT link every connector uses: protocol 3.1.1 or 5, TCP or TLS, optional last will.
+//! The one MQTT link every MQTT-based connector uses: protocol 3.1.1 or 5, TCP or TLS, optional last will;
+//! the delivery driver's MQTT [`crate::driver::Transport`].
 //! [`Link::connect`] waits for the CONNACK, then a poller task turns the client library's events into
 //! [`LinkEvent`]s; [`Link::publish`] / [`Link::subscribe`] queue requests without waiting. The caller
 //! (the delivery driver, [`crate::driver`]) bounds its in-flight window below the request channel's
@@ -378,5 +379,27 @@ async fn poll_v5(mut ev: rumqttc::v5::EventLoop, tx: mpsc::Sender<LinkEvent>, ke
         if tx.send(out).await.is_err() {
             return;
         }
+    }
+}
+
+impl crate::driver::Transport for Link {
+    fn publish(&mut self, topic: &str, retain: bool, payload: Vec<u8>) -> Result<(), Error> {
+        Link::publish(self, topic, retain, payload)
+    }
+
+    fn subscribe(&mut self, filter: &str) -> Result<(), Error> {
+        Link::subscribe(self, filter)
+    }
+
+    fn max_payload(&self, topic: &str) -> usize {
+        Link::max_payload(self, topic)
+    }
+
+    fn limit_source(&self) -> &'static str {
+        "the Maximum Packet Size of this MQTT connection (ours or the broker's), less the PUBLISH header"
+    }
+
+    fn disconnect(&mut self) {
+        Link::disconnect(self);
     }
 }

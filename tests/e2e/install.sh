@@ -5,7 +5,8 @@
 #     glib (ditto), util-linux (unshare/mount), mosquitto (MQTT connector tests), openssl (their
 #     per-test PKI, certs/gen-test-pki.sh), python3-venv, strace (fault injection and the "no fsync on the
 #     Matter thread" check: test_fault_injection.py, test_disk_full.py), chromium + chromium-driver (the web
-#     page's browser tests, test_web_page.py, headless).
+#     page's browser tests, test_web_page.py, headless), fuse3 (libfuse3 for the fake disk of
+#     test_fake_disk.py, through mfusepy; needs /dev/fuse).
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
 #     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
 #   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json), and
@@ -30,7 +31,7 @@ exec 9>"$ROOT/target/.e2e-install.lock"
 flock 9
 
 # ---------------------------------------------------------------- Debian packages
-APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace chromium chromium-driver)
+APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace chromium chromium-driver fuse3)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -247,6 +247,7 @@ def test_https_data_plane_against_moto(hubbridge, devices, sandbox, device_dir):
     # Someone else bumps the version; a local change still lands (conflict -> GET -> update with the new version).
     moto.call("iot-data", "update_thing_shadow", thingName="living-room-hub", shadowName="kitchen-light",
               payload={"state": {"desired": {"brightness": 100}}})
+    time.sleep(1.1)  # shadow timestamps are whole seconds: the local change below is newer, that desired is stale
     api.set_state("kitchen-light", {"brightness": 222})
     deadline = time.monotonic() + 60
     while (reported("kitchen-light") or {}).get("brightness") != 222:

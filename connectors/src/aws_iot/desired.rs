@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::connector::{Note, Run};
+use super::run::{Note, Run};
 use super::shadow::{self, Shadow};
 use crate::driver::Cx;
 use crate::model::CommandError;

@@ -113,13 +113,14 @@ impl Connector for AzureIotConnector {
                 session,
                 name: &c.name,
                 peer: "Azure IoT Hub",
-                link,
+                link: Box::new(link),
                 window,
                 limit: Limit {
                     bytes: MAX_MESSAGE_BYTES,
                     source: "Azure IoT Hub: a device-to-cloud message is at most 256 KB",
                 },
                 deadline,
+                poll: None,
             };
             let end = driver::drive(&mut run, drive, &mut events, &mut out_rx).await;
             match end {

@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 
 use super::deliveries::Deliveries;
+use super::Transport;
 use crate::connector::{short, Session};
-use crate::link::Link;
 use crate::Error;
 
 /// Untracked messages (responses, discovery) waiting for the window; more are dropped (counted, logged).
@@ -43,7 +43,7 @@ pub(crate) struct Cx<'a> {
     pub name: &'a str,
     /// The device of the record being turned into messages (named in a dead letter's reason).
     pub(super) current: Option<String>,
-    link: Link,
+    link: Box<dyn Transport>,
     window: usize,
     limit: Limit,
     backlog: VecDeque<Out>,
@@ -57,7 +57,7 @@ impl<'a> Cx<'a> {
     pub(super) fn new(
         s: &'a Session,
         name: &'a str,
-        link: Link,
+        link: Box<dyn Transport>,
         window: usize,
         limit: Limit,
     ) -> Self {
@@ -151,7 +151,7 @@ impl<'a> Cx<'a> {
     ) -> bool {
         let link = Limit {
             bytes: self.link.max_payload(topic),
-            source: "the Maximum Packet Size of this MQTT connection (ours or the broker's), less the PUBLISH header",
+            source: self.link.limit_source(),
         };
         let mut limit = if link.bytes < self.limit.bytes {
             link

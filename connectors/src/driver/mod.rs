@@ -1,6 +1,7 @@
-//! The one delivery driver every MQTT-based connector runs (self-hosted MQTT, AWS IoT over MQTT, Azure
-//! IoT Hub): one loop, so replay, windowing, acknowledgement, dead letters, size limits and the pacing
-//! of reconciliation are written once.
+//! The one delivery driver every connector runs (self-hosted MQTT, AWS IoT over MQTT or over its HTTPS data
+//! plane, Azure IoT Hub): one loop, so replay, windowing, acknowledgement, dead letters, size limits and the
+//! pacing of reconciliation are written once. It speaks through a [`Transport`]: the MQTT link, or AWS's
+//! request/response data plane (`2xx` = acknowledged, see `aws_iot/https.rs`).
 //!
 //! # The loop ([`drive`])
 //! 1. [`Protocol::start`]: subscriptions and anything the cloud needs first (discovery, `online`).
@@ -12,7 +13,8 @@
 //!    piece through [`Protocol::more`] whenever the window is idle, so each answer's follow-up (the update
 //!    after a shadow read) goes ahead of the next reads.
 //! 4. Stream: new records as the outbox changes, messages from the cloud ([`Protocol::message`]), and the
-//!    protocol's own notes ([`Protocol::note`]: answers of commands it handed to the bridge).
+//!    protocol's own notes ([`Protocol::note`]: answers of commands it handed to the bridge); with a
+//!    `poll` interval (a transport that cannot push, AWS over HTTPS), [`Protocol::poll`] every interval.
 //!
 //! # Acknowledgement
 //! A record is acknowledged (deleted from the outbox) only once every message it produced was
@@ -35,15 +37,17 @@
 
 mod cx;
 mod deliveries;
+mod transport;
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 pub(crate) use cx::{Cx, Limit};
+pub(crate) use transport::Transport;
 
 use crate::connector::Session;
-use crate::link::{Link, LinkEvent};
+use crate::link::LinkEvent;
 use crate::outbox::Stored;
 use crate::Error;
 
@@ -78,6 +82,10 @@ pub(crate) trait Protocol: Send {
     fn pending(&self) -> usize {
         0
     }
+    /// Every `poll` interval of [`Drive`] (a transport that cannot push desired state): read again.
+    fn poll(&mut self, _cx: &mut Cx<'_>) -> Result<(), Error> {
+        Ok(())
+    }
     /// Stop: last words before DISCONNECT (sent at once, outside the window).
     fn stopping(&mut self, _cx: &mut Cx<'_>) {}
 }
@@ -97,11 +105,13 @@ pub(crate) struct Drive<'a> {
     pub name: &'a str,
     /// What the connector calls the other side in its logs (`the MQTT broker`, `AWS IoT`).
     pub peer: &'static str,
-    pub link: Link,
+    pub link: Box<dyn Transport>,
     pub window: usize,
     /// The protocol's payload limit for messages (the link adds its packet limit).
     pub limit: Limit,
     pub deadline: Option<Instant>,
+    /// Call [`Protocol::poll`] this often (`None`: never).
+    pub poll: Option<Duration>,
 }
 
 /// Runs `p` over one connection until the link fails (`Err`), the bridge stops or the deadline passes.
@@ -119,6 +129,9 @@ pub(crate) async fn drive<P: Protocol>(
             .into(),
     );
     tokio::pin!(deadline);
+    let poll_every = d.poll.unwrap_or(Duration::from_secs(86_400));
+    let poll = tokio::time::sleep(poll_every);
+    tokio::pin!(poll);
     p.start(&mut cx)?;
     let mut cursor = 0;
     let mut exhausted = false;
@@ -158,7 +171,7 @@ pub(crate) async fn drive<P: Protocol>(
             }
             ev = events.recv() => {
                 let Some(ev) = ev else {
-                    return Err(Error::Connection { reason: "the MQTT event loop stopped".into(), permanent: false });
+                    return Err(Error::Connection { reason: format!("the connection to {} stopped", d.peer), permanent: false });
                 };
                 handle(p, &mut cx, ev)?;
                 let mut n = 0;
@@ -175,6 +188,12 @@ pub(crate) async fn drive<P: Protocol>(
                 return Ok(End::Deadline);
             }
             () = s.outbox.changed(), if exhausted && can_pump => exhausted = false,
+            () = &mut poll, if d.poll.is_some() => {
+                poll.as_mut().reset((Instant::now() + poll_every).into());
+                if reconciled {
+                    p.poll(&mut cx)?;
+                }
+            }
         }
     }
 }

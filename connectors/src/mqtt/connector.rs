@@ -96,13 +96,14 @@ impl Connector for MqttConnector {
             session,
             name: &c.name,
             peer: "the MQTT broker",
-            link,
+            link: Box::new(link),
             window,
             limit: Limit {
                 bytes: c.max_packet_bytes as usize,
                 source: "max_packet_bytes of this connector",
             },
             deadline: None,
+            poll: None,
         };
         let result = driver::drive(&mut run, drive, &mut events, &mut responses).await;
         session.health.set_connected(false);
