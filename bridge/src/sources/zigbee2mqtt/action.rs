@@ -14,7 +14,10 @@
 //! | `release`, `hold_release`, `long_release`, `stop` | `release` |
 //! | `press` | `single`, unless the device also lists `<button>_press_release` (Hue dimmers report press and release separately: the release is the press then) |
 //!
-//! The button is what precedes the gesture (`button_2` → `2`, `left`, `on`); a value with no known
+//! The button is what precedes the gesture (`button_2` → `2`, `left`, `on`), or what follows it in
+//! Aqara's reversed form `<gesture>_<button>` (`single_left`, `double_both`, `hold_right`,
+//! `release_1`: the leading gestures are the counts, `hold`, `long` and `release`, never `press`,
+//! `move` or `stop`, which lead commands such as `move_to_hue_2`); a value with no known
 //! gesture (`on`, `off`, `toggle`, `shake`, `rotate_left`) is a single press of the button it names.
 //! `brightness_move_up` is a hold of button `brightness_up` and `brightness_stop` its release.
 
@@ -48,7 +51,7 @@ const GESTURES: &[(&str, Gesture)] = &[
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Gesture {
+pub(super) enum Gesture {
     Press(Press),
     /// `press`: a single press, or nothing when the release is reported separately.
     InitialPress,
@@ -92,12 +95,55 @@ pub fn event_for(action: &str, values: &[String]) -> Option<DeviceEvent> {
     Some(DeviceEvent::Press { press, button })
 }
 
-/// `<button>_<gesture>` → (button, gesture). `brightness_move_up` → (`brightness_up`, hold).
-fn split(action: &str) -> (Option<String>, Option<Gesture>) {
-    for (suffix, gesture) in GESTURES {
-        if action == *suffix {
-            return (None, Some(*gesture));
+/// Gestures that also come first, before the button (Aqara: `single_left`, `double_both`,
+/// `hold_right`, `release_1`), longest first. Not `press`, `move` or `stop`: `press_1_and_3`,
+/// `move_to_hue_2`, `stop_move_step_1` are no button gestures in that order.
+const LEADING: &[(&str, Gesture)] = &[
+    ("hold_release", Gesture::Press(Press::Release)),
+    ("long_release", Gesture::Press(Press::Release)),
+    ("quadruple", Gesture::Press(Press::Short(4))),
+    ("release", Gesture::Press(Press::Release)),
+    ("single", Gesture::Press(Press::Short(1))),
+    ("double", Gesture::Press(Press::Short(2))),
+    ("triple", Gesture::Press(Press::Short(3))),
+    ("hold", Gesture::Press(Press::Hold)),
+    ("long", Gesture::Press(Press::Long)),
+];
+
+/// `<button>_<gesture>` or `<gesture>_<button>` → (button, gesture). `brightness_move_up` →
+/// (`brightness_up`, hold); `double_both` → (`both`, double); `double_click` and `single_press`
+/// are gestures alone (no button), `hold_released` a release.
+pub(super) fn split(action: &str) -> (Option<String>, Option<Gesture>) {
+    if let Some(g) = GESTURES.iter().find(|(g, _)| action == *g) {
+        return (None, Some(g.1));
+    }
+    // `<gesture>_<gesture word>`: one gesture, said twice.
+    for (lead, gesture) in LEADING {
+        if let Some(rest) = action.strip_prefix(lead).and_then(|r| r.strip_prefix('_')) {
+            match rest {
+                "click" | "press" | "pressed" | "tap" => return (None, Some(*gesture)),
+                "release" | "released" => return (None, Some(Gesture::Press(Press::Release))),
+                _ => {}
+            }
         }
+    }
+    let (button, gesture) = split_trailing(action);
+    if gesture.is_some() {
+        return (button, gesture);
+    }
+    for (lead, gesture) in LEADING {
+        if let Some(rest) = action.strip_prefix(lead).and_then(|r| r.strip_prefix('_')) {
+            if !rest.is_empty() {
+                return (Some(rest.to_owned()), Some(*gesture));
+            }
+        }
+    }
+    (None, None)
+}
+
+/// `<button>_<gesture>` → (button, gesture).
+fn split_trailing(action: &str) -> (Option<String>, Option<Gesture>) {
+    for (suffix, gesture) in GESTURES {
         if let Some(prefix) = action.strip_suffix(suffix) {
             let Some(prefix) = prefix.strip_suffix('_') else {
                 continue;
@@ -153,6 +199,41 @@ mod tests {
             Some((Press::Release, Some("on".into())))
         );
         assert_eq!(ev("1_long_press"), Some((Press::Hold, Some("1".into()))));
+    }
+
+    #[test]
+    fn aqara_names_the_gesture_first() {
+        assert_eq!(
+            ev("single_left"),
+            Some((Press::Short(1), Some("left".into())))
+        );
+        assert_eq!(
+            ev("double_both"),
+            Some((Press::Short(2), Some("both".into())))
+        );
+        assert_eq!(ev("hold_right"), Some((Press::Hold, Some("right".into()))));
+        assert_eq!(ev("release_1"), Some((Press::Release, Some("1".into()))));
+        assert_eq!(
+            ev("hold_release_left"),
+            Some((Press::Release, Some("left".into())))
+        );
+        assert_eq!(
+            ev("single_left_right"),
+            Some((Press::Short(1), Some("left_right".into())))
+        );
+        // A gesture said twice names no button.
+        assert_eq!(ev("double_click"), Some((Press::Short(2), None)));
+        assert_eq!(ev("single_press"), Some((Press::Short(1), None)));
+        assert_eq!(ev("hold_released"), Some((Press::Release, None)));
+        // Commands that start like a gesture are not gestures.
+        assert_eq!(
+            ev("move_to_hue_2"),
+            Some((Press::Short(1), Some("move_to_hue_2".into())))
+        );
+        assert_eq!(
+            ev("press_1_and_3").map(|(_, b)| b),
+            Some(Some("press_1_and_3".into()))
+        );
     }
 
     #[test]

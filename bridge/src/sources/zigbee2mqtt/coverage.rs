@@ -51,8 +51,9 @@ pub fn of_dump(json: &[u8]) -> Result<Coverage, serde_json::Error> {
             .filter(|l| !is_housekeeping(l))
             .collect();
         c.exposes += labels.len();
-        // As the source maps a device: endpoint-suffixed exposes as parts first (`parts.rs`).
-        let mapped = match super::parts::split(&e.definition.exposes) {
+        // As the source maps a device: endpoint-suffixed exposes as parts first (`parts.rs`),
+        // then a remote's buttons (`buttons.rs`).
+        let mapped = match super::parts::compose(&e.definition.exposes) {
             Some(composed) => Some(composed.device),
             None => mapping::map(&e.definition.exposes),
         };

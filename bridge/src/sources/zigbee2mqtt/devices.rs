@@ -8,8 +8,8 @@ use device_types::Shape;
 use serde_json::Value;
 
 use super::mapping::{self, Mapping};
-use super::parts;
 use super::topics::{self, BridgeDevice, BridgeEvent, BridgeInfo, Response, Topic};
+use super::{buttons, parts};
 use super::{convert, Session};
 use crate::config::DeviceConfig;
 use crate::registry::{Origin, SourceDevice};
@@ -168,11 +168,20 @@ impl Session<'_> {
             tracing::warn!(source = %self.source, device = %k.id, field = %e.property, value = %e.value, reason = e.reason, "unusable value in a state message ignored");
         }
         match convert::to_event(&k.mapping, &object) {
-            Ok(Some(event)) => {
-                if let Err(e) = self.registry.emit_event(&k.id, event, Origin::Local) {
-                    tracing::warn!(source = %self.source, device = %k.id, error = %e, "action rejected");
+            Ok(Some(event)) => match buttons::route(&k.mapping, &k.parts, event) {
+                Ok((part, event)) => {
+                    let id = match &part {
+                        Some(p) => device_types::parts::part_id(&k.id, p),
+                        None => k.id.clone(),
+                    };
+                    if let Err(e) = self.registry.emit_event(&id, event, Origin::Local) {
+                        tracing::warn!(source = %self.source, device = %id, error = %e, "action rejected");
+                    }
                 }
-            }
+                Err(button) => {
+                    tracing::info!(source = %self.source, device = %k.id, button = ?button, "action of no button of this remote (a scene recall?) ignored");
+                }
+            },
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(source = %self.source, device = %k.id, field = %e.property, value = %e.value, reason = e.reason, "unusable action ignored");
@@ -249,7 +258,7 @@ impl Session<'_> {
             return None;
         };
         let id = device_id(&self.config.name, &d.ieee_address);
-        let (mapping, device_parts) = match parts::split(&definition.exposes) {
+        let (mapping, device_parts) = match parts::compose(&definition.exposes) {
             Some(c) => (Some(c.device), c.parts),
             None => (mapping::map(&definition.exposes), Vec::new()),
         };

@@ -12,6 +12,9 @@
 
 pub mod action;
 pub mod bindings;
+pub mod buttons;
+#[cfg(test)]
+mod buttons_tests;
 pub mod commands;
 pub mod config;
 pub mod convert;

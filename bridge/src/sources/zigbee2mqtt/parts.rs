@@ -77,12 +77,7 @@ pub fn split(exposes: &[Expose]) -> Option<Composed> {
             parts: None,
         })
         .collect();
-    if validate_parts(device.kind, &specs).is_err() {
-        // Names without distinct positions: number the parts in expose order.
-        for (i, spec) in specs.iter_mut().enumerate() {
-            spec.tag = Some(Tag::Number(i as u8 + 1));
-        }
-    }
+    number_unless_distinct(device.kind, &mut specs);
     let parts = specs
         .into_iter()
         .zip(parts)
@@ -98,8 +93,23 @@ pub fn split(exposes: &[Expose]) -> Option<Composed> {
     Some(Composed { device, parts })
 }
 
+/// Parts whose names give no distinct tags (positions, numbers) are numbered in order instead.
+pub(super) fn number_unless_distinct(kind: device_types::DeviceKind, specs: &mut [PartSpec]) {
+    if validate_parts(kind, specs).is_err() {
+        for (i, spec) in specs.iter_mut().enumerate() {
+            spec.tag = Some(Tag::Number(i as u8 + 1));
+        }
+    }
+}
+
+/// How a Zigbee2MQTT device is split into parts, as the source bridges it: by endpoint
+/// ([`split`]), else a remote by button (`buttons.rs`); `None`: the device maps as a whole.
+pub fn compose(exposes: &[Expose]) -> Option<Composed> {
+    split(exposes).or_else(|| super::buttons::split(exposes))
+}
+
 /// An endpoint's name as a part name (`[a-z0-9][a-z0-9_-]{0,15}`), or `None`.
-fn part_name(endpoint: &str) -> Option<String> {
+pub(super) fn part_name(endpoint: &str) -> Option<String> {
     let name: String = endpoint
         .to_ascii_lowercase()
         .chars()
@@ -116,7 +126,7 @@ fn part_name(endpoint: &str) -> Option<String> {
 }
 
 /// The tag an endpoint's name implies: a position word, else its trailing number.
-fn tag_of(name: &str) -> Option<Tag> {
+pub(super) fn tag_of(name: &str) -> Option<Tag> {
     let position = match name {
         "left" => Some(Position::Left),
         "right" => Some(Position::Right),
