@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             | Command::CheckConfig { .. }
             | Command::Status(_)
             | Command::Devices(_)
+            | Command::Fabrics(_)
     ) {
         // Every file the daemon makes is private from the first byte, its own and its libraries'.
         hubbridge::persist::restrict_umask();
@@ -98,6 +99,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Devices(args) => {
             print!("{}", client_runtime()?.block_on(remote::devices(&args))?);
+            Ok(())
+        }
+        Command::Fabrics(args) => {
+            print!("{}", client_runtime()?.block_on(remote::fabrics(&args))?);
             Ok(())
         }
         Command::BenchMqtt(args) => tokio::runtime::Builder::new_multi_thread()

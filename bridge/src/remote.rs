@@ -1,5 +1,5 @@
 //! The commands that talk to a *running* bridge over its local HTTP API (`hubbridge status`,
-//! `hubbridge devices`): where the API is, which token to send, one HTTP/1.1 GET (TLS when the API uses
+//! `hubbridge devices`, `hubbridge fabrics [remove N]`): where the API is, which token to send, one HTTP/1.1 GET (TLS when the API uses
 //! it), and errors that say what went wrong in plain words. The human output lives in [`render`].
 
 mod render;
@@ -15,7 +15,7 @@ use clap::Args;
 use http_body_util::{BodyExt, Empty, Limited};
 use hubbridge::api::tokens;
 use hubbridge::config::Config;
-use hyper::{Request, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -234,7 +234,13 @@ impl Client {
 
     /// GETs `path` and parses the JSON answer; a non-2xx answer is an error in plain words.
     pub async fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
-        let (status, body) = tokio::time::timeout(TIMEOUT, self.request(path))
+        self.call(Method::GET, path).await
+    }
+
+    /// Sends `method path` (no body) and parses the JSON answer; a non-2xx answer is an error in
+    /// plain words, with the bridge's own message.
+    pub async fn call(&self, method: Method, path: &str) -> anyhow::Result<serde_json::Value> {
+        let (status, body) = tokio::time::timeout(TIMEOUT, self.request(&method, path))
             .await
             .map_err(|_| {
                 anyhow::anyhow!(
@@ -251,7 +257,10 @@ impl Client {
         };
         match status {
             s if s.is_success() => serde_json::from_slice(&body).with_context(|| {
-                format!("the bridge at {} answered {path} with no JSON", self.endpoint)
+                format!(
+                    "the bridge at {} answered {path} with no JSON",
+                    self.endpoint
+                )
             }),
             StatusCode::UNAUTHORIZED => bail!(
                 "the bridge at {} refused the token (401: {}); check --token / ${TOKEN_ENV} / the \
@@ -260,16 +269,20 @@ impl Client {
                 message()
             ),
             StatusCode::FORBIDDEN => bail!(
-                "the bridge at {} refused {path} for this token (403: {}): a read-only token cannot \
-                 read it",
+                "the bridge at {} refused {method} {path} for this token (403: {}): a read-only \
+                 token can only read what is not secret",
                 self.endpoint,
                 message()
             ),
-            s => bail!("the bridge at {} answered {path} with {s}: {}", self.endpoint, message()),
+            s => bail!(
+                "the bridge at {} answered {method} {path} with {s}: {}",
+                self.endpoint,
+                message()
+            ),
         }
     }
 
-    async fn request(&self, path: &str) -> anyhow::Result<(StatusCode, Bytes)> {
+    async fn request(&self, method: &Method, path: &str) -> anyhow::Result<(StatusCode, Bytes)> {
         let target = format!("{}:{}", self.endpoint.host, self.endpoint.port);
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&target)
             .await
@@ -291,7 +304,7 @@ impl Client {
             bail!("no bridge is running at {} ({why})", self.endpoint);
         };
         match &self.tls {
-            None => self.send(tcp, path).await,
+            None => self.send(tcp, method, path).await,
             Some(tls) => {
                 let name = ServerName::try_from(self.endpoint.host.clone()).with_context(|| {
                     format!(
@@ -303,12 +316,17 @@ impl Client {
                     .connect(name, tcp)
                     .await
                     .with_context(|| format!("TLS with the bridge at {} failed", self.endpoint))?;
-                self.send(stream, path).await
+                self.send(stream, method, path).await
             }
         }
     }
 
-    async fn send<S>(&self, stream: S, path: &str) -> anyhow::Result<(StatusCode, Bytes)>
+    async fn send<S>(
+        &self,
+        stream: S,
+        method: &Method,
+        path: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -316,7 +334,9 @@ impl Client {
             .await
             .with_context(|| format!("HTTP with the bridge at {} failed", self.endpoint))?;
         let driver = tokio::spawn(connection);
-        let mut request = Request::get(path)
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(path)
             .header(hyper::header::HOST, self.endpoint.authority())
             .header(hyper::header::ACCEPT, "application/json");
         if let Some(token) = &self.token {
@@ -374,6 +394,44 @@ pub async fn devices(args: &RemoteArgs) -> anyhow::Result<String> {
         return Ok(serde_json::to_string_pretty(&devices)? + "\n");
     }
     Ok(render::devices(&devices))
+}
+
+/// `hubbridge fabrics [remove INDEX]`.
+#[derive(Debug, Args)]
+pub struct FabricsArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// `remove`: unpair the fabric INDEX (its controller can no longer reach the bridge).
+    #[arg(value_name = "remove", value_parser = ["remove"], requires = "index")]
+    pub action: Option<String>,
+    /// The fabric index to remove, as `hubbridge fabrics` lists it.
+    #[arg(value_name = "INDEX", value_parser = clap::value_parser!(u8).range(1..=254))]
+    pub index: Option<u8>,
+}
+
+/// `hubbridge fabrics`: the controllers the running bridge is paired with; `remove N` unpairs one.
+pub async fn fabrics(args: &FabricsArgs) -> anyhow::Result<String> {
+    let client = args.remote.client()?;
+    let answer = match (args.action.as_deref(), args.index) {
+        (Some(_), Some(index)) => {
+            client
+                .call(Method::DELETE, &format!("/api/fabrics/{index}"))
+                .await?
+        }
+        (Some(_), None) => bail!("hubbridge fabrics remove: name the fabric INDEX to remove"),
+        (None, Some(index)) => {
+            bail!("hubbridge fabrics {index}: did you mean `hubbridge fabrics remove {index}`?")
+        }
+        (None, None) => client.get("/api/fabrics").await?,
+    };
+    if args.remote.json {
+        return Ok(serde_json::to_string_pretty(&answer)? + "\n");
+    }
+    Ok(if args.action.is_some() {
+        render::removed(&answer)
+    } else {
+        render::fabrics(&answer)
+    })
 }
 
 #[cfg(test)]

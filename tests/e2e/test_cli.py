@@ -1,4 +1,4 @@
-"""`hubbridge status` and `hubbridge devices` against a real running bridge over its API (from the controller's
+"""`hubbridge status`, `hubbridge devices` and `hubbridge fabrics [remove N]` against a real running bridge over its API (from the controller's
 namespace, across the veth, as an admin on another machine would), and the bridge's systemd readiness
 notification (`READY=1` / `STATUS=` / `STOPPING=1` on a real AF_UNIX datagram socket, as systemd reads it)."""
 
@@ -16,6 +16,7 @@ import pytest
 
 from conftest import WORKSPACE, hubbridge_binary
 from hbe2e.api import Api, read_token
+from hbe2e.controller import Clusters
 from hbe2e.hubbridge import config_toml
 
 pytestmark = pytest.mark.hubbridge
@@ -99,6 +100,59 @@ def test_status_and_devices_show_what_the_bridge_serves(hubbridge, sandbox, devi
     p = cli("status", "--config", cfg, check=False)
     assert p.returncode == 1, p
     assert f"no bridge is running at {url}" in p.stderr, p.stderr
+
+
+def test_fabrics_lists_the_controllers_and_removes_one(hubbridge, sandbox, device_dir, controller, new_controller):
+    storage = os.path.join(device_dir, "state")
+    cfg = os.path.join(device_dir, "hubbridge.toml")
+    with open(cfg, "w") as f:
+        f.write(config_toml(storage, interface=sandbox.pair.dev_if, api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}",
+                            devices=DEVICES[:1], api_extra=dict(read_only_tokens=["dashboard"])))
+    dev = hubbridge(cfg)
+    api = Api(sandbox.pair.dev_addr6, API_PORT)
+    assert cli("fabrics", "--config", cfg).stdout.startswith("Not paired with any controller")
+
+    # Two real controllers on two fabrics (the second through a window the API opens).
+    node = controller.commission(dev.pairing_codes().manual)
+    window = api.call("POST", "/pairing/window", {}, expect=200)[1]
+    beta = new_controller("beta-cli")
+    node2 = beta.commission(window["manual_code"])
+    lamp = api.device("lamp")["endpoint"]
+    OnOff = Clusters.OnOff.Attributes.OnOff
+    assert beta.read_attribute(node2, lamp, OnOff) is False
+
+    table = cli("fabrics", "--config", cfg).stdout.splitlines()
+    assert table[0].split() == ["INDEX", "VENDOR", "LABEL", "NODE", "ID", "FABRIC", "ID"], table
+    rows = {int(line.split()[0]): line.split() for line in table[1:-1]}
+    assert sorted(rows) == [1, 2], table
+    assert rows[1][1] == "0xFFF1" and int(rows[1][3], 16) == node, table
+    assert int(rows[2][3], 16) == node2, table
+    assert table[-1].startswith("2 controller(s)"), table
+    listed = json.loads(cli("fabrics", "--config", cfg, "--json").stdout)["fabrics"]
+    assert {f["fabric_index"]: f["node_id"] for f in listed} == {1: node, 2: node2}
+
+    # Refusals name the problem; nothing is removed by them.
+    dashboard = cli("token", "--config", cfg, "--name", "dashboard").stdout.strip()
+    url = f"http://[{sandbox.pair.dev_addr6}]:{API_PORT}"
+    assert "2 controller(s)" in cli("fabrics", "--api", url, "--token", dashboard).stdout
+    p = cli("fabrics", "remove", "2", "--api", url, "--token", dashboard, check=False)
+    assert p.returncode == 1 and "403" in p.stderr and "DELETE /api/fabrics/2" in p.stderr, p.stderr
+    p = cli("fabrics", "remove", "9", "--config", cfg, check=False)
+    assert p.returncode == 1 and "no fabric with index 9" in p.stderr, p.stderr
+    p = cli("fabrics", "remove", "0", "--config", cfg, check=False)
+    assert p.returncode == 2 and "'0'" in p.stderr and "1..=254" in p.stderr, p.stderr
+    assert len(json.loads(cli("fabrics", "--config", cfg, "--json").stdout)["fabrics"]) == 2
+
+    # Removing the second: it says which, the list shrinks, that controller is locked out, the first is not.
+    out = cli("fabrics", "remove", "2", "--config", cfg).stdout
+    assert out.startswith("Removed fabric 2 (vendor 0xFFF1, node ") and f"{node2:016X}" in out, out
+    assert [int(line.split()[0]) for line in cli("fabrics", "--config", cfg).stdout.splitlines()[1:-1]] == [1]
+    try:
+        value = beta.read_attribute(node2, lamp, OnOff, timeout=15)
+    except Exception as e:  # noqa: BLE001 - a refused session or a timeout both mean "locked out"
+        value = f"refused: {e}"
+    assert value is not False and value is not True, f"the removed controller still reads OnOff: {value!r}"
+    assert controller.read_attribute(node, lamp, OnOff) is False
 
 
 def test_status_over_https_checks_the_bridge_certificate(hubbridge, sandbox, device_dir):

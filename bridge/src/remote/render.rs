@@ -1,4 +1,4 @@
-//! Human output of `hubbridge status` and `hubbridge devices`, from the API's JSON (missing fields are
+//! Human output of `hubbridge status`, `hubbridge devices` and `hubbridge fabrics`, from the API's JSON (missing fields are
 //! shown as `-`, never a panic: the CLI may talk to an older or newer bridge).
 
 use serde_json::Value;
@@ -165,7 +165,7 @@ fn age(ms: Option<&Value>) -> String {
 
 /// The device table: one row per device (parts included), state as `key=value` pairs.
 pub fn devices(devices: &Value) -> String {
-    let rows: Vec<[String; 6]> = list(devices)
+    let rows: Vec<Vec<String>> = list(devices)
         .iter()
         .map(|d| {
             let state = match d.get("state") {
@@ -181,7 +181,7 @@ pub fn devices(devices: &Value) -> String {
                 Some(false) => "NO",
                 None => "-",
             };
-            [
+            vec![
                 text(d.get("id")),
                 text(d.get("kind")),
                 text(d.get("endpoint")),
@@ -191,32 +191,87 @@ pub fn devices(devices: &Value) -> String {
             ]
         })
         .collect();
-    let header = ["ID", "KIND", "ENDPOINT", "REACHABLE", "ROOM", "STATE"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
+    let mut out = table(
+        &["ID", "KIND", "ENDPOINT", "REACHABLE", "ROOM", "STATE"],
+        &rows,
+    );
+    out.push_str(&format!(
+        "{} device(s), {} reachable\n",
+        rows.len(),
+        reachable(devices)
+    ));
+    out
+}
+
+/// The controllers table of `hubbridge fabrics`, from `GET /api/fabrics`.
+pub fn fabrics(answer: &Value) -> String {
+    let fabrics = list(answer.get("fabrics").unwrap_or(&Value::Null));
+    if fabrics.is_empty() {
+        return "Not paired with any controller (hubbridge pairing shows the code).\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = fabrics
+        .iter()
+        .map(|f| {
+            vec![
+                text(f.get("fabric_index")),
+                hex(f.get("vendor_id"), 4),
+                match f.get("label").and_then(Value::as_str) {
+                    Some("") | None => "-".to_owned(),
+                    Some(label) => label.to_owned(),
+                },
+                hex(f.get("node_id"), 16),
+                hex(f.get("fabric_id"), 16),
+            ]
+        })
+        .collect();
+    let mut out = table(&["INDEX", "VENDOR", "LABEL", "NODE ID", "FABRIC ID"], &rows);
+    out.push_str(&format!(
+        "{} controller(s); `hubbridge fabrics remove INDEX` unpairs one\n",
+        rows.len()
+    ));
+    out
+}
+
+/// What `hubbridge fabrics remove N` says, from the `removed` fabric the API returns.
+pub fn removed(answer: &Value) -> String {
+    let f = answer.get("removed").unwrap_or(&Value::Null);
+    format!(
+        "Removed fabric {} (vendor {}, node {}): that controller can no longer reach this bridge.\n",
+        text(f.get("fabric_index")),
+        hex(f.get("vendor_id"), 4),
+        hex(f.get("node_id"), 16),
+    )
+}
+
+/// `0xFFF1` for a number, `-` for anything else.
+fn hex(v: Option<&Value>, width: usize) -> String {
+    match v.and_then(Value::as_u64) {
+        Some(n) => format!("0x{n:0width$X}"),
+        None => text(v),
+    }
+}
+
+/// Left-aligned columns two spaces apart; the last column is not padded.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
+    for row in std::iter::once(&header).chain(rows) {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
+            line.push_str(cell);
+            if i + 1 < row.len() {
                 line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
             }
         }
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out.push_str(&format!(
-        "{} device(s), {} reachable\n",
-        rows.len(),
-        reachable(devices)
-    ));
     out
 }
 
@@ -290,6 +345,38 @@ mod tests {
     }
 
     #[test]
+    fn the_fabric_table_shows_hex_ids_and_how_to_remove() {
+        let answer = json!({"fabrics": [
+            {"fabric_index": 1, "vendor_id": 65521, "label": "", "node_id": 256, "fabric_id": 1},
+            {"fabric_index": 2, "vendor_id": 4937, "label": "Home", "node_id": 3405691582u64,
+             "fabric_id": 2},
+        ]});
+        let out = fabrics(&answer);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["INDEX", "VENDOR", "LABEL", "NODE", "ID", "FABRIC", "ID"],
+            "{out}"
+        );
+        assert_eq!(
+            lines[1], "1      0xFFF1  -      0x0000000000000100  0x0000000000000001",
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("2      0x1349  Home   0x00000000CAFEBABE"),
+            "{out}"
+        );
+        assert!(lines[3].starts_with("2 controller(s)"), "{out}");
+        assert!(fabrics(&json!({"fabrics": []})).starts_with("Not paired"));
+        let gone = removed(&json!({"removed": answer["fabrics"][1]}));
+        assert_eq!(
+            gone,
+            "Removed fabric 2 (vendor 0x1349, node 0x00000000CAFEBABE): that controller can no \
+             longer reach this bridge.\n"
+        );
+    }
+
+    #[test]
     fn odd_answers_do_not_panic() {
         let endpoint = Endpoint::parse("h:1").unwrap();
         let out = status(
@@ -301,5 +388,8 @@ mod tests {
         );
         assert!(out.contains("Devices:     0"), "{out}");
         assert!(devices(&json!(null)).contains("0 device(s)"));
+        assert!(fabrics(&json!([1])).starts_with("Not paired"));
+        assert!(fabrics(&json!({"fabrics": [{"vendor_id": "x"}]})).contains("-      x"));
+        assert!(removed(&json!(null)).starts_with("Removed fabric -"));
     }
 }
