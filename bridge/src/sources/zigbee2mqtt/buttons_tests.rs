@@ -121,8 +121,12 @@ fn ids_and_tags(c: &Composed) -> Vec<(&str, Tag)> {
         .collect()
 }
 
+/// Where a press went: `Ok((part, press))` (`None`: the device itself), `Err(button)` for a press
+/// of no button.
+type Routed = Result<(Option<String>, Press), Option<String>>;
+
 /// Where `action` goes on the composed device: (part, press, button left in the event).
-fn press(c: &Composed, action: &str) -> Option<Result<(Option<String>, Press), Option<String>>> {
+fn press(c: &Composed, action: &str) -> Option<Routed> {
     let payload = json!({"action": action, "battery": 80});
     let event = to_event(&c.device, payload.as_object().unwrap()).unwrap()?;
     Some(
