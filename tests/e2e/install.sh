@@ -4,7 +4,10 @@
 #   - Debian packages: iproute2 (network namespaces), libnl (the CHIP controller's native library links it),
 #     glib (ditto), util-linux (unshare/mount), mosquitto (MQTT connector tests), openssl (their
 #     per-test PKI, certs/gen-test-pki.sh), python3-venv, strace (fault injection and the "no fsync on the
-#     Matter thread" check: test_fault_injection.py, test_disk_full.py).
+#     Matter thread" check: test_fault_injection.py, test_disk_full.py), dpkg-dev and binutils (cargo-deb's
+#     dpkg-shlibdeps and strip), systemd (systemd-analyze), init-system-helpers and passwd (the package's
+#     maintainer scripts, run in a throw-away root: test_package.py).
+#   - cargo-deb (pinned) into <repo>/target/tools, built once with `cargo install --locked` (test_package.py).
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
 #     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
 #   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json), and
@@ -29,7 +32,7 @@ exec 9>"$ROOT/target/.e2e-install.lock"
 flock 9
 
 # ---------------------------------------------------------------- Debian packages
-APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace)
+APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace dpkg-dev binutils systemd init-system-helpers passwd)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -108,6 +111,16 @@ else
         (cd "$Z2M" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         echo "$zsum" >"$zstamp"
     fi
+fi
+
+# ---------------------------------------------------------------- cargo-deb (test_package.py)
+CARGO_DEB_VERSION=3.8.0
+TOOLS="$ROOT/target/tools"
+if [[ "$("$TOOLS/bin/cargo-deb" --version 2>/dev/null)" == *" $CARGO_DEB_VERSION"* ]]; then
+    log "cargo-deb $CARGO_DEB_VERSION present"
+else
+    log "cargo install cargo-deb $CARGO_DEB_VERSION into $TOOLS (once; a few minutes)"
+    cargo install --locked --quiet --root "$TOOLS" --version "$CARGO_DEB_VERSION" cargo-deb
 fi
 
 log "done"
