@@ -6,7 +6,10 @@
 #     per-test PKI, certs/gen-test-pki.sh), python3-venv, strace (fault injection and the "no fsync on the
 #     Matter thread" check: test_fault_injection.py, test_disk_full.py), chromium + chromium-driver (the web
 #     page's browser tests, test_web_page.py, headless), fuse3 (libfuse3 for the fake disk of
-#     test_fake_disk.py, through mfusepy; needs /dev/fuse).
+#     test_fake_disk.py, through mfusepy; needs /dev/fuse), dpkg-dev and binutils (cargo-deb's
+#     dpkg-shlibdeps and strip), systemd (systemd-analyze), init-system-helpers and passwd (the package's
+#     maintainer scripts, run in a throw-away root: test_package.py).
+#   - cargo-deb (pinned) into <repo>/target/tools, built once with `cargo install --locked` (test_package.py).
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
 #     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
 #   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json), and
@@ -31,7 +34,7 @@ exec 9>"$ROOT/target/.e2e-install.lock"
 flock 9
 
 # ---------------------------------------------------------------- Debian packages
-APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace chromium chromium-driver fuse3)
+APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace chromium chromium-driver fuse3 dpkg-dev binutils systemd init-system-helpers passwd)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -110,6 +113,16 @@ else
         (cd "$Z2M" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         echo "$zsum" >"$zstamp"
     fi
+fi
+
+# ---------------------------------------------------------------- cargo-deb (test_package.py)
+CARGO_DEB_VERSION=3.8.0
+TOOLS="$ROOT/target/tools"
+if [[ "$("$TOOLS/bin/cargo-deb" --version 2>/dev/null)" == *" $CARGO_DEB_VERSION"* ]]; then
+    log "cargo-deb $CARGO_DEB_VERSION present"
+else
+    log "cargo install cargo-deb $CARGO_DEB_VERSION into $TOOLS (once; a few minutes)"
+    cargo install --locked --quiet --root "$TOOLS" --version "$CARGO_DEB_VERSION" cargo-deb
 fi
 
 log "done"

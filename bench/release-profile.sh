@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Release-profile candidates for the appliance build: builds hubbridge with each, records the stripped size,
+# and runs the Matter bench (hubbridge only, same settings for every candidate, back to back) on each.
+# Writes target/release-profile/results.jsonl (one line per candidate); bench/release-profile.md is written
+# from it by hand with the conclusions.
+#
+#   sudo -E bench/release-profile.sh                      # every candidate
+#   sudo -E bench/release-profile.sh base fat-cu1         # some
+#   COUNTS=100 REPS=1 ITER=100 sudo -E bench/release-profile.sh ...
+#
+# A candidate is a full set of CARGO_PROFILE_RELEASE_* overrides; `base` is [profile.release] as it was before
+# the appliance settings (opt-level 3, lto = false i.e. thin-local, codegen-units 16, panic unwind,
+# debug = line-tables-only). Each candidate builds in its own target dir (target/release-profile/<name>), so a
+# re-run only re-benches; sizes are of `strip`ped copies. The machine is shared: latency figures are noisy; compare them against each other.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/release-profile
+mkdir -p "$out"
+COUNTS="${COUNTS:-100}"; REPS="${REPS:-1}"; ITER="${ITER:-100}"
+
+# Every key explicit, so a candidate means the same whatever [profile.release] says today.
+candidate_env() {
+    local opt=3 lto=false cgu=16 panic=unwind
+    case "$1" in
+        base)          ;;
+        thin)          lto=thin ;;
+        fat-cu1)       lto=fat cgu=1 ;;
+        fat-cu1-s)     lto=fat cgu=1 opt=s ;;
+        fat-cu1-z)     lto=fat cgu=1 opt=z ;;
+        fat-cu1-abort) lto=fat cgu=1 panic=abort ;;
+        *) echo "unknown candidate $1" >&2; return 1 ;;
+    esac
+    echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt CARGO_PROFILE_RELEASE_LTO=$lto" \
+         "CARGO_PROFILE_RELEASE_CODEGEN_UNITS=$cgu CARGO_PROFILE_RELEASE_PANIC=$panic" \
+         "CARGO_PROFILE_RELEASE_DEBUG=line-tables-only CARGO_PROFILE_RELEASE_STRIP=none"
+}
+
+names=("$@")
+[[ ${#names[@]} -eq 0 ]] && names=(base thin fat-cu1 fat-cu1-s fat-cu1-z fat-cu1-abort)
+for name in "${names[@]}"; do
+    envs="$(candidate_env "$name")"
+    dir="$out/$name"
+    mkdir -p "$dir"
+    bin="$dir/release/hubbridge"
+    echo "== $name: $envs"
+    start=$(date +%s)
+    # shellcheck disable=SC2086
+    env $envs cargo build --release --locked -p hubbridge --bin hubbridge --target-dir "$dir" >"$dir.build.log" 2>&1 \
+        || { echo "build failed: $dir.build.log"; exit 1; }
+    build_s=$(( $(date +%s) - start ))
+    cp "$bin" "$dir/hubbridge.stripped"
+    strip "$dir/hubbridge.stripped"
+    unstripped=$(stat -c %s "$bin"); stripped=$(stat -c %s "$dir/hubbridge.stripped")
+    echo "   built in ${build_s}s (incremental if re-run): ${unstripped} bytes, stripped ${stripped}"
+    rm -rf "$dir/bench"
+    PYTHONPATH=bench PYTHONDONTWRITEBYTECODE=1 target/e2e-venv/bin/python -m hbbench --peers hubbridge --no-cloud \
+        --counts "$COUNTS" --reps "$REPS" --iterations "$ITER" --hubbridge-bin "$dir/hubbridge.stripped" \
+        --out "$dir/bench" --label "release-profile $name" --source-note "candidate $name" --max-minutes 20 \
+        >"$dir.bench.log" 2>&1 || { echo "bench failed: $dir.bench.log"; exit 1; }
+    python3 - "$name" "$envs" "$build_s" "$unstripped" "$stripped" "$dir/bench/report.json" "$COUNTS" >>"$out/results.jsonl" <<'PY'
+import json, sys
+name, envs, build_s, unstripped, stripped, report, counts = sys.argv[1:]
+r = json.load(open(report))
+row = dict(name=name, env=envs, build_s=int(build_s), unstripped=int(unstripped), stripped=int(stripped))
+for n in counts.split(","):
+    a = r["aggregate"]["hubbridge"][n]
+    for fig in ("invoke_s", "report_s", "commission_s", "structure_read_s", "wildcard_read_s"):
+        if fig in a:
+            row[f"{fig}_p50_ms_n{n}"] = round(a[fig]["p50"]["median"] * 1000, 3)
+            row[f"{fig}_p99_ms_n{n}"] = round(a[fig]["p99"]["median"] * 1000, 3)
+    for fig in ("invoke_peer_cpu_ms", "report_peer_cpu_ms", "rss_idle_mb", "cpu_s"):
+        if fig in a:
+            v = a[fig]
+            row[f"{fig}_n{n}"] = v["value"]["median"] if "value" in v else v.get("p50", {}).get("median")
+print(json.dumps(row))
+PY
+    tail -1 "$out/results.jsonl"
+done
