@@ -14,11 +14,6 @@ from conftest import WORKSPACE, hubbridge_binary
 
 CARGO_DEB = os.path.join(WORKSPACE, "target", "tools", "bin", "cargo-deb")
 
-# Not yet seen passing end to end (the machine was swapping when it was written): run it with
-# HB_E2E_PACKAGE=1 until it has, then drop this mark.
-pytestmark = pytest.mark.skipif(os.environ.get("HB_E2E_PACKAGE") != "1",
-                                reason="package tests not yet verified: set HB_E2E_PACKAGE=1")
-
 
 @pytest.fixture(scope="module")
 def deb(tmp_path_factory) -> str:
