@@ -8,8 +8,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N="${1:-500}"
-cargo build -q --release -p hubbridge --manifest-path "$ROOT/Cargo.toml"
-BIN="$ROOT/target/release/hubbridge"
+# HUBBRIDGE_BIN=path: measure that binary (e.g. a bench/release-profile.sh candidate) instead of building one.
+if [[ -n "${HUBBRIDGE_BIN:-}" ]]; then
+  BIN="$HUBBRIDGE_BIN"
+else
+  cargo build -q --release -p hubbridge --manifest-path "$ROOT/Cargo.toml"
+  BIN="$ROOT/target/release/hubbridge"
+fi
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
 # config <file> <count> <kind> <with>

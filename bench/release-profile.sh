@@ -7,6 +7,8 @@
 #   sudo -E bench/release-profile.sh                      # every candidate
 #   sudo -E bench/release-profile.sh base fat-cu1         # some
 #   COUNTS=100 REPS=1 ITER=100 sudo -E bench/release-profile.sh ...
+#   PHASE=build bench/release-profile.sh ...            # only build (e.g. while the machine is busy) ...
+#   PHASE=bench sudo -E bench/release-profile.sh ...    # ... and bench the built candidates back to back later
 #
 # A candidate is a full set of CARGO_PROFILE_RELEASE_* overrides; `base` is [profile.release] as it was before
 # the appliance settings (opt-level 3, lto = false i.e. thin-local, codegen-units 16, panic unwind,
@@ -16,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/release-profile
 mkdir -p "$out"
-COUNTS="${COUNTS:-100}"; REPS="${REPS:-1}"; ITER="${ITER:-100}"
+COUNTS="${COUNTS:-100}"; REPS="${REPS:-1}"; ITER="${ITER:-100}"; PHASE="${PHASE:-all}"
 
 # Every key explicit, so a candidate means the same whatever [profile.release] says today.
 candidate_env() {
@@ -43,6 +45,7 @@ for name in "${names[@]}"; do
     mkdir -p "$dir"
     bin="$dir/release/hubbridge"
     echo "== $name: $envs"
+    if [[ $PHASE != bench ]]; then
     start=$(date +%s)
     # shellcheck disable=SC2086
     env $envs cargo build --release --locked -p hubbridge --bin hubbridge --target-dir "$dir" >"$dir.build.log" 2>&1 \
@@ -52,6 +55,11 @@ for name in "${names[@]}"; do
     strip "$dir/hubbridge.stripped"
     unstripped=$(stat -c %s "$bin"); stripped=$(stat -c %s "$dir/hubbridge.stripped")
     echo "   built in ${build_s}s (incremental if re-run): ${unstripped} bytes, stripped ${stripped}"
+    echo "$build_s" >"$dir.build-seconds"
+    fi
+    [[ $PHASE == build ]] && continue
+    build_s=$(cat "$dir.build-seconds")
+    unstripped=$(stat -c %s "$bin"); stripped=$(stat -c %s "$dir/hubbridge.stripped")
     rm -rf "$dir/bench"
     PYTHONPATH=bench PYTHONDONTWRITEBYTECODE=1 target/e2e-venv/bin/python -m hbbench --peers hubbridge --no-cloud \
         --counts "$COUNTS" --reps "$REPS" --iterations "$ITER" --hubbridge-bin "$dir/hubbridge.stripped" \
