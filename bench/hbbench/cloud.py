@@ -1,6 +1,6 @@
 """The cloud side of the benchmark (hubbridge only), in its own process, sandbox and run directory:
 
-1. `hubbridge bench-mqtt --json` inside the sandbox's dev namespace (mosquitto on that namespace's loopback):
+1. `hubbridge-bench-mqtt --json` (bench/mqtt, beside the hubbridge binary) inside the sandbox's dev namespace (mosquitto on that namespace's loopback):
    sustained state changes per second delivered (PUBACKed) with the durable outbox on, 100k events queued during
    a cut link and the time to drain them, the RSS during the drain, and the events a subscriber connected to
    mosquitto throughout did not receive (lost).
@@ -38,10 +38,19 @@ from hbe2e.sandbox import Sandbox  # noqa: E402
 from .peers import API_PORT, HubbridgePeer  # noqa: E402
 
 
+def bench_mqtt_binary(hubbridge_bin: str) -> str:
+    """The cloud benchmark's own binary, built with the workspace beside `hubbridge` (same profile)."""
+    b = os.path.join(os.path.dirname(os.path.abspath(hubbridge_bin)), "hubbridge-bench-mqtt")
+    if not (os.path.isfile(b) and os.access(b, os.X_OK)):
+        raise RuntimeError(f"no {b}: build the workspace (cargo build --workspace, or --release -p hubbridge-bench-mqtt)")
+    return b
+
+
 def bench_mqtt(sb: Sandbox, binary: str, out_dir: str, log, extra: list[str] = ()) -> dict:
-    """`hubbridge bench-mqtt` in the dev namespace; its Markdown report goes to `out_dir`/mqtt-report.md."""
+    """`hubbridge-bench-mqtt` (found beside the hubbridge `binary`) in the dev namespace; its Markdown report goes
+    to `out_dir`/mqtt-report.md."""
     js = os.path.join(sb.run_dir, "bench-mqtt.json")
-    argv = ["ip", "netns", "exec", sb.pair.dev, binary, "bench-mqtt", "--report",
+    argv = ["ip", "netns", "exec", sb.pair.dev, bench_mqtt_binary(binary), "--report",
             os.path.join(out_dir, "mqtt-report.md"), "--json", js, *extra]
     log("bench-mqtt: sustained changes, 100k events queued and drained (about a minute)")
     with open(os.path.join(sb.log_dir, "bench-mqtt.log"), "w") as f:

@@ -152,7 +152,7 @@ def render_cloud(cloud: dict) -> list[str]:
     if not m:
         return L + [f"**{PENDING_CLOUD}**" + (f": {cloud['error']}" if cloud.get("error") else "."), ""]
     mb = lambda v: f"{v:.1f} MiB"  # noqa: E731
-    L += [f"`hubbridge bench-mqtt` (`bench/mqtt-report.md`): mosquitto {m['mosquitto']} on the loopback of the run's "
+    L += [f"`hubbridge-bench-mqtt` (`bench/mqtt-report.md`): mosquitto {m['mosquitto']} on the loopback of the run's "
           f"own namespace, QoS 1, MQTT 3.1.1, durable outbox (redb, fsync per commit) on, {m['devices']} dimmable "
           "lights; registry, connector host, outbox and MQTT connector in one process (no Matter). The outage is a "
           "cut link (an in-process TCP relay switched off); a subscriber connected to mosquitto throughout counts "

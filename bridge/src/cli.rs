@@ -38,8 +38,6 @@ pub enum Command {
     /// List the controllers (fabrics) the running bridge is paired with; `fabrics remove INDEX`
     /// unpairs one (over its API, admin token).
     Fabrics(crate::remote::FabricsArgs),
-    /// Benchmark the MQTT cloud path against a mosquitto it starts on loopback; writes a report.
-    BenchMqtt(crate::bench_mqtt::BenchArgs),
     /// Zigbee2MQTT mapping coverage of a definitions dump (bench/z2m-coverage.sh); prints JSON.
     #[command(hide = true)]
     Z2mCoverage {

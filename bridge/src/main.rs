@@ -1,7 +1,6 @@
-//! The `hubbridge` binary: parse the command line, set up logging, dispatch to the library (and the
-//! `bench-mqtt` benchmark).
+//! The `hubbridge` binary: parse the command line, set up logging, dispatch to the library (the
+//! cloud-path benchmark is its own binary, `hubbridge-bench-mqtt`, in bench/mqtt).
 
-mod bench_mqtt;
 mod cli;
 mod remote;
 
@@ -26,8 +25,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(
         cli.command,
-        Command::BenchMqtt(_)
-            | Command::CheckConfig { .. }
+        Command::CheckConfig { .. }
             | Command::Status(_)
             | Command::Devices(_)
             | Command::Fabrics(_)
@@ -35,12 +33,7 @@ fn main() -> ExitCode {
         // Every file the daemon makes is private from the first byte, its own and its libraries'.
         hubbridge::persist::restrict_umask();
     }
-    // The benchmark changes reachability 100k times: per-change info logs would measure the terminal.
-    let default_level = match cli.command {
-        Command::BenchMqtt(_) => "warn",
-        _ => "info",
-    };
-    if let Err(e) = init_logging(default_level) {
+    if let Err(e) = init_logging("info") {
         eprintln!("hubbridge: {e:#}");
         return ExitCode::FAILURE;
     }
@@ -53,7 +46,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// `RUST_LOG` filters (default `info`, `warn` for the benchmark); rs-matter's `log` records are routed into
+/// `RUST_LOG` filters (default `info`); rs-matter's `log` records are routed into
 /// tracing, rate-limited per cause (`hubbridge::log_limit`).
 fn init_logging(default_level: &str) -> anyhow::Result<()> {
     let filter =
@@ -105,11 +98,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", client_runtime()?.block_on(remote::fabrics(&args))?);
             Ok(())
         }
-        Command::BenchMqtt(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?
-            .block_on(bench_mqtt::run(args)),
         Command::Z2mCoverage { dump } => {
             let bytes =
                 std::fs::read(&dump).with_context(|| format!("cannot read {}", dump.display()))?;

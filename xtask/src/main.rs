@@ -1,6 +1,7 @@
 //! Project tasks, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
-//! - `bench [--quick] [--counts 10,100,500] [--reps 3] [--iterations 100] [...]`: builds hubbridge in
+//! - `bench [--quick] [--counts 10,100,500] [--reps 3] [--iterations 100] [...]`: builds hubbridge (and the
+//!   cloud benchmark, hubbridge-bench-mqtt) in
 //!   release, installs the end-to-end harness (`tests/e2e/install.sh`: the CHIP controller venv and the
 //!   pinned matter.js peer), then runs the benchmark driver (`bench/hbbench`, Python, in that venv) which
 //!   writes `bench/report.{md,json,svg}`. Needs root (network namespaces). `--no-build` and
@@ -94,8 +95,12 @@ fn bench(args: &[String], module: &str) -> ExitCode {
                 "--release",
                 "--package",
                 "hubbridge",
+                "--package",
+                "hubbridge-bench-mqtt",
                 "--bin",
                 "hubbridge",
+                "--bin",
+                "hubbridge-bench-mqtt",
             ]))?;
         }
         if !no_install && !help {

@@ -1,4 +1,4 @@
-//! `hubbridge bench-mqtt`: measures the cloud path against a real mosquitto started on loopback —
+//! The cloud-path benchmark (`hubbridge-bench-mqtt`): measures against a real mosquitto (loopback) —
 //! sustained state changes per second delivered (PUBACKed) with the durable outbox on, the time to
 //! drain N queued events after an outage, and the process RSS during the drain. Writes a report
 //! (Markdown, and JSON with `--json`).
@@ -424,7 +424,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     while tasks.join_next().await.is_some() {}
 
     let report = format!(
-        "# hubbridge bench-mqtt\n\n\
+        "# hubbridge-bench-mqtt\n\n\
          mosquitto {mq} on 127.0.0.1, QoS 1, MQTT 3.1.1, plain TCP; durable outbox (redb, fsync per commit) on;\n\
          {devices} dimmable lights; registry, connector host, outbox and MQTT connector in one process (no Matter).\n\
          Machine: {cpus} CPUs.\n\n\
