@@ -143,9 +143,15 @@ pub async fn serve(listener: ApiListener, state: ApiState) -> std::io::Result<()
 }
 
 async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
-    let commissioned = state.pairing.borrow().commissioned;
+    let (commissioned, paired) = {
+        let p = state.pairing.borrow();
+        (p.commissioned, p.controllers.clone())
+    };
+    let bridged = crate::matter::controllers::bridged_count(&state.registry);
     Json(json!({
         "status": "ok",
+        // A paired controller known to handle fewer bridged devices than this node serves.
+        "warnings": crate::matter::controllers::limit_warnings(&paired, bridged),
         "devices": state.registry.list().len(),
         "version": state.registry.version(),
         "commissioned": commissioned,

@@ -124,6 +124,11 @@ pub async fn run_until(
         limits: Limits::new(&config.api),
     };
     let mut api_task = tokio::spawn(api::serve(listener, api_state));
+    tokio::spawn(matter::controllers::watch(
+        registry.clone(),
+        matter.pairing(),
+        stop.clone(),
+    ));
 
     tracing::info!(
         bridge = %config.bridge.name,

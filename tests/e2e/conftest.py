@@ -103,9 +103,12 @@ def controller(chip_runtime):
 
 @pytest.fixture(scope="session")
 def new_controller(chip_runtime):
-    """Factory: new_controller(name) -> Controller on a NEW fabric (a second ecosystem)."""
-    def make(name: str, fabric_id: int | None = None):
-        return chip_runtime.new_controller(name, fabric_id=fabric_id)
+    """Factory: new_controller(name, fabric_id=None, vendor_id=None) -> Controller on a NEW fabric (a second
+    ecosystem); `vendor_id` is the admin vendor id its commissioner writes into the fabric (default: test vendor)."""
+    def make(name: str, fabric_id: int | None = None, vendor_id: int | None = None):
+        if vendor_id is None:
+            return chip_runtime.new_controller(name, fabric_id=fabric_id)
+        return chip_runtime.new_controller(name, fabric_id=fabric_id, vendor_id=vendor_id)
     return make
 
 

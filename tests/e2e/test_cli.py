@@ -122,7 +122,7 @@ def test_fabrics_lists_the_controllers_and_removes_one(hubbridge, sandbox, devic
     assert beta.read_attribute(node2, lamp, OnOff) is False
 
     table = cli("fabrics", "--config", cfg).stdout.splitlines()
-    assert table[0].split() == ["INDEX", "VENDOR", "LABEL", "NODE", "ID", "FABRIC", "ID"], table
+    assert table[0].split() == ["INDEX", "VENDOR", "LABEL", "NODE", "ID", "FABRIC", "ID", "CONTROLLER"], table
     rows = {int(line.split()[0]): line.split() for line in table[1:-1]}
     assert sorted(rows) == [1, 2], table
     assert rows[1][1] == "0xFFF1" and int(rows[1][3], 16) == node, table

@@ -49,6 +49,10 @@ pub struct FabricInfo {
     pub node_id: u64,
     /// The fabric id.
     pub fabric_id: u64,
+    /// The controller's ecosystem when hubbridge knows the vendor id ("Apple Home", ...).
+    pub vendor_name: Option<&'static str>,
+    /// Most bridged devices that controller is known to handle (see `controllers`), if known.
+    pub device_limit: Option<usize>,
 }
 
 /// The commissioning window as the API reports it.
@@ -202,6 +206,9 @@ fn fabrics(ctx: &impl HandlerContext) -> Vec<FabricInfo> {
                 label: f.label().to_owned(),
                 node_id: f.node_id(),
                 fabric_id: f.fabric_id(),
+                vendor_name: super::controllers::ecosystem(f.vendor_id()).map(|e| e.name),
+                device_limit: super::controllers::ecosystem(f.vendor_id())
+                    .and_then(|e| e.max_bridged),
             })
             .collect();
         list.sort_by_key(|f| f.fabric_index);

@@ -22,6 +22,7 @@
 
 mod admin;
 mod commissioning;
+pub mod controllers;
 mod guard;
 mod handler;
 mod kv;
@@ -61,6 +62,8 @@ pub struct PairingStatus {
     pub commissioned: bool,
     pub fabrics: usize,
     pub commissioning_window_open: bool,
+    /// Each fabric's index and the vendor id of the controller that made it.
+    pub controllers: Vec<controllers::Paired>,
 }
 
 impl PairingStatus {
@@ -139,6 +142,8 @@ pub fn pairing_info(config: &Config) -> anyhow::Result<PairingStatus> {
         fabrics,
         // The node opens the window at start while it has no fabric.
         commissioning_window_open: fabrics == 0,
+        // Only the running node reads its fabrics' vendor ids.
+        controllers: Vec::new(),
     })
 }
 

@@ -482,7 +482,16 @@ fn publish_status(
     admin: &mut AdminState,
 ) {
     let matter = ctx.matter();
-    let fabrics = matter.with_state(|s| s.fabrics.iter().count());
+    let controllers: Vec<super::controllers::Paired> = matter.with_state(|s| {
+        s.fabrics
+            .iter()
+            .map(|f| super::controllers::Paired {
+                fabric_index: f.fab_idx().get(),
+                vendor_id: f.vendor_id(),
+            })
+            .collect()
+    });
+    let fabrics = controllers.len();
     let mut window_open = matches!(matter.comm_window_state(), CommWindowState::Open { .. });
     let now = Instant::now();
     match policy.decide(now, fabrics, window_open) {
@@ -511,12 +520,15 @@ fn publish_status(
     }
     tx.send_if_modified(|s| {
         let new = (fabrics > 0, fabrics, window_open);
-        if (s.commissioned, s.fabrics, s.commissioning_window_open) == new {
+        if (s.commissioned, s.fabrics, s.commissioning_window_open) == new
+            && s.controllers == controllers
+        {
             return false;
         }
         s.commissioned = new.0;
         s.fabrics = new.1;
         s.commissioning_window_open = new.2;
+        s.controllers = controllers;
         tracing::info!(
             fabrics,
             commissioning_window_open = window_open,

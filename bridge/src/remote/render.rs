@@ -221,10 +221,21 @@ pub fn fabrics(answer: &Value) -> String {
                 },
                 hex(f.get("node_id"), 16),
                 hex(f.get("fabric_id"), 16),
+                text(f.get("vendor_name")),
             ]
         })
         .collect();
-    let mut out = table(&["INDEX", "VENDOR", "LABEL", "NODE ID", "FABRIC ID"], &rows);
+    let mut out = table(
+        &[
+            "INDEX",
+            "VENDOR",
+            "LABEL",
+            "NODE ID",
+            "FABRIC ID",
+            "CONTROLLER",
+        ],
+        &rows,
+    );
     out.push_str(&format!(
         "{} controller(s); `hubbridge fabrics remove INDEX` unpairs one\n",
         rows.len()
@@ -349,23 +360,33 @@ mod tests {
         let answer = json!({"fabrics": [
             {"fabric_index": 1, "vendor_id": 65521, "label": "", "node_id": 256, "fabric_id": 1},
             {"fabric_index": 2, "vendor_id": 4937, "label": "Home", "node_id": 3405691582u64,
-             "fabric_id": 2},
+             "fabric_id": 2, "vendor_name": "Apple Home"},
         ]});
         let out = fabrics(&answer);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[0].split_whitespace().collect::<Vec<_>>(),
-            ["INDEX", "VENDOR", "LABEL", "NODE", "ID", "FABRIC", "ID"],
+            [
+                "INDEX",
+                "VENDOR",
+                "LABEL",
+                "NODE",
+                "ID",
+                "FABRIC",
+                "ID",
+                "CONTROLLER"
+            ],
             "{out}"
         );
         assert_eq!(
-            lines[1], "1      0xFFF1  -      0x0000000000000100  0x0000000000000001",
+            lines[1], "1      0xFFF1  -      0x0000000000000100  0x0000000000000001  -",
             "{out}"
         );
         assert!(
             lines[2].starts_with("2      0x1349  Home   0x00000000CAFEBABE"),
             "{out}"
         );
+        assert!(lines[2].ends_with("  Apple Home"), "{out}");
         assert!(lines[3].starts_with("2 controller(s)"), "{out}");
         assert!(fabrics(&json!({"fabrics": []})).starts_with("Not paired"));
         let gone = removed(&json!({"removed": answer["fabrics"][1]}));

@@ -111,7 +111,7 @@ async function refreshFabrics() {
   const { fabrics } = await api("GET", "/api/fabrics");
   const rows = fabrics.map((f) => el("tr", { "data-fabric": f.fabric_index },
     el("td", { text: f.fabric_index }),
-    el("td", { text: "0x" + f.vendor_id.toString(16).toUpperCase().padStart(4, "0") }),
+    el("td", { text: (f.vendor_name ? f.vendor_name + " " : "") + "0x" + f.vendor_id.toString(16).toUpperCase().padStart(4, "0") }),
     el("td", { text: f.label || "—" }),
     el("td", { text: "0x" + BigInt(f.node_id).toString(16).toUpperCase() }),
     el("td", {}, el("button", { type: "button", class: "danger", "aria-label": `Remove controller ${f.fabric_index}`,
@@ -375,6 +375,8 @@ async function refreshHealth() {
     const storage = h.storage && (h.storage.disk_full || h.storage.last_error)
       ? ` Storage problem: ${h.storage.last_error || "disk full"}.` : "";
     $("health-summary").textContent = `${h.devices} devices.${storage}`;
+    // A paired controller known to handle fewer bridged devices than this bridge serves.
+    $("controller-warnings").replaceChildren(...(h.warnings || []).map((w) => el("p", { class: "error", text: w.message })));
     const cards = (h.connectors || []).map((c) => el("div", { class: "card", "data-connector": c.name },
       el("h3", { text: `${c.name} (${c.type})` }),
       el("p", {}, el("span", { class: "badge " + (c.connected ? "ok" : "bad"), text: c.connected ? "connected" : "not connected" })),
