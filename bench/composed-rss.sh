@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RSS per composed device: starts the bridge (release build, no controller) with 0 and with N
-# multi-sensors (temperature_sensor with humidity_sensor, pressure_sensor, battery: five clusters and
-# four device types on one endpoint), and with N plain temperature sensors for comparison; reads VmRSS
+# multi-sensors (temperature_sensor with humidity_sensor, pressure_sensor, battery: the device's endpoint
+# and two child endpoints), and with N plain temperature sensors for comparison; reads VmRSS
 # once it is ready and writes bench/composed-rss.md. Runs each bridge in a fresh network namespace
 # that has only loopback (`unshare -rn`), so its mDNS never leaves the process's own namespace.
 #   bench/composed-rss.sh [N]     (default 500)
@@ -48,10 +48,11 @@ per() { python3 -c "print(f'{($1 - $zero) * 1024 / $N / 1024:.2f}')"; }
 cat >"$ROOT/bench/composed-rss.md" <<MD
 # RSS per composed device
 
-\`bench/composed-rss.sh $N\` ($(date -u +%Y-%m-%d), release build, no controller connected): VmRSS of the
-bridge once ready, with no device, with $N multi-sensors (\`temperature_sensor\` with \`humidity_sensor\`,
-\`pressure_sensor\`, \`battery\`: 5 server clusters + Descriptor + Bridged Device Basic Information, 4 device
-types) and with $N plain temperature sensors.
+\`bench/composed-rss.sh $N\` ($(date -u +%Y-%m-%d), $("$BIN" --version), release build, no controller connected):
+VmRSS of the bridge once ready, with no device, with $N multi-sensors (\`temperature_sensor\` with
+\`humidity_sensor\`, \`pressure_sensor\`, \`battery\`: temperature, Power Source and Bridged Device Basic
+Information on the device's endpoint, humidity and pressure each on a child endpoint of its own — three
+endpoints per device) and with $N plain temperature sensors.
 
 | devices | VmRSS (KiB) | per device (KiB) |
 |---|---|---|
