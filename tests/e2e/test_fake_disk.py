@@ -115,6 +115,9 @@ FAULTS = {
     "write-eio-rename-enospc": {"write": ["EIO", 3], "rename": ["ENOSPC", 2]},
     # A disk that keeps running out of room: every 2nd write fails with ENOSPC, every 3rd create too.
     "write-enospc": {"write": ["ENOSPC", 2], "create": ["ENOSPC", 3]},
+    # A disk whose writeback fails: every 3rd fsync (files and directories) returns EIO and, as on Linux, the
+    # data it should have saved is lost to the disk although reads still return it.
+    "fsync-eio": {"fsync": ["EIO", 3]},
 }
 
 
