@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -74,6 +75,11 @@ class OnFakeDisk:
         with open(os.path.join(self.sandbox.log_dir, "powercut.json"), "w") as f:
             json.dump(report, f, indent=1)
         self.dev.start()  # a torn or inconsistent file would stop it here, naming the file
+        # A temp file a write left half-done at the cut is never read; the restart must remove it, or every
+        # power cut leaks one (as large as the file it was replacing) onto a small SD card.
+        left = [os.path.join(root, n) for root, _, names in os.walk(self.state) for n in names
+                if re.fullmatch(r"\..+\.tmp\.\d+\.\d+", n)]
+        assert not left, f"temporary files of interrupted writes left after the restart: {left}"
         return report
 
 
