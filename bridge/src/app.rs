@@ -226,9 +226,19 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Creates the storage directory 0700 if missing, and restricts whatever in it others could read.
+/// Creates the storage directory 0700 if missing, removes the temporary files interrupted writes left,
+/// and restricts whatever in it others could read.
 fn secure_storage(dir: &Path) -> Result<(), persist::PersistError> {
     persist::ensure_dir(dir)?;
+    let removed = persist::remove_stale_temp_files(dir)?;
+    if !removed.is_empty() {
+        tracing::warn!(
+            storage = %dir.display(),
+            removed = removed.len(),
+            "removed temporary files of writes a crash or power cut interrupted (the files they were \
+             replacing keep their previous content)"
+        );
+    }
     let report = persist::check_storage_modes(dir)?;
     if !report.fixed.is_empty() {
         tracing::warn!(

@@ -122,6 +122,52 @@ fn sync_dir(_dir: &Path) -> Result<(), PersistError> {
     Ok(())
 }
 
+/// Whether `name` is one of [`write_atomic`]'s temporary files: `.<file>.tmp.<pid>.<n>`.
+fn is_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    let mut parts = rest.rsplitn(3, '.');
+    let (Some(n), Some(pid), Some(head)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(n) && digits(pid) && head.len() > ".tmp".len() && head.ends_with(".tmp")
+}
+
+/// Removes the temporary files that [`write_atomic`] of an earlier run left behind: a crash or power cut
+/// between creating one and renaming it into place leaves it (possibly torn, never read), and nothing
+/// else would ever remove it, so each cut would leak a file as large as the one being written. Called at
+/// startup, before anything of this process writes. Returns the paths removed.
+pub fn remove_stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>, PersistError> {
+    let mut removed = Vec::new();
+    remove_temps(dir, 0, &mut removed)?;
+    Ok(removed)
+}
+
+fn remove_temps(dir: &Path, depth: usize, removed: &mut Vec<PathBuf>) -> Result<(), PersistError> {
+    let mut found = false;
+    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let entry = entry.map_err(io_err("list", dir))?;
+        let kind = entry
+            .file_type()
+            .map_err(io_err("inspect", &entry.path()))?;
+        let path = entry.path();
+        if kind.is_dir() && depth < 8 {
+            remove_temps(&path, depth + 1, removed)?;
+        } else if kind.is_file() && entry.file_name().to_str().is_some_and(is_temp_name) {
+            fs::remove_file(&path).map_err(io_err("remove the stale temporary file", &path))?;
+            tracing::info!(path = %path.display(), "removed a temporary file an interrupted write left");
+            removed.push(path);
+            found = true;
+        }
+    }
+    if found {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
 /// Serialises `value` as pretty JSON and writes it with [`write_atomic`].
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), PersistError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| PersistError::Encode {
@@ -271,6 +317,34 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("doc.json")]);
+    }
+
+    #[test]
+    fn stale_temp_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("matter");
+        fs::create_dir(&sub).unwrap();
+        let stale = [
+            dir.path().join(".state.json.tmp.4431.9"),
+            sub.join(".k_0100.tmp.12.0"),
+        ];
+        let kept = [
+            dir.path().join("state.json"),
+            dir.path().join(".state.json.tmp.x.1"),
+            dir.path().join(".tmp.1.2"),
+            dir.path().join("state.json.tmp.1.2"),
+            sub.join("k_0100"),
+        ];
+        for p in stale.iter().chain(&kept) {
+            fs::write(p, b"x").unwrap();
+        }
+        let mut removed = remove_stale_temp_files(dir.path()).unwrap();
+        removed.sort();
+        let mut want = stale.to_vec();
+        want.sort();
+        assert_eq!(removed, want);
+        assert!(stale.iter().all(|p| !p.exists()));
+        assert!(kept.iter().all(|p| p.exists()));
     }
 
     #[test]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -32,9 +33,7 @@ from hbe2e.fake_disk import Disk
 from hbe2e.hubbridge import config_toml
 from hbe2e.mosquitto import Watcher, connector_toml
 
-pytestmark = [pytest.mark.hubbridge, pytest.mark.skip(
-    reason="written at the end of a session and not yet run end to end against the bridge (the fake disk itself "
-           "was exercised by hand): run it with -k fake_disk, fix what it finds, then drop this skip")]
+pytestmark = [pytest.mark.hubbridge]
 
 API_PORT = 8080
 BASE = "hb"
@@ -60,10 +59,15 @@ class OnFakeDisk:
     def mount(self, initial: str):
         self.disk = Disk(self.state, initial, self.state + ".image", os.path.join(self.sandbox.log_dir, "fake-disk.log"))
 
-    def cut(self) -> dict:
-        """SIGKILL the bridge, cut the power, put the surviving image where the storage was, start again."""
+    def cut(self, policy: str) -> dict:
+        """SIGKILL the bridge, cut the power, put the surviving image where the storage was, start again.
+
+        The bridge may sit in an fsync the stalled disk never answers; the kernel waits uninterruptibly for a FUSE
+        request already handed to the daemon (D state, as on a real dying disk), so SIGKILL takes effect only once
+        the cut answers it with EIO: signal first, cut, then reap."""
+        self.dev.proc.kill()
+        report = self.disk.power_cut(policy)
         self.dev.kill()
-        report = self.disk.power_cut()
         self.disk = None
         for name in os.listdir(self.state):  # the mountpoint, empty again
             shutil.rmtree(os.path.join(self.state, name), ignore_errors=True)
@@ -71,6 +75,11 @@ class OnFakeDisk:
         with open(os.path.join(self.sandbox.log_dir, "powercut.json"), "w") as f:
             json.dump(report, f, indent=1)
         self.dev.start()  # a torn or inconsistent file would stop it here, naming the file
+        # A temp file a write left half-done at the cut is never read; the restart must remove it, or every
+        # power cut leaks one (as large as the file it was replacing) onto a small SD card.
+        left = [os.path.join(root, n) for root, _, names in os.walk(self.state) for n in names
+                if re.fullmatch(r"\..+\.tmp\.\d+\.\d+", n)]
+        assert not left, f"temporary files of interrupted writes left after the restart: {left}"
         return report
 
 
@@ -97,9 +106,10 @@ def on_fake_disk(hubbridge, mosquitto, sandbox, device_dir, controller):
         yield f
     finally:
         if dev.running:
-            dev.kill()
+            dev.proc.kill()  # reaped after the disk is gone: a stalled fsync holds it until then (see cut)
         if f.disk is not None:
             f.disk.close()
+        dev.kill()
 
 
 def health(api: Api) -> dict:
@@ -111,6 +121,9 @@ FAULTS = {
     "write-eio-rename-enospc": {"write": ["EIO", 3], "rename": ["ENOSPC", 2]},
     # A disk that keeps running out of room: every 2nd write fails with ENOSPC, every 3rd create too.
     "write-enospc": {"write": ["ENOSPC", 2], "create": ["ENOSPC", 3]},
+    # A disk whose writeback fails: every 3rd fsync (files and directories) returns EIO and, as on Linux, the
+    # data it should have saved is lost to the disk although reads still return it.
+    "fsync-eio": {"fsync": ["EIO", 3]},
 }
 
 
@@ -198,7 +211,7 @@ def test_write_and_rename_faults_lose_no_acknowledged_record(on_fake_disk, contr
     acked_state = {x["id"]: api.device(x["id"])["state"] for x in DEVICES}
 
     # Power cut: only what was fsync'd survives; every acknowledged record must be in it.
-    report = d.cut()
+    report = d.cut("reorder")
     assert report["injected"], f"the fake injected nothing: {report}"
     for x in DEVICES:
         assert api.device(x["id"])["state"] == acked_state[x["id"]], x["id"]
@@ -215,7 +228,8 @@ def test_write_and_rename_faults_lose_no_acknowledged_record(on_fake_disk, contr
                        outbox=sorted(seen["outbox"]), report=report), f, indent=1)
 
 
-def test_power_cut_loses_only_what_was_not_acknowledged(on_fake_disk, controller):
+@pytest.mark.parametrize("policy", ["fsynced", "reorder"])
+def test_power_cut_loses_only_what_was_not_acknowledged(on_fake_disk, controller, policy):
     d = on_fake_disk
     api, node = d.api, d.node
     hall = api.device("hall-light")["endpoint"]
@@ -256,8 +270,11 @@ def test_power_cut_loses_only_what_was_not_acknowledged(on_fake_disk, controller
     assert "answer" not in add or add["answer"][0] >= 500, f"an add was acknowledged without its fsync: {add}"
     assert controller.read_attribute(node, hall, OnOff) is True  # still serving (3 toggles from off)
 
-    report = d.cut()
-    assert report["lost_bytes"] > 0, f"nothing unsynced was dropped: the test proved nothing: {report}"
+    report = d.cut(policy)
+    assert report["unsynced"]["blocks"] + report["unsynced"]["name_changes"] > 0, \
+        f"nothing was in flight at the cut: the test proved nothing: {report}"
+    if policy == "fsynced":
+        assert report["lost_bytes"] > 0, f"nothing unsynced was dropped: the test proved nothing: {report}"
     # Acknowledged before the stall: all there, with the same endpoints.
     assert api.device("porch-light")["endpoint"] == porch
     assert api.device("hall-light")["label"] == "Hallway"

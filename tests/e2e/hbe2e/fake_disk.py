@@ -6,15 +6,28 @@ keeps two versions of everything, as a disk with a volatile write cache does:
   create, rename or unlink is durable only once the directory was fsync'd (POSIX; ext4 and others often keep
   more, never less).
 
-A power cut (the file `IMAGE_DIR.cut` appears) writes only the durable view to an image directory — every write
-that was not fsync'd, every name change whose directory was not fsync'd, vanishes — plus
-`IMAGE_DIR.powercut.json` saying what was lost. Creating the file `IMAGE_DIR.stall` makes every later fsync
+A power cut (the file `IMAGE_DIR.cut` appears) writes what survives to an image directory, plus
+`IMAGE_DIR.powercut.json` saying what was lost. The cut file may hold a policy, `{"policy": P, "seed": N}`:
+
+- `"fsynced"` (the default): exactly the durable view survives — every write that was not fsync'd, every name
+  change whose directory was not fsync'd, vanishes (the POSIX minimum).
+- `"reorder"`: what a volatile cache that writes back in any order leaves, a legal outcome a real disk produces
+  too: name changes are a journal of which a random prefix survives (at least up to the last directory fsync;
+  ext4 and XFS commit metadata in order), independently of file data; of each file's 4 KiB blocks written
+  since its last fsync a random subset survives, and its length is the old or the new one. So a rename whose
+  data was not fsync'd first leaves a torn or empty file, and an unsynced rewrite in place is torn. The seed
+  (random unless given) is in the report, to replay a failure.
+
+An fsync that fails (injected) behaves as Linux's does since 4.13 ("fsyncgate"): the blocks it could not write
+back are marked clean, reads still return the new data, but they are not durable and a later fsync that
+succeeds does not make them so — only writing them again does. Creating the file `IMAGE_DIR.stall` makes every later fsync
 hang (until the cut, then EIO), as a dying disk does, so a test can leave writes deterministically unsynced.
 SIGTERM ends it (libfuse unmounts).
 
 Faults, as a flaky disk has them: while the file `IMAGE_DIR.faults` exists, holding e.g.
 `{"write": ["EIO", 3], "rename": ["ENOSPC", 2]}`, every 3rd write (write or pwrite, any file) fails with EIO and
-every 2nd rename with ENOSPC (also `fsync`, `create`); a failed call changes nothing. The counts of injected
+every 2nd rename with ENOSPC (also `fsync`, `create`); a failed write, create or rename changes nothing; a
+failed fsync loses the writes it should have made durable (see above). The counts of injected
 faults are in the power-cut report.
 
     python -m hbe2e.fake_disk MOUNTPOINT INITIAL_DIR IMAGE_DIR
@@ -28,6 +41,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import signal
 import stat
 import subprocess
@@ -45,11 +59,32 @@ class Node:
         self.times = (now, now, now)
 
 
+BLOCK = 4096
+
+
 class File(Node):
     def __init__(self, mode: int, data: bytes = b""):
         super().__init__(stat.S_IFREG | (mode & 0o7777))
         self.data = bytearray(data)
         self.durable = bytes(data)
+        self.dirty: set[int] = set()  # blocks written since the last fsync
+        self.failed: set[int] = set()  # blocks a failed fsync marked clean without writing them back
+
+    def touched(self, start: int, end: int):
+        for b in range(start // BLOCK, (max(end, start + 1) + BLOCK - 1) // BLOCK):
+            self.dirty.add(b)
+            self.failed.discard(b)
+
+    def synced(self) -> bytes:
+        """The content a successful fsync makes durable now: the current data, except blocks a failed fsync
+        dropped (they keep their durable content, or zeros past its end)."""
+        out = bytearray(self.data)
+        for b in self.failed:
+            lo, hi = b * BLOCK, min((b + 1) * BLOCK, len(out))
+            if lo < hi:
+                old = self.durable[lo:hi]
+                out[lo:hi] = old + b"\0" * (hi - lo - len(old))
+        return bytes(out)
 
 
 class Dir(Node):
@@ -57,6 +92,7 @@ class Dir(Node):
         super().__init__(stat.S_IFDIR | (mode & 0o7777))
         self.entries: dict[str, Node] = {}
         self.durable: dict[str, Node] = {}
+        self.initial: dict[str, Node] = {}  # as loaded: where the "reorder" cut replays the journal from
 
 
 class FakeDisk(fuse.Operations):
@@ -73,6 +109,11 @@ class FakeDisk(fuse.Operations):
         self.faults: dict[str, tuple[int, int]] = {}  # op -> (errno, every)
         self.calls: dict[str, int] = {}
         self.injected: dict[str, int] = {}
+        # Name changes in order, each a list of (dir, name, node or None) applied atomically (a rename is one);
+        # every one before index `journal_synced` is durable (a directory fsync commits the journal so far).
+        self.journal: list[list[tuple[Dir, str, Node | None]]] = []
+        self.journal_synced = 0
+        self.dirs: list[Dir] = [self.root]
         self._load(initial, self.root)
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -92,6 +133,9 @@ class FakeDisk(fuse.Operations):
                 continue
             d.entries[name] = node
             d.durable[name] = node
+            d.initial[name] = node
+            if isinstance(node, Dir):
+                self.dirs.append(node)
 
     def _walk(self, path: str) -> Node:
         node: Node = self.root
@@ -121,6 +165,15 @@ class FakeDisk(fuse.Operations):
         if not isinstance(node, File):
             raise fuse.FuseOSError(errno.EISDIR)
         return node
+
+    def _change(self, *changes: tuple[Dir, str, Node | None]):
+        """Applies name changes (caller holds the lock) and journals them as one atomic step."""
+        for d, name, node in changes:
+            if node is None:
+                del d.entries[name]
+            else:
+                d.entries[name] = node
+        self.journal.append(list(changes))
 
     def _fault(self, op: str):
         """Raises the configured error on every n-th call of `op` (caller holds the lock)."""
@@ -170,7 +223,9 @@ class FakeDisk(fuse.Operations):
             parent, name = self._parent(path)
             if name in parent.entries:
                 raise fuse.FuseOSError(errno.EEXIST)
-            parent.entries[name] = Dir(mode)
+            d = Dir(mode)
+            self.dirs.append(d)
+            self._change((parent, name, d))
         return 0
 
     def rmdir(self, path):
@@ -181,7 +236,7 @@ class FakeDisk(fuse.Operations):
                 raise fuse.FuseOSError(errno.ENOTDIR if node else errno.ENOENT)
             if node.entries:
                 raise fuse.FuseOSError(errno.ENOTEMPTY)
-            del parent.entries[name]
+            self._change((parent, name, None))
         return 0
 
     def unlink(self, path):
@@ -189,7 +244,7 @@ class FakeDisk(fuse.Operations):
             parent, name = self._parent(path)
             if name not in parent.entries:
                 raise fuse.FuseOSError(errno.ENOENT)
-            del parent.entries[name]
+            self._change((parent, name, None))
         return 0
 
     def rename(self, old, new):
@@ -199,7 +254,9 @@ class FakeDisk(fuse.Operations):
             if on not in op.entries:
                 raise fuse.FuseOSError(errno.ENOENT)
             self._fault("rename")
-            np.entries[nn] = op.entries.pop(on)
+            node = op.entries[on]
+            if (op, on) != (np, nn):
+                self._change((op, on, None), (np, nn, node))
         return 0
 
     def chmod(self, path, mode):
@@ -235,13 +292,15 @@ class FakeDisk(fuse.Operations):
             node = parent.entries.get(name)
             if node is None:
                 self._fault("create")
-                node = parent.entries[name] = File(mode)
+                node = File(mode)
+                self._change((parent, name, node))
             return self._fd(node)
 
     def open(self, path, flags):
         with self.mu:
             node = self._walk(path)
-            if flags & os.O_TRUNC and isinstance(node, File):
+            if flags & os.O_TRUNC and isinstance(node, File) and node.data:
+                node.touched(0, len(node.data))
                 del node.data[:]
             return self._fd(node)
 
@@ -265,6 +324,7 @@ class FakeDisk(fuse.Operations):
             if offset > len(f.data):
                 f.data.extend(b"\0" * (offset - len(f.data)))
             f.data[offset:offset + len(data)] = data
+            f.touched(offset, offset + len(data))
             now = time.time_ns()
             f.times = (f.times[0], now, now)
             return len(data)
@@ -272,6 +332,7 @@ class FakeDisk(fuse.Operations):
     def truncate(self, path, length, fh=None):
         with self.mu:
             f = self._file(path, fh)
+            f.touched(min(length, len(f.data)), max(length, len(f.data)))
             if length < len(f.data):
                 del f.data[length:]
             else:
@@ -282,6 +343,7 @@ class FakeDisk(fuse.Operations):
         with self.mu:
             f = self._file(path, fh)
             if mode == 0 and offset + size > len(f.data):
+                f.touched(len(f.data), offset + size)
                 f.data.extend(b"\0" * (offset + size - len(f.data)))
         return 0
 
@@ -289,8 +351,15 @@ class FakeDisk(fuse.Operations):
         self._sync_wait()
         with self.mu:
             f = self._file(path, fh)
-            self._fault("fsync")
-            f.durable = bytes(f.data)
+            try:
+                self._fault("fsync")
+            except fuse.FuseOSError:
+                # Linux: the pages that could not be written back are marked clean; they are lost to the disk.
+                f.failed |= f.dirty
+                f.dirty = set()
+                raise
+            f.durable = f.synced()
+            f.dirty = set()
             self.fsyncs += 1
         return 0
 
@@ -302,6 +371,7 @@ class FakeDisk(fuse.Operations):
             self._fault("fsync")
             if isinstance(node, Dir):
                 node.durable = dict(node.entries)
+                self.journal_synced = len(self.journal)
             self.fsyncs += 1
         return 0
 
@@ -312,34 +382,80 @@ class FakeDisk(fuse.Operations):
         return 0
 
     # ------------------------------------------------------------------------------------------ the cut
-    def power_cut(self, image: str) -> dict:
-        """Writes the durable view into `image`; returns what was lost."""
+    def power_cut(self, image: str, policy: str = "fsynced", seed: int | None = None) -> dict:
+        """Writes what survives into `image` (see the module doc for the policies); returns what was lost."""
+        if policy not in ("fsynced", "reorder"):
+            raise ValueError(f"unknown power-cut policy {policy!r}")
+        seed = random.randrange(1 << 32) if seed is None else seed
+        rng = random.Random(seed)
         lost: list[dict] = []
         with self.mu:
-            self._dump(self.root, image, "", lost)
-        return dict(lost=lost, lost_bytes=sum(x.get("bytes", 0) for x in lost), fsyncs=self.fsyncs,
-                    calls=self.calls, injected=self.injected)
+            if policy == "fsynced":
+                tree = {id(d): dict(d.durable) for d in self.dirs}
+                kept = None
+            else:
+                kept = rng.randint(self.journal_synced, len(self.journal))
+                tree = {id(d): dict(d.initial) for d in self.dirs}
+                for step in self.journal[:kept]:
+                    for d, name, node in step:
+                        if node is None:
+                            tree[id(d)].pop(name, None)
+                        else:
+                            tree[id(d)][name] = node
+            self._dump(self.root, tree, image, "", lost, policy, rng)
+        unsynced = dict(name_changes=len(self.journal) - self.journal_synced,
+                        blocks=sum(len(f.dirty) for f in self._files()))
+        return dict(policy=policy, seed=seed, unsynced=unsynced, journal=len(self.journal),
+                    journal_synced=self.journal_synced,
+                    journal_kept=kept, lost=lost, lost_bytes=sum(x.get("bytes", 0) for x in lost),
+                    fsyncs=self.fsyncs, calls=self.calls, injected=self.injected)
 
-    def _dump(self, d: Dir, out: str, rel: str, lost: list):
+    def _files(self):
+        seen = set()
+        for d in self.dirs:
+            for m in (d.entries, d.durable):
+                for node in m.values():
+                    if isinstance(node, File) and id(node) not in seen:
+                        seen.add(id(node))
+                        yield node
+
+    @staticmethod
+    def _survivor(f: File, policy: str, rng: random.Random) -> bytes:
+        """A file's content after the cut."""
+        if policy == "fsynced" or not f.dirty:
+            return f.durable
+        new = f.synced()  # what the cache holds; blocks a failed fsync dropped are gone either way
+        size = rng.choice((len(f.durable), len(new)))
+        out = bytearray(f.durable[:size].ljust(size, b"\0"))
+        for b in f.dirty:
+            lo, hi = b * BLOCK, min((b + 1) * BLOCK, size)
+            if lo < hi and rng.random() < 0.5:
+                out[lo:hi] = new[lo:hi].ljust(hi - lo, b"\0")
+        return bytes(out)
+
+    def _dump(self, d: Dir, tree: dict, out: str, rel: str, lost: list, policy: str, rng: random.Random):
         os.makedirs(out, exist_ok=True)
         os.chmod(out, d.mode & 0o7777)
+        survived = tree[id(d)]
         for name, node in d.entries.items():
-            if d.durable.get(name) is not node:
+            if survived.get(name) is not node:
                 lost.append(dict(path=rel + name, what="directory entry not fsync'd",
                                  bytes=len(node.data) if isinstance(node, File) else 0))
-        for name, node in d.durable.items():
+        for name, node in survived.items():
             if d.entries.get(name) is not node:
                 lost.append(dict(path=rel + name, what="removal or rename not fsync'd: the old entry comes back"))
             p = os.path.join(out, name)
             if isinstance(node, Dir):
-                self._dump(node, p, rel + name + "/", lost)
+                self._dump(node, tree, p, rel + name + "/", lost, policy, rng)
             else:
-                if node.durable != bytes(node.data):
-                    lost.append(dict(path=rel + name, what="data not fsync'd",
-                                     bytes=sum(1 for a, b in zip(node.durable, node.data) if a != b)
-                                     + abs(len(node.data) - len(node.durable))))
+                data = self._survivor(node, policy, rng)
+                if data != bytes(node.data):
+                    lost.append(dict(path=rel + name, what="data not fsync'd" if data == node.durable
+                                     else "data not fsync'd, partly written back (torn)",
+                                     bytes=sum(1 for a, b in zip(data, node.data) if a != b)
+                                     + abs(len(node.data) - len(data))))
                 with open(p, "wb") as f:
-                    f.write(node.durable)
+                    f.write(data)
                 os.chmod(p, node.mode & 0o7777)
 
 
@@ -378,11 +494,15 @@ class Disk:
         open(self.image + ".stall", "w").close()
         time.sleep(0.2)
 
-    def power_cut(self) -> dict:
-        """The lights go out: only the durable view survives, in `image`; returns what was lost. Then the fake
-        stops and unmounts."""
+    def power_cut(self, policy: str = "fsynced", seed: int | None = None) -> dict:
+        """The lights go out: what survives (see the policies in the module doc) is in `image`; returns what
+        was lost. Then the fake stops and unmounts. HB_FAKE_DISK_SEED replays a seed from an earlier report."""
+        if seed is None and os.environ.get("HB_FAKE_DISK_SEED"):
+            seed = int(os.environ["HB_FAKE_DISK_SEED"])
         report = self.image + ".powercut.json"
-        open(self.image + ".cut", "w").close()
+        with open(self.image + ".cut.new", "w") as f:
+            json.dump(dict(policy=policy, seed=seed), f)
+        os.replace(self.image + ".cut.new", self.image + ".cut")
         deadline = time.monotonic() + 30
         while not os.path.exists(report):
             assert time.monotonic() < deadline, "the fake disk wrote no image"
@@ -432,7 +552,10 @@ def main(argv: list[str]) -> int:
                 print(f"faults {rules}", flush=True)
             if os.path.exists(cut):
                 # The lights go out: what survives is the durable view, as of now.
-                report = fs.power_cut(image)
+                with open(cut) as f:
+                    text = f.read()
+                how = json.loads(text) if text.strip() else {}
+                report = fs.power_cut(image, how.get("policy") or "fsynced", how.get("seed"))
                 with open(image.rstrip("/") + ".powercut.json", "w") as f:
                     json.dump(report, f, indent=1)
                 print("image written", flush=True)
