@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use device_types::matter::{self as dtm, AttrValue, CommandEffect, CommandError, Settings};
@@ -52,7 +53,9 @@ pub struct MirrorDevice {
     pub name: String,
     pub label: Option<String>,
     pub unique_id: String,
-    pub state: State,
+    /// Shared between a device's own entry and its facets' (one allocation per state, not one
+    /// per endpoint: a multi-sensor's facets would otherwise each carry a full copy).
+    pub state: Rc<State>,
     pub version: u64,
     pub reachable: bool,
     pub identify_until: Option<Instant>,
@@ -75,7 +78,7 @@ impl MirrorDevice {
             name: d.name.clone(),
             label: d.label.clone(),
             unique_id: d.unique_id.clone(),
-            state: d.state.clone(),
+            state: Rc::new(d.state.clone()),
             version: d.version,
             reachable: d.reachable,
             identify_until: None,
@@ -93,9 +96,21 @@ impl MirrorDevice {
             .iter()
             .filter_map(|f| Some((f, *shapes.iter().find(|s| s.kind == f.kind)?)))
             .map(|(f, shape)| {
-                let mut entry = own.clone();
-                entry.shape = shape;
-                entry.facets = Vec::new();
+                // A child endpoint serves no Bridged Device Basic Information: no names to keep.
+                let entry = MirrorDevice {
+                    id: own.id.clone(),
+                    shape,
+                    name: String::new(),
+                    label: None,
+                    unique_id: String::new(),
+                    state: Rc::clone(&own.state),
+                    version: own.version,
+                    reachable: own.reachable,
+                    identify_until: None,
+                    unconfirmed_until: None,
+                    settings: own.settings.clone(),
+                    facets: Vec::new(),
+                };
                 (f.endpoint, entry)
             })
             .collect()
@@ -357,13 +372,12 @@ impl<'a> BridgeHandler<'a> {
     /// confirmed already), then, if the target still differs, show it until the device confirms.
     fn show_target(&self, notify: &dyn AttrChangeNotifier, endpoint: u16, id: &str, patch: &State) {
         if let Some(device) = self.registry.get(id) {
-            if let Some((kind, old)) =
-                self.update_state(notify, endpoint, &device.state, device.version)
-            {
+            let state = Rc::new(device.state.clone());
+            if let Some((kind, old)) = self.update_state(notify, endpoint, &state, device.version) {
                 self.pending_events.borrow_mut().push(PendingEvents {
                     endpoint,
                     shape: kind,
-                    old,
+                    old: Rc::unwrap_or_clone(old),
                     new: device.state.clone(),
                     origin: Origin::Matter,
                 });
@@ -375,12 +389,12 @@ impl<'a> BridgeHandler<'a> {
                 return;
             };
             let target = dev.state.merged(patch);
-            if target == dev.state {
+            if target == *dev.state {
                 return;
             }
             dev.unconfirmed_until = Some(Instant::now() + CONFIRM_TIMEOUT);
-            let old = std::mem::replace(&mut dev.state, target.clone());
-            (dev.shape, old, target)
+            let old = std::mem::replace(&mut dev.state, Rc::new(target.clone()));
+            (dev.shape, Rc::unwrap_or_clone(old), target)
         };
         for (cluster, attr) in dtm::changed_attrs(kind, &old, &new) {
             self.notify(notify, endpoint, cluster, attr);
@@ -421,7 +435,7 @@ impl<'a> BridgeHandler<'a> {
                     continue;
                 };
                 dev.version = confirmed.version;
-                let old = std::mem::replace(&mut dev.state, confirmed.state.clone());
+                let old = std::mem::replace(&mut dev.state, Rc::new(confirmed.state.clone()));
                 (dev.shape, old, confirmed.state)
             };
             let changed = dtm::changed_attrs(kind, &old, &new);
@@ -470,16 +484,16 @@ impl<'a> BridgeHandler<'a> {
         &self,
         notify: &dyn AttrChangeNotifier,
         endpoint: u16,
-        new: &State,
+        new: &Rc<State>,
         version: u64,
-    ) -> Option<(Shape, State)> {
+    ) -> Option<(Shape, Rc<State>)> {
         let (kind, old) = {
             let mut devices = self.mirror.devices.borrow_mut();
             let dev = devices.get_mut(&endpoint)?;
             if dev.version >= version {
                 return None;
             }
-            let old = std::mem::replace(&mut dev.state, new.clone());
+            let old = std::mem::replace(&mut dev.state, Rc::clone(new));
             dev.version = version;
             // The registry spoke: whatever target was shown is now replaced by confirmed state.
             dev.unconfirmed_until = None;

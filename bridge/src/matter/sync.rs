@@ -270,7 +270,9 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
             ..
         } => {
             tracing::debug!(endpoint, version, %origin, "state change from the registry");
-            // The device's own endpoint and each facet's: every one reports its own clusters.
+            // The device's own endpoint and each facet's: every one reports its own clusters
+            // (and shares the one state).
+            let new = std::rc::Rc::new(*new);
             for ep in served(handler, endpoint) {
                 if let Some((kind, old)) = handler.update_state(ctx, ep, &new, version) {
                     emit_state_events(ctx, ep, kind, &old, &new, &origin);
@@ -458,8 +460,9 @@ fn resync(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
             apply(handler, ctx, Change::Added(Box::new(d)));
             continue;
         }
+        let state = std::rc::Rc::new(d.state.clone());
         for ep in served(handler, d.endpoint) {
-            handler.update_state(ctx, ep, &d.state, d.version);
+            handler.update_state(ctx, ep, &state, d.version);
         }
         apply(
             handler,
