@@ -274,7 +274,7 @@ mod tests {
                 "-days",
                 &days.to_string(),
                 "-subj",
-                "/CN=hub test/O=hubbridge",
+                "/O=hubbridge/CN=hub test",
             ])
             .output()
             .expect("openssl");
@@ -295,6 +295,7 @@ mod tests {
         };
         let now = SystemTime::now();
         let [c] = read(&file, now).try_into().unwrap();
+        // RFC 4514 writes the RDNs last first: openssl's `/O=…/CN=…` reads `CN=…,O=…`.
         assert_eq!(c.subject.as_deref(), Some("CN=hub test,O=hubbridge"));
         assert_eq!(c.status, Standing::Valid);
         assert!(matches!(c.days_left, Some(44 | 45)), "{:?}", c.days_left);
