@@ -184,7 +184,7 @@ def test_prometheus_scrapes_the_bridge_and_sees_what_changes(hubbridge, mosquitt
 
     # Certificates: the expired CA is an error, the test PKI (2 days) a warning; health and metrics agree.
     dev.wait_for_log(r"<3> ?ERROR hubbridge::certs: certificate EXPIRED.*expired-ca\.pem")
-    dev.wait_for_log(r"<4> ?WARN hubbridge::certs: certificate expires in [01] day\(s\).*ca\.pem")
+    dev.wait_for_log(r"<4> ?WARN hubbridge::certs: certificate expires in [12] day\(s\).*ca\.pem")
     health = api.call("GET", "/health", expect=200)[1]
     certs = {c["path"]: c for c in health["certificates"]}
     assert certs[expired]["status"] == "expired" and certs[expired]["days_left"] == -3
