@@ -146,10 +146,11 @@ scrape_configs:
         return float(r[0]["value"][1]) if r else None
 
     @staticmethod
-    def wait(check, timeout: float, what: str):
+    def wait(check, timeout: float, what):
+        """Polls `check` until true; `what` (a string, or a callable read at failure time) names it."""
         deadline = time.monotonic() + timeout
         while not check():
-            assert time.monotonic() < deadline, f"{what} not reached within {timeout}s"
+            assert time.monotonic() < deadline, f"{what() if callable(what) else what} not reached within {timeout}s"
             time.sleep(0.25)
 
     def wait_value(self, q: str, predicate, timeout: float = 30, what: str | None = None) -> float:
@@ -159,7 +160,7 @@ scrape_configs:
             v = self.value(q)
             seen.append(v)
             return v is not None and predicate(v)
-        self.wait(ok, timeout, f"{what or q} (last: {seen[-1:]})")
+        self.wait(ok, timeout, lambda: f"{what or q} (last: {seen[-1:]})")
         return seen[-1]
 
 
