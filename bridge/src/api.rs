@@ -12,6 +12,7 @@
 //! - `POST /api/devices/{id}/events` (a device event such as `{"press":"double"}`, 202)
 //! - `GET /api/fabrics`, `DELETE /api/fabrics/{index}`; `GET|POST /api/pairing/window`, `GET /api/pairing/qr.svg`
 //! - `GET /`, `/app.js`, `/app.css`: the web page's static shell (no token; see [`web`])
+//! - `GET /metrics` (Prometheus text format, see [`crate::metrics`]; a read-only token will do)
 //!
 //! Request bodies must be sent as `Content-Type: application/json` (a browser page cannot send that
 //! cross-origin without a preflight, which this API never grants).
@@ -22,6 +23,8 @@ mod events;
 mod fabrics;
 pub mod guard;
 mod listener;
+#[cfg(test)]
+mod metrics_tests;
 #[cfg(test)]
 mod parts_tests;
 #[cfg(test)]
@@ -65,6 +68,8 @@ pub struct ApiState {
     pub guard: Arc<Guard>,
     /// Limits on what requests may do.
     pub limits: Limits,
+    /// Expiry of the configured certificates (health and metrics).
+    pub certificates: crate::certs::Certificates,
 }
 
 /// Limits on requests, from `[api]`.
@@ -122,6 +127,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/pairing/qr.svg", get(fabrics::qr_svg))
         .merge(web::routes())
+        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such route".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
@@ -170,7 +176,26 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
             "outbox_error": c.outbox.storage_error,
             "outbox_memory_only": c.outbox.memory_only,
         })).collect::<Vec<_>>(),
+        // Every configured certificate: path, subject, used_by, not_after, days_left, status.
+        "certificates": state.certificates.report(),
     }))
+}
+
+/// One Prometheus scrape.
+async fn metrics(State(state): State<ApiState>) -> impl axum::response::IntoResponse {
+    let metrics = crate::metrics::Metrics::new(
+        state.registry,
+        state.connectors,
+        state.certificates,
+        state.pairing,
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        metrics.render(),
+    )
 }
 
 async fn connectors(State(state): State<ApiState>) -> Json<serde_json::Value> {

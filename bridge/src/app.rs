@@ -111,6 +111,9 @@ pub async fn run_until(
         &mut clouds,
     )
     .context("starting the cloud connectors")?;
+    // Every configured certificate's expiry: logged now and daily, shown in health and metrics.
+    let certificates = crate::certs::Certificates::load(crate::certs::configured(&config));
+    clouds.spawn(certificates.clone().watch(stop.clone()));
     let matter = matter::spawn(&config, registry.clone()).context("starting the Matter node")?;
     print_pairing(&matter.pairing().borrow());
 
@@ -122,6 +125,7 @@ pub async fn run_until(
         connectors,
         guard: Arc::new(Guard::new(&config.api, tokens)),
         limits: Limits::new(&config.api),
+        certificates,
     };
     let mut api_task = tokio::spawn(api::serve(listener, api_state));
     tokio::spawn(matter::controllers::watch(

@@ -15,6 +15,9 @@ use hubbridge::config::Config;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log format on stderr: auto (text on a terminal, journald otherwise), text, journald, json.
+    #[arg(long, global = true, value_enum, default_value_t = crate::logging::LogFormat::Auto)]
+    pub log_format: crate::logging::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,18 +13,22 @@
 //! - [`notify`] — systemd readiness (`sd_notify`: READY, STATUS, STOPPING) for a `Type=notify` unit.
 //! - [`log_limit`] — rs-matter's log records into tracing, rate-limited per cause.
 //! - [`writer`] — the background persistence writer: every durable write, off every hot path.
+//! - [`metrics`] — `GET /metrics` (Prometheus text format) and the counters the data path bumps.
+//! - [`certs`] — expiry of every configured certificate: health, metrics, log warnings.
 //! - [`app`] — the lifecycle: start everything, wait for a signal, stop in order.
 //!
 //! The binary (`src/main.rs`, `src/cli.rs`) only parses the command line and sets up logging.
 
 pub mod api;
 pub mod app;
+pub mod certs;
 pub mod cloud;
 pub mod config;
 pub mod identity;
 pub mod log_limit;
 pub mod matter;
 pub mod memory;
+pub mod metrics;
 pub mod notify;
 pub mod persist;
 #[cfg(test)]

@@ -2,14 +2,13 @@
 //! cloud-path benchmark is its own binary, `hubbridge-bench-mqtt`, in bench/mqtt).
 
 mod cli;
+mod logging;
 mod remote;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command};
 
@@ -33,7 +32,7 @@ fn main() -> ExitCode {
         // Every file the daemon makes is private from the first byte, its own and its libraries'.
         hubbridge::persist::restrict_umask();
     }
-    if let Err(e) = init_logging("info") {
+    if let Err(e) = logging::init(cli.log_format, "info") {
         eprintln!("hubbridge: {e:#}");
         return ExitCode::FAILURE;
     }
@@ -44,25 +43,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `RUST_LOG` filters (default `info`); rs-matter's `log` records are routed into
-/// tracing, rate-limited per cause (`hubbridge::log_limit`).
-fn init_logging(default_level: &str) -> anyhow::Result<()> {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber)
-        .context("cannot install the log subscriber")?;
-    // rs-matter's warnings and errors are rate-limited per call site (a flood of garbage datagrams
-    // must not become a flood of log lines).
-    hubbridge::log_limit::RateLimitedLog::init()
-        .context("cannot route `log` records into tracing")?;
-    Ok(())
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {

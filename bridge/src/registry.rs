@@ -252,6 +252,8 @@ struct Inner {
     /// One add or remove at a time: they write identity.json and devices.json without holding
     /// `shared` (which the Matter thread reads), so they are ordered by this lock instead.
     admin: Mutex<()>,
+    /// What the data path counts for `GET /metrics` (changes by origin here; Matter, sources).
+    metrics: Arc<crate::metrics::Counters>,
 }
 
 struct Shared {
@@ -391,6 +393,7 @@ impl Registry {
             writer,
             admin: Mutex::new(()),
             state_path,
+            metrics: Arc::default(),
         }));
         let weak: Weak<Inner> = Arc::downgrade(&registry.0);
         registry
@@ -463,8 +466,28 @@ impl Registry {
     }
 
     fn broadcast(&self, change: Change) {
+        if let Change::State { origin, .. } = &change {
+            self.0.metrics.change(origin);
+        }
         // No subscriber is not an error.
         let _ = self.0.changes.send(change);
+    }
+
+    /// The counters the data path bumps for `GET /metrics`.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Counters> {
+        &self.0.metrics
+    }
+
+    /// (source, devices, reachable devices) for every source that has devices, without copying them.
+    pub fn counts_by_source(&self) -> Vec<(String, usize, usize)> {
+        let shared = self.read();
+        let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for d in shared.devices.values() {
+            let c = counts.entry(d.source.to_string()).or_default();
+            c.0 += 1;
+            c.1 += usize::from(d.reachable);
+        }
+        counts.into_iter().map(|(s, (n, r))| (s, n, r)).collect()
     }
 
     /// Every device, ordered by endpoint.

@@ -126,6 +126,9 @@ pub struct Health {
     pub connects: u64,
     /// Records delivered (acknowledged by the cloud) since start.
     pub delivered: u64,
+    /// Bytes handed to the cloud since start: topic and payload of every message the driver hands to
+    /// its link (an MQTT publish, or an AWS data-plane HTTPS request: shadow topic and body).
+    pub bytes_sent: u64,
     /// Commands received from the cloud, and how many of them were refused.
     pub commands: u64,
     pub commands_refused: u64,
@@ -163,6 +166,12 @@ impl HealthHandle {
 
     pub fn add_delivered(&self, n: u64) {
         self.lock().delivered += n;
+    }
+
+    pub fn add_bytes_sent(&self, n: u64) {
+        if n > 0 {
+            self.lock().bytes_sent += n;
+        }
     }
 
     pub fn add_command(&self, refused: bool) {

@@ -8,7 +8,8 @@
 #     page's browser tests, test_web_page.py, headless), fuse3 (libfuse3 for the fake disk of
 #     test_fake_disk.py, through mfusepy; needs /dev/fuse), dpkg-dev and binutils (cargo-deb's
 #     dpkg-shlibdeps and strip), systemd (systemd-analyze), init-system-helpers and passwd (the package's
-#     maintainer scripts, run in a throw-away root: test_package.py).
+#     maintainer scripts, run in a throw-away root: test_package.py), prometheus (promtool and a real server
+#     scraping the bridge: test_metrics.py).
 #   - cargo-deb (pinned) into <repo>/target/tools, built once with `cargo install --locked` (test_package.py).
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
 #     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
@@ -34,7 +35,8 @@ exec 9>"$ROOT/target/.e2e-install.lock"
 flock 9
 
 # ---------------------------------------------------------------- Debian packages
-APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace chromium chromium-driver fuse3 dpkg-dev binutils systemd init-system-helpers passwd)
+APT_PKGS=(iproute2 util-linux libnl-3-200 libnl-route-3-200 libglib2.0-0 mosquitto openssl python3-venv ca-certificates strace chromium chromium-driver fuse3 dpkg-dev binutils systemd init-system-helpers passwd
+          prometheus)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -50,9 +52,12 @@ if ((${#missing[@]})); then
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
     # mosquitto's package starts a system broker on :1883; the tests start their own brokers.
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
-        systemctl disable --now mosquitto >/dev/null 2>&1 || true
-    fi
+    # Likewise prometheus's (:9090): test_metrics.py starts its own server on a free loopback port.
+    for svc in mosquitto prometheus; do
+        if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+            systemctl disable --now "$svc" >/dev/null 2>&1 || true
+        fi
+    done
 else
     log "Debian packages present"
 fi

@@ -186,7 +186,9 @@ BACKOFF_S = 20  # bridge.commissioning_backoff_secs for this test (the default i
 
 def test_wrong_passcode_limit_keeps_the_window_closed_for_the_backoff(hubbridge, sandbox, device_dir, controller,
                                                                      timings):
-    dev = hubbridge(cfg(sandbox, device_dir, bridge_extra=dict(commissioning_backoff_secs=BACKOFF_S)))
+    # Text logs with their timestamps (the default off a terminal is journald's: no timestamp).
+    dev = hubbridge(cfg(sandbox, device_dir, bridge_extra=dict(commissioning_backoff_secs=BACKOFF_S)),
+                    args=("--log-format", "text"))
     api = Api(sandbox.pair.dev_addr6, API_PORT)
     assert api.call("GET", "/pairing", expect=200)[1]["commissioning_window_open"]
     wrong = 20202022  # the bridge runs with the test passcode 20202021

@@ -14,7 +14,9 @@ access. Screenshots of each page go to <run dir>/screenshots/.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -88,8 +90,16 @@ def test_web_page_pairs_controls_and_manages_controllers(hubbridge, sandbox, dev
     def shot(name: str) -> None:
         browser.save_screenshot(os.path.join(shots, f"web-{name}.png"))
 
+    # A connector that never connects (nothing listens on port 9), trusting a CA that expires in 10 days: the
+    # page's connector card and certificate list have something to show.
+    ca = os.path.join(device_dir, "home-ca.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", os.path.join(device_dir, "home-ca.key"), "-out", ca, "-days", "10",
+                    "-subj", "/O=Home/CN=home broker CA"], check=True, capture_output=True)
+    connector = "\n".join(["[[connectors]]", 'type = "mqtt"', 'name = "far"', 'host = "127.0.0.1"', "port = 9",
+                           "[connectors.tls]", f'ca_file = "{ca}"']) + "\n"
     cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge web",
-                      api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", devices=DEVICES)
+                      api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", devices=DEVICES, extra=connector)
     dev = hubbridge(cfg)
     codes = dev.pairing_codes()
     api = Api(sandbox.pair.dev_addr6, API_PORT)
@@ -191,4 +201,15 @@ def test_web_page_pairs_controls_and_manages_controllers(hubbridge, sandbox, dev
     sub.wait_for(light_ep, OnOff, True, timeout=10, since=seen)
 
     browser.find_element(By.ID, "health").location_once_scrolled_into_view
+    # The connector's card says it is not connected; the CA's expiry is listed as a warning.
+    wait("the connector card saying 'not connected'",
+         lambda: browser.find_elements(By.CSS_SELECTOR, '[data-connector="far"] .badge.bad'))
+
+    def cert_entry():
+        e = browser.find_element(By.CSS_SELECTOR, f'[data-cert="{ca}"]')
+        return e.get_attribute("data-status"), e.get_attribute("class"), e.text
+    status, cls, text = wait("the CA's entry in the certificate list", cert_entry)
+    assert status == "expires_soon" and cls == "error", (status, cls, text)
+    assert re.fullmatch(r"CN=home broker CA,O=Home \(connector far: tls\.ca_file\): expires in (9|10) days \(\S+Z\)",
+                        text), text
     shot("8-health")

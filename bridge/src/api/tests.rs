@@ -87,6 +87,7 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
         connectors: Default::default(),
         guard: Arc::new(Guard::new(&api, api.auth.then_some(tokens))),
         limits: Limits::new(&api),
+        certificates: Default::default(),
     };
     Fixture {
         _dir: dir,

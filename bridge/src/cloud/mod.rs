@@ -58,6 +58,14 @@ struct Hosted {
 pub struct ConnectorsStatus(Arc<Vec<Hosted>>);
 
 impl ConnectorsStatus {
+    /// Every connector's delivery latency histogram (for the metrics).
+    pub fn latencies(&self) -> Vec<(String, connectors::outbox::LatencySnapshot)> {
+        self.0
+            .iter()
+            .map(|h| (h.name.clone(), h.outbox.latency()))
+            .collect()
+    }
+
     pub fn report(&self) -> Vec<ConnectorReport> {
         self.0
             .iter()

@@ -147,7 +147,9 @@ impl Secrets {
     }
 }
 
-/// Render a QR payload as text lines (Unicode half blocks) for a terminal.
+/// Render a QR payload as text lines (Unicode half blocks) for a terminal. Plain text: rs-matter ends
+/// every Unicode line with an ANSI reset (`ESC[0m`) that the half blocks do not need, and that would land
+/// in journald or a log file when stdout is not a terminal; it is stripped.
 pub fn render_qr(text: &str) -> Vec<String> {
     let mut tmp = vec![0u8; 4096];
     let mut out = vec![0u8; 4096];
@@ -160,7 +162,7 @@ pub fn render_qr(text: &str) -> Vec<String> {
         if let Ok((line, _)) =
             qr.line_as_str(QrTextType::Unicode, 2, false, false, y, &mut line_buf)
         {
-            lines.push(line.to_string());
+            lines.push(line.replace("\x1b[0m", ""));
         }
     }
     lines
@@ -208,6 +210,14 @@ pub fn qr_svg(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_qr_code_is_plain_text() {
+        let lines = render_qr("MT:Y.K9042C00KA0648G00");
+        assert!(lines.len() > 10, "{lines:?}");
+        assert!(lines.iter().all(|l| !l.contains('\x1b')), "{lines:?}");
+        assert!(lines.iter().any(|l| l.contains('\u{2588}')), "{lines:?}");
+    }
 
     #[test]
     fn generated_secrets_are_valid() {

@@ -323,6 +323,8 @@ impl Guard {
 pub struct GuardedSocket<'a> {
     socket: &'a Async<UdpSocket>,
     guard: Guard,
+    /// Where secured sessions are noted for the metrics (a few atomic loads and a store per datagram).
+    sessions: Option<std::sync::Arc<crate::metrics::Counters>>,
 }
 
 impl<'a> GuardedSocket<'a> {
@@ -330,8 +332,22 @@ impl<'a> GuardedSocket<'a> {
         GuardedSocket {
             socket,
             guard: Guard::new(limits),
+            sessions: None,
         }
     }
+
+    /// Notes the secured session of every datagram that passes in `counters`.
+    pub fn counting(mut self, counters: std::sync::Arc<crate::metrics::Counters>) -> Self {
+        self.sessions = Some(counters);
+        self
+    }
+}
+
+/// The secured unicast session a datagram is on (its header's session id; 0 is the unsecured one).
+fn secured_session(data: &[u8]) -> Option<u16> {
+    let id = u16::from_le_bytes([*data.get(1)?, *data.get(2)?]);
+    let unicast = *data.get(3)? & 0x03 == 0;
+    (id != 0 && unicast).then_some(id)
 }
 
 impl NetworkReceive for GuardedSocket<'_> {
@@ -343,8 +359,14 @@ impl NetworkReceive for GuardedSocket<'_> {
     async fn recv_from(&mut self, buffer: &mut [u8]) -> Result<(usize, Address), Error> {
         loop {
             let (len, addr) = self.socket.recv_from(buffer).await?;
-            match self.guard.judge(&buffer[..len], addr.ip(), Instant::now()) {
-                Verdict::Pass => return Ok((len, Address::Udp(addr))),
+            let now = Instant::now();
+            match self.guard.judge(&buffer[..len], addr.ip(), now) {
+                Verdict::Pass => {
+                    if let (Some(c), Some(id)) = (&self.sessions, secured_session(&buffer[..len])) {
+                        c.matter.sessions.seen(id, now);
+                    }
+                    return Ok((len, Address::Udp(addr)));
+                }
                 Verdict::Drop(cause) => {
                     tracing::trace!(peer = %addr, ?cause, "datagram dropped by the transport guard");
                 }

@@ -234,6 +234,7 @@ impl<'a> BridgeHandler<'a> {
         attr: u32,
     ) {
         notify.notify_attr_changed(endpoint, cluster, attr);
+        self.registry.metrics().matter.attribute_changed();
         let now = Instant::now();
         let mut recent = self.recent.borrow_mut();
         while recent
@@ -598,6 +599,26 @@ fn command_error(e: CommandError) -> Error {
     }
 }
 
+/// A command's outcome as the metrics label it.
+fn invoke_result(result: &Result<(), Error>) -> crate::metrics::InvokeResult {
+    use crate::metrics::InvokeResult as R;
+    let Err(e) = result else {
+        return R::Success;
+    };
+    match e.code() {
+        ErrorCode::ConstraintError => R::ConstraintError,
+        ErrorCode::InvalidCommand | ErrorCode::InvalidDataType | ErrorCode::InvalidAction => {
+            R::InvalidCommand
+        }
+        ErrorCode::CommandNotFound | ErrorCode::UnsupportedAccess => R::UnsupportedCommand,
+        ErrorCode::EndpointNotFound | ErrorCode::ClusterNotFound | ErrorCode::NotFound => {
+            R::NotFound
+        }
+        ErrorCode::Busy => R::Busy,
+        _ => R::Failure,
+    }
+}
+
 impl BridgeHandler<'_> {
     fn read_now(&self, ctx: impl ReadContext, reply: impl ReadReply) -> Result<(), Error> {
         let attr = ctx.attr();
@@ -826,7 +847,9 @@ impl AsyncHandler for BridgeHandler<'_> {
     }
 
     async fn invoke(&self, ctx: impl InvokeContext, reply: impl InvokeReply) -> Result<(), Error> {
-        self.invoke_cmd(ctx, reply).await
+        let result = self.invoke_cmd(ctx, reply).await;
+        self.registry.metrics().invoked(invoke_result(&result));
+        result
     }
 
     fn bump_dataver(&self, ctx: impl MatchContext) {

@@ -256,7 +256,8 @@ fn run_inner(
     let mut respond = pin!(responder.run::<8, 8>());
     let mut im_job = pin!(im.run());
     // rs-matter reads through the transport guard (see `guard`); it sends and joins directly.
-    let guarded = super::guard::GuardedSocket::new(&socket, super::guard::Limits::default());
+    let guarded = super::guard::GuardedSocket::new(&socket, super::guard::Limits::default())
+        .counting(registry.metrics().clone());
     let mut transport = pin!(matter.run(&crypto, &socket, guarded, &socket));
     let mut mdns = pin!(super::mdns::run(
         &matter,

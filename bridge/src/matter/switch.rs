@@ -118,7 +118,10 @@ pub fn emit_due(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
             EventPriority::Info,
             &step.fields,
         ) {
-            Ok(()) => tracing::debug!(endpoint, event = step.event, "Switch event emitted"),
+            Ok(()) => {
+                handler.registry.metrics().matter.event_emitted();
+                tracing::debug!(endpoint, event = step.event, "Switch event emitted")
+            }
             Err(e) => {
                 tracing::warn!(endpoint, event = step.event, error = ?e, "cannot emit Switch event")
             }

@@ -134,7 +134,9 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
     loop {
         let pending = std::mem::take(&mut *handler.pending_events.borrow_mut());
         for p in pending {
-            emit_state_events(&ctx, p.endpoint, p.shape, &p.old, &p.new, &p.origin);
+            emit_state_events(
+                handler, &ctx, p.endpoint, p.shape, &p.old, &p.new, &p.origin,
+            );
         }
         super::switch::emit_due(handler, &ctx);
         // Countdowns run on time even while changes stream in.
@@ -183,6 +185,7 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
                         &mut state.window,
                         &mut state.admin_state,
                     );
+                    publish_figures(handler, &ctx);
                 }
                 let established = established_subscriptions(&ctx);
                 if established != subscriptions_seen {
@@ -208,6 +211,21 @@ const REPLAY_AFTER: [std::time::Duration; 2] = [
     std::time::Duration::from_secs(1),
     std::time::Duration::from_secs(5),
 ];
+
+/// rs-matter's subscription and message counts, for the metrics (a few atomic stores).
+fn publish_figures(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
+    let load = ctx.im_stats().device_load(None);
+    handler
+        .registry
+        .metrics()
+        .matter
+        .publish(crate::metrics::ImFigures {
+            subscriptions: load.current_subscriptions.into(),
+            subscriptions_established: load.total_subscriptions_established.into(),
+            im_sent: load.total_im_messages_sent.into(),
+            im_received: load.total_im_messages_received.into(),
+        });
+}
 
 fn established_subscriptions(ctx: &impl HandlerContext) -> u32 {
     ctx.im_stats()
@@ -275,7 +293,7 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
             let new = std::rc::Rc::new(*new);
             for ep in served(handler, endpoint) {
                 if let Some((kind, old)) = handler.update_state(ctx, ep, &new, version) {
-                    emit_state_events(ctx, ep, kind, &old, &new, &origin);
+                    emit_state_events(handler, ctx, ep, kind, &old, &new, &origin);
                 }
             }
         }
@@ -393,6 +411,7 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
 /// names where it came from: Remote for a Matter controller, Proprietary Remote for a cloud,
 /// Unspecified for the device itself or the local API.
 fn emit_state_events(
+    handler: &BridgeHandler<'_>,
     ctx: &impl HandlerContext,
     endpoint: u16,
     shape: device_types::Shape,
@@ -431,7 +450,10 @@ fn emit_state_events(
             }
         }
         match super::tlv::emit_event(ctx, endpoint, cluster, event, priority, &fields) {
-            Ok(()) => tracing::debug!(endpoint, cluster, event, "event emitted"),
+            Ok(()) => {
+                handler.registry.metrics().matter.event_emitted();
+                tracing::debug!(endpoint, cluster, event, "event emitted")
+            }
             Err(e) => tracing::warn!(endpoint, cluster, event, error = ?e, "cannot emit event"),
         }
     }

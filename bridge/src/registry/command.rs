@@ -184,6 +184,7 @@ impl Registry {
         };
         match sent {
             Ok(()) => {
+                self.metrics().command(&options.origin);
                 tracing::debug!(device = id, source = %route, origin = %options.origin, "command handed to its source");
                 Ok(PendingCommand {
                     device: id.to_owned(),

@@ -216,7 +216,10 @@ impl<'a> Cx<'a> {
 
     /// Sends at once, outside the window (last words at shutdown).
     pub(crate) fn publish_now(&mut self, topic: &str, retain: bool, payload: Vec<u8>) {
-        let _ = self.link.publish(topic, retain, payload);
+        let bytes = (topic.len() + payload.len()) as u64;
+        if self.link.publish(topic, retain, payload).is_ok() {
+            self.s.health.add_bytes_sent(bytes);
+        }
     }
 
     pub(super) fn disconnect(&mut self) {
@@ -225,11 +228,20 @@ impl<'a> Cx<'a> {
 
     /// Hands backlog messages to the link while the window has room.
     pub(super) fn flush(&mut self) -> Result<(), Error> {
+        let mut bytes = 0;
+        let result = self.hand_over(&mut bytes);
+        self.s.health.add_bytes_sent(bytes);
+        result
+    }
+
+    fn hand_over(&mut self, bytes: &mut u64) -> Result<(), Error> {
         while self.inflight() < self.window {
             let Some(o) = self.backlog.pop_front() else {
                 break;
             };
+            let size = (o.topic.len() + o.payload.len()) as u64;
             self.link.publish(&o.topic, o.retain, o.payload)?;
+            *bytes += size;
             self.d.handed(o.tag);
             if o.kind == Kind::Ask {
                 self.answers += 1;

@@ -40,6 +40,7 @@
 mod config;
 #[cfg(test)]
 mod fault_tests;
+mod latency;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -58,6 +59,7 @@ use crate::clock::{self, Clock};
 use crate::model::{Entry, Record};
 use crate::Error;
 pub use config::OutboxConfig;
+pub use latency::{Latency, LatencySnapshot, BUCKETS_MS as LATENCY_BUCKETS_MS};
 
 /// What to do with a new event when the byte cap is reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +181,8 @@ struct Inner {
     /// What health reads; updated after every operation, never held across I/O.
     stats: Mutex<Snapshot>,
     notify: Notify,
+    /// Queued → acknowledged, per record acknowledged in this run.
+    latency: Latency,
 }
 
 #[derive(Default, Clone)]
@@ -310,6 +314,7 @@ impl Outbox {
             }),
             stats: Mutex::new(Snapshot::default()),
             notify: Notify::new(),
+            latency: Latency::default(),
         };
         let outbox = Outbox(Arc::new(inner));
         {
@@ -416,6 +421,11 @@ impl Outbox {
         let mut stats = snap.stats;
         stats.oldest_age_ms = snap.oldest_ms.map(|at| self.clock_ms().saturating_sub(at));
         stats
+    }
+
+    /// Delivery latency (queued → acknowledged by the cloud) of the records acknowledged in this run.
+    pub fn latency(&self) -> LatencySnapshot {
+        self.0.latency.snapshot()
     }
 
     /// Completes when something was pushed since the last call (a stored permit: no lost wake-ups).

@@ -166,6 +166,10 @@ impl Outbox {
                 Some(_) => row.unwritten.clone().or_else(|| self.read_one(st, seq)),
                 None => None,
             };
+            if dead.is_none() {
+                let waited = self.clock_ms().saturating_sub(row.queued_ms);
+                self.0.latency.observe(waited);
+            }
             self.forget(st, seq);
             removed += 1;
             if let Some(reason) = dead {

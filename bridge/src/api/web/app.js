@@ -369,6 +369,17 @@ function renderSources() {
     el("tbody", {}, ...rows)));
 }
 
+// One entry of /api/health's `certificates` (bridge/src/certs.rs: CertStatus).
+function certItem(c) {
+  const who = `${c.subject || c.path} (${(c.used_by || []).join(", ")})`;
+  const days = c.days_left;
+  const plural = (n) => `${n} day${n === 1 ? "" : "s"}`;
+  const text = c.status === "unreadable" ? `${who}: cannot read ${c.path}: ${c.error || "unknown error"}`
+    : c.status === "expired" ? `${who}: EXPIRED ${days < 0 ? plural(-days) + " ago" : "today"} (${c.not_after})`
+    : `${who}: expires in ${plural(days)} (${c.not_after})`;
+  return el("li", { class: c.status === "valid" ? "" : "error", "data-cert": c.path, "data-status": c.status, text });
+}
+
 async function refreshHealth() {
   try {
     const h = await api("GET", "/api/health");
@@ -392,13 +403,7 @@ async function refreshHealth() {
     $("connectors").replaceChildren(el("h3", { text: "Cloud connectors" }),
       cards.length ? el("div", {}, ...cards) : el("p", { class: "muted", text: "No cloud connector configured." }));
     const certs = h.certificates || [];
-    $("certificates").replaceChildren(...(certs.length ? [el("h3", { text: "Certificates" }), el("ul", {}, ...certs.map((c) => {
-      const days = c.days_left;
-      const what = c.name || c.path || c.key || "certificate";
-      const text = days === undefined ? `${what}: ${c.error || "unknown"}` : days < 0 ? `${what}: expired ${-days} days ago`
-        : `${what}: expires in ${days} days`;
-      return el("li", { class: days !== undefined && days < 30 ? "error" : "", text });
-    }))] : []));
+    $("certificates").replaceChildren(...(certs.length ? [el("h3", { text: "Certificates" }), el("ul", {}, ...certs.map(certItem))] : []));
   } catch (e) { $("health-summary").textContent = "Cannot read health: " + e.message; }
 }
 

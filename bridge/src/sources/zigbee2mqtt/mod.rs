@@ -89,12 +89,14 @@ impl DeviceSource for Zigbee2MqttSource {
     ) -> Result<(), SourceError> {
         let mut devices = DeviceTable::default();
         let mut backoff = BACKOFF_START;
+        registry.metrics().source_connected(&self.name, false);
         tracing::info!(source = %self.name, host = %self.config.host, port = self.config.port(), base_topic = %self.config.base_topic, "started");
         loop {
             let outcome = self
                 .session(&registry, &mut devices, &mut commands, &shutdown)
                 .await;
             registry.set_source_reachable(&self.name, false);
+            registry.metrics().source_connected(&self.name, false);
             match outcome {
                 Ended::Shutdown => break,
                 Ended::Failed { error, was_up } => {
@@ -173,6 +175,7 @@ impl Zigbee2MqttSource {
             };
         }
         tracing::info!(source = %self.name, topic = %filter, "connected to the broker");
+        registry.metrics().source_connected(&self.name, true);
         let mut session = Session {
             config: &self.config,
             source: &self.name,

@@ -1,0 +1,330 @@
+//! The counters the data path bumps where things happen (registry, Matter thread, sources): relaxed
+//! atomics only, so counting costs an increment and never a lock or an allocation on the hot path. The
+//! rare first sight of a new cloud origin or source name takes a short write lock once.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::RwLock;
+use std::time::Instant;
+
+use crate::registry::Origin;
+
+/// Everything counted at the source; one per registry (so per bridge), shared by `Arc`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// State changes the registry accepted, by origin (a source's confirmation is `local`).
+    changes: ByOrigin,
+    /// Commands the registry handed to a device's source, by who sent them.
+    commands: ByOrigin,
+    /// Matter commands on bridged endpoints, by [`InvokeResult`].
+    invokes: [AtomicU64; InvokeResult::ALL.len()],
+    /// Figures the Matter thread publishes.
+    pub matter: MatterFigures,
+    /// Whether each device source with a remote end (a Zigbee2MQTT broker) is connected.
+    sources: Named<AtomicBool>,
+}
+
+/// A count per origin: fixed slots for matter, local, api; one per cloud connector.
+#[derive(Debug, Default)]
+struct ByOrigin {
+    fixed: [AtomicU64; 3],
+    cloud: Named<AtomicU64>,
+}
+
+impl ByOrigin {
+    fn count(&self, origin: &Origin) {
+        match origin {
+            Origin::Matter => self.fixed[0].fetch_add(1, Relaxed),
+            Origin::Local => self.fixed[1].fetch_add(1, Relaxed),
+            Origin::Api => self.fixed[2].fetch_add(1, Relaxed),
+            Origin::Cloud(name) => self.cloud.with(name, |c| c.fetch_add(1, Relaxed)),
+        };
+    }
+
+    /// (`matter` | `local` | `api` | `cloud:<name>`, count).
+    fn snapshot(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = ["matter", "local", "api"]
+            .iter()
+            .zip(&self.fixed)
+            .map(|(n, c)| ((*n).to_owned(), c.load(Relaxed)))
+            .collect();
+        out.extend(
+            self.cloud
+                .snapshot(|c| c.load(Relaxed))
+                .into_iter()
+                .map(|(n, c)| (format!("cloud:{n}"), c)),
+        );
+        out
+    }
+}
+
+/// A small list of named values, grown under a write lock the first time a name shows up.
+#[derive(Debug)]
+struct Named<T>(RwLock<Vec<(String, T)>>);
+
+impl<T> Default for Named<T> {
+    fn default() -> Self {
+        Named(RwLock::new(Vec::new()))
+    }
+}
+
+impl<T: Default> Named<T> {
+    fn with<R>(&self, name: &str, f: impl Fn(&T) -> R) -> R {
+        {
+            let list = self.0.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, v)) = list.iter().find(|(n, _)| n == name) {
+                return f(v);
+            }
+        }
+        let mut list = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let i = match list.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                list.push((name.to_owned(), T::default()));
+                list.len() - 1
+            }
+        };
+        f(&list[i].1)
+    }
+
+    fn snapshot<R>(&self, f: impl Fn(&T) -> R) -> Vec<(String, R)> {
+        let list = self.0.read().unwrap_or_else(|e| e.into_inner());
+        list.iter().map(|(n, v)| (n.clone(), f(v))).collect()
+    }
+}
+
+/// The outcome of a Matter command, as a metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvokeResult {
+    Success,
+    ConstraintError,
+    InvalidCommand,
+    UnsupportedCommand,
+    NotFound,
+    Busy,
+    Failure,
+}
+
+impl InvokeResult {
+    pub const ALL: [InvokeResult; 7] = [
+        InvokeResult::Success,
+        InvokeResult::ConstraintError,
+        InvokeResult::InvalidCommand,
+        InvokeResult::UnsupportedCommand,
+        InvokeResult::NotFound,
+        InvokeResult::Busy,
+        InvokeResult::Failure,
+    ];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            InvokeResult::Success => "success",
+            InvokeResult::ConstraintError => "constraint_error",
+            InvokeResult::InvalidCommand => "invalid_command",
+            InvokeResult::UnsupportedCommand => "unsupported_command",
+            InvokeResult::NotFound => "not_found",
+            InvokeResult::Busy => "busy",
+            InvokeResult::Failure => "failure",
+        }
+    }
+}
+
+/// Figures of the Matter node, published by the Matter thread (rs-matter's own counters) or counted
+/// there (the bridge's notifications and events; secured sessions seen by the transport guard).
+#[derive(Debug, Default)]
+pub struct MatterFigures {
+    /// Subscriptions established now (rs-matter's subscription table).
+    pub subscriptions: AtomicU64,
+    /// Subscriptions accepted since start.
+    pub subscriptions_established: AtomicU64,
+    /// Interaction Model messages sent and received (rs-matter's transport counters).
+    pub im_sent: AtomicU64,
+    pub im_received: AtomicU64,
+    /// Attribute changes the bridge handed to rs-matter to report to subscribers.
+    pub attribute_changes: AtomicU64,
+    /// Events (Switch presses, StateChange, LockOperation, ...) emitted to subscribers.
+    pub events: AtomicU64,
+    /// Secured unicast sessions that sent the node a message lately.
+    pub sessions: SessionsSeen,
+}
+
+/// How long a secured session counts as active after its last message.
+pub const SESSION_IDLE_SECS: u64 = 300;
+const SESSION_SLOTS: usize = 32;
+
+/// Secured session ids the transport guard saw, with when it last saw each: a fixed table of atomics
+/// (session id + 1 in the top 16 bits, seconds since start in the rest), written by the Matter thread,
+/// counted at scrape time. rs-matter 0.4.1 keeps its session table private; this is the node's view
+/// from the wire.
+#[derive(Debug)]
+pub struct SessionsSeen {
+    slots: [AtomicU64; SESSION_SLOTS],
+    origin: Instant,
+}
+
+impl Default for SessionsSeen {
+    fn default() -> Self {
+        SessionsSeen {
+            slots: Default::default(),
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl SessionsSeen {
+    fn secs(&self, now: Instant) -> u64 {
+        // +1 so that a slot written in the first second is not taken for empty.
+        now.saturating_duration_since(self.origin).as_secs() + 1
+    }
+
+    /// A message arrived on secured unicast session `id` at `now`.
+    pub fn seen(&self, id: u16, now: Instant) {
+        let tag = (u64::from(id) + 1) << 48;
+        let value = tag | self.secs(now);
+        let mut oldest = (u64::MAX, 0);
+        for (i, slot) in self.slots.iter().enumerate() {
+            let v = slot.load(Relaxed);
+            if v & !LOW == tag {
+                slot.store(value, Relaxed);
+                return;
+            }
+            let at = v & LOW;
+            if at < oldest.0 {
+                oldest = (at, i);
+            }
+        }
+        self.slots[oldest.1].store(value, Relaxed);
+    }
+
+    /// Sessions with a message in the last [`SESSION_IDLE_SECS`].
+    pub fn active(&self, now: Instant) -> u64 {
+        let now = self.secs(now);
+        self.slots
+            .iter()
+            .map(|s| s.load(Relaxed))
+            .filter(|v| *v != 0 && now.saturating_sub(v & LOW) < SESSION_IDLE_SECS)
+            .count() as u64
+    }
+}
+
+const LOW: u64 = (1 << 48) - 1;
+
+/// rs-matter's Interaction Model figures at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImFigures {
+    pub subscriptions: u64,
+    pub subscriptions_established: u64,
+    pub im_sent: u64,
+    pub im_received: u64,
+}
+
+impl MatterFigures {
+    /// Stores rs-matter's figures (the Matter thread, a few times a second).
+    pub fn publish(&self, f: ImFigures) {
+        self.subscriptions.store(f.subscriptions, Relaxed);
+        self.subscriptions_established
+            .store(f.subscriptions_established, Relaxed);
+        self.im_sent.store(f.im_sent, Relaxed);
+        self.im_received.store(f.im_received, Relaxed);
+    }
+
+    pub fn attribute_changed(&self) {
+        self.attribute_changes.fetch_add(1, Relaxed);
+    }
+
+    pub fn event_emitted(&self) {
+        self.events.fetch_add(1, Relaxed);
+    }
+}
+
+impl Counters {
+    /// One state change entered the registry.
+    pub fn change(&self, origin: &Origin) {
+        self.changes.count(origin);
+    }
+
+    /// State changes so far, by origin label (`matter`, `local`, `api`, `cloud:<name>`).
+    pub fn changes(&self) -> Vec<(String, u64)> {
+        self.changes.snapshot()
+    }
+
+    /// One command handed to a device's source.
+    pub fn command(&self, origin: &Origin) {
+        self.commands.count(origin);
+    }
+
+    /// Commands so far, by origin label.
+    pub fn commands(&self) -> Vec<(String, u64)> {
+        self.commands.snapshot()
+    }
+
+    /// One Matter command answered.
+    pub fn invoked(&self, result: InvokeResult) {
+        let i = InvokeResult::ALL
+            .iter()
+            .position(|r| *r == result)
+            .unwrap_or(0);
+        self.invokes[i].fetch_add(1, Relaxed);
+    }
+
+    /// Matter commands so far, by result.
+    pub fn invokes(&self) -> Vec<(InvokeResult, u64)> {
+        InvokeResult::ALL
+            .iter()
+            .zip(&self.invokes)
+            .map(|(r, c)| (*r, c.load(Relaxed)))
+            .collect()
+    }
+
+    /// A device source connected to (or lost) its remote end.
+    pub fn source_connected(&self, source: &str, connected: bool) {
+        self.sources.with(source, |c| c.store(connected, Relaxed));
+    }
+
+    /// Every source that reported its connection, with its state.
+    pub fn sources(&self) -> Vec<(String, bool)> {
+        self.sources.snapshot(|c| c.load(Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn changes_are_counted_by_origin() {
+        let c = Counters::default();
+        c.change(&Origin::Matter);
+        c.change(&Origin::Cloud("home".into()));
+        c.change(&Origin::Cloud("home".into()));
+        c.change(&Origin::Api);
+        let changes = c.changes();
+        let get = |n: &str| changes.iter().find(|(o, _)| o == n).map(|(_, v)| *v);
+        assert_eq!(get("matter"), Some(1));
+        assert_eq!(get("local"), Some(0));
+        assert_eq!(get("api"), Some(1));
+        assert_eq!(get("cloud:home"), Some(2));
+    }
+
+    #[test]
+    fn sessions_count_while_active_and_age_out() {
+        let s = SessionsSeen::default();
+        let t0 = s.origin;
+        s.seen(7, t0);
+        s.seen(7, t0 + Duration::from_secs(1));
+        s.seen(9, t0 + Duration::from_secs(2));
+        assert_eq!(s.active(t0 + Duration::from_secs(3)), 2);
+        s.seen(9, t0 + Duration::from_secs(200));
+        // Session 7 was last heard at 1 s: gone after SESSION_IDLE_SECS.
+        assert_eq!(s.active(t0 + Duration::from_secs(SESSION_IDLE_SECS + 2)), 1);
+        // More sessions than slots: the oldest is replaced, nothing panics.
+        for id in 100..200 {
+            s.seen(id, t0 + Duration::from_secs(400));
+        }
+        assert_eq!(
+            s.active(t0 + Duration::from_secs(401)),
+            SESSION_SLOTS as u64
+        );
+    }
+}
