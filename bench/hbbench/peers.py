@@ -208,7 +208,11 @@ class MatterbridgePeer(Peer):
         import re
 
         self._add.start()
-        rc = self._add.proc.wait(120)
+        try:
+            rc = self._add.proc.wait(120)
+        except Exception:
+            self._add.kill()
+            raise
         log = self._add.log_text()
         if rc != 0 or not re.search(r"Added plugin hubbridge-bench-lights", log):
             raise RuntimeError(f"matterbridge -add {self.plugin} exited {rc} without adding the plugin; "
