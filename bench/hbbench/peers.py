@@ -18,6 +18,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
+import shutil
 
 from hbe2e.device import Device
 from hbe2e.api import token_for_port
@@ -25,7 +27,8 @@ from hbe2e.hubbridge import config_toml
 from hbe2e.standin import standin_device
 
 PEERS = ("hubbridge", "matterjs", "matterbridge")
-DEFAULT_PEERS = ("hubbridge", "matterjs", "matterbridge")
+# `--peers` default: all three (a full run with Matterbridge stays well inside the default --max-minutes).
+DEFAULT_PEERS = PEERS
 API_PORT = 8080
 CONTROL_PORT = 8081
 
@@ -140,8 +143,6 @@ MATTERBRIDGE_FRONTEND_PORT = 8283
 
 def matterbridge_available(workspace: str) -> str | None:
     """None if the Matterbridge peer can run, else the reason it cannot (tests/e2e/install.sh installs it)."""
-    import shutil
-
     root = os.path.join(workspace, *MATTERBRIDGE_DIR)
     if shutil.which("node") is None:
         return "node is not installed"
@@ -165,9 +166,9 @@ class MatterbridgePeer(Peer):
     """Matterbridge with N lights from bench/matterbridge/plugin.
 
     Its home (`-homedir`, and HOME) is fresh per repetition under `storage`: the plugin is registered there by a
-    one-shot `matterbridge -add` before the measured start (an install step, not part of start-up). Started as
-    `node …/bin/matterbridge.js` so the process we measure and signal is Matterbridge itself (it exits 143
-    after SIGTERM). `-novirtual`: no "restart"/"update" outlets on the aggregator; `-bind 127.0.0.1`: frontend
+    one-shot `matterbridge -add` before the first start (an install step, not part of the timed start-up).
+    Started as `node …/bin/matterbridge.js` so the process we measure and signal is Matterbridge itself (on
+    SIGTERM it closes its server node and exits, 0 here, 143 in other setups). `-novirtual`: no "restart"/"update" outlets on the aggregator; `-bind 127.0.0.1`: frontend
     and backend on the namespace's loopback; `-mdnsinterface`: mDNS on the veth only.
     """
 
@@ -186,27 +187,17 @@ class MatterbridgePeer(Peer):
         self._add = Device("matterbridge-add", ["node", cli, *common, "-add", self.plugin], netns=sandbox.pair.dev,
                            log_dir=sandbox.log_dir, env=env, cwd=self.home)
         # (the pairing code is logged at "notice": the quietest level that still shows it)
-        self.device = Device("matterbridge", ["node", cli, *common, "-novirtual", "-bridge", "-port", "5540",
+        self.device = _RegisteringDevice(self.register_plugin, "matterbridge", ["node", cli, *common, "-novirtual", "-bridge", "-port", "5540",
                                               "-passcode", "20202021", "-discriminator", "3840",
                                               "-frontend", str(MATTERBRIDGE_FRONTEND_PORT), "-bind", "127.0.0.1",
                                               "-mdnsinterface", sandbox.pair.dev_if, "-logger", log_level,
                                               "-matterlogger", log_level],
                              netns=sandbox.pair.dev, log_dir=sandbox.log_dir, ready=r"Manual pairing code",
                              ready_timeout=300, env=env, cwd=self.home, stop_timeout=30)
-        self.device.start = self._start_wrapper(self.device.start)
         self._endpoints: list[int] | None = None
-
-    def _start_wrapper(self, start):
-        def wrapped(timeout=None):
-            if self.device.starts == 0:
-                self.register_plugin()
-            return start(timeout)
-        return wrapped
 
     def register_plugin(self) -> None:
         """`matterbridge -add plugin/` (runs and exits); raises if the plugin was not registered."""
-        import re
-
         self._add.start()
         try:
             rc = self._add.proc.wait(120)
@@ -232,6 +223,19 @@ class MatterbridgePeer(Peer):
 
     def set_local(self, index: int, on: bool) -> None:
         self._request(self.host, CONTROL_PORT, "PUT", f"/lights/{index + 1}", {"on": on}, (204,))
+
+
+class _RegisteringDevice(Device):
+    """A Device that runs `before_first_start` once, untimed, before its first start."""
+
+    def __init__(self, before_first_start, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._before_first_start = before_first_start
+
+    def start(self, timeout: float | None = None) -> Device:
+        if self.starts == 0:
+            self._before_first_start()
+        return super().start(timeout)
 
 
 def make_peer(name: str, *, workspace: str, hubbridge_bin: str, count: int, sandbox, storage: str) -> Peer:
