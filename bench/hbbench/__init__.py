@@ -1,10 +1,10 @@
-"""hubbridge benchmarks, side by side with a matter.js bridge (issue 5). Entry point: `cargo xtask bench`, which
+"""hubbridge benchmarks, side by side with a matter.js bridge (issue 5) and the real Matterbridge (issue 14). Entry point: `cargo xtask bench`, which
 runs `python -m hbbench` (see `__main__.py`) from the end-to-end venv, as root.
 
 # Layout
 - `__main__.py`: the orchestrator: repetitions (alternating peers), time bound, aggregation, the report.
 - `child.py`: one repetition in its own process (fresh namespaces, storage and controller).
-- `peers.py`: hubbridge and the matter.js bridge, started the same way with N virtual lights.
+- `peers.py`: hubbridge, the matter.js bridge and Matterbridge, started the same way with N virtual lights.
 - `measure.py`: the figures of one repetition (commissioning, reads, invokes, report latency, RSS, CPU).
 - `report.py`: aggregation (medians, ranges, ratios, targets) into report.json and report.md.
 - `svg.py`: hand-written SVG plots.

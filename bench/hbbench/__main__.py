@@ -1,7 +1,8 @@
 """The benchmark orchestrator: `python -m hbbench [options]` (as root, from the e2e venv; `cargo xtask bench`
 builds hubbridge in release, installs the harness and calls this).
 
-For each N, for each repetition, both peers run one after the other (the order alternates between repetitions),
+For each N, for each repetition, the peers (hubbridge, the matter.js bridge and the real Matterbridge by default)
+run one after the other (the order alternates between repetitions),
 each in its own child process (`hbbench.child`) with fresh namespaces, storage and controller. The whole run is
 bounded by --max-minutes: once spent, remaining repetitions are skipped and the report says so. Every child is
 waited for and, on timeout, terminated by PID; namespaces it leaves (hb-<child pid>-*) are removed by name.
@@ -26,6 +27,8 @@ from . import report as report_mod
 ensure_paths()
 
 from hbe2e import netns  # noqa: E402
+
+from . import peers as peers_mod  # noqa: E402  (imports hbe2e)
 
 RUNS = os.path.join(WORKSPACE, "target", "bench-runs")
 KEEP_RUNS = 3
@@ -60,12 +63,17 @@ def _meta(a, argv: list[str]) -> dict:
             mjs = "@matter/main " + json.load(f)["version"]
     except (OSError, ValueError, KeyError):
         mjs = "@matter/main (not installed)"
+    mb = peers_mod.matterbridge_version(WORKSPACE)
     return dict(
         label=a.label, argv=argv, counts=a.counts, reps=a.reps, iterations=a.iterations,
         read_iterations=a.read_iterations if a.read_iterations is not None else a.iterations,
         figure_budget_s=a.figure_budget, warmup=2, max_minutes=a.max_minutes, started=_utc(),
         hubbridge=f"{hb_version} ({build}, `{rel}`{'; ' + a.source_note if a.source_note else ''}), RUST_LOG=warn",
         matterjs=mjs + " (log level warn)", node=_cmd(["node", "--version"]),
+        matterbridge=(f"matterbridge {mb} (npm, pinned by bench/matterbridge/package-lock.json), bridge mode, "
+                      "-novirtual, plugin bench/matterbridge/plugin, log level notice") if mb
+        else "matterbridge (not installed)",
+        peers=[p for p in a.peers.split(",") if p],
         chip="home-assistant-chip-core 2025.7.0",
         machine=f"{cpu or platform.machine()}, {os.cpu_count()} CPUs, {mem_gb:.0f} GiB, Linux {platform.release()}",
         git=f"{commit}{' + uncommitted changes' if dirty else ''}",
@@ -189,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure-budget", type=float, default=300.0, help="seconds per figure and repetition")
     ap.add_argument("--min-iterations", type=int, default=10)
     ap.add_argument("--max-minutes", type=float, default=240.0, help="bound for the whole run")
-    ap.add_argument("--peers", default="hubbridge,matterjs")
+    ap.add_argument("--peers", default=",".join(peers_mod.DEFAULT_PEERS),
+                    help=f"comma-separated, of {', '.join(peers_mod.PEERS)} (default: all)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: N=10, 1 repetition, 10 iterations (overrides the above)")
     ap.add_argument("--label", default=None)
@@ -213,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         a.counts, a.reps, a.iterations, a.read_iterations, a.min_iterations = "10", 1, 10, 10, 3
     a.counts = [int(x) for x in a.counts.split(",") if x]
     peers = [p for p in a.peers.split(",") if p]
+    unknown = [p for p in peers if p not in peers_mod.PEERS]
+    if unknown or not peers:
+        print(f"hbbench: unknown peer(s) {', '.join(unknown) or '(none given)'}; want of {', '.join(peers_mod.PEERS)}",
+              file=sys.stderr)
+        return 2
     full = (sorted(a.counts) == [10, 100, 500] and a.reps >= 3 and a.iterations >= 100
             and (a.read_iterations is None or a.read_iterations >= 100))
     if a.label is None:
@@ -222,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not os.access(a.hubbridge_bin, os.X_OK):
         print(f"hbbench: no hubbridge binary at {a.hubbridge_bin}", file=sys.stderr)
+        return 2
+    if "matterbridge" in peers and (why := peers_mod.matterbridge_available(WORKSPACE)):
+        print(f"hbbench: the matterbridge peer cannot run: {why} (or leave it out: --peers hubbridge,matterjs)",
+              file=sys.stderr)
         return 2
 
     stamp = time.strftime("%Y%m%d-%H%M%S")

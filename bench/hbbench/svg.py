@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-COLORS = {"hubbridge": "#1b7837", "matterjs": "#762a83"}
-LABELS = {"hubbridge": "hubbridge", "matterjs": "matter.js"}
+COLORS = {"hubbridge": "#1b7837", "matterjs": "#762a83", "matterbridge": "#e08214"}
+LABELS = {"hubbridge": "hubbridge", "matterjs": "matter.js", "matterbridge": "Matterbridge"}
 
 
 def _nice_max(v: float) -> float:

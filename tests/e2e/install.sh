@@ -13,8 +13,11 @@
 #   - cargo-deb (pinned) into <repo>/target/tools, built once with `cargo install --locked` (test_package.py).
 #   - A Python venv at <repo>/target/e2e-venv with the CHIP controller bindings and pytest,
 #     pinned in tests/e2e/requirements.txt (also paho-mqtt, and moto[server] for the AWS IoT data-plane emulator).
-#   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json), and
-#     zigbee-herdsman-converters for the Zigbee2MQTT fake (tests/e2e/z2m, pinned by package-lock.json).
+#   - The matter.js stand-in device's node modules (bench/matterjs, pinned by package-lock.json),
+#     zigbee-herdsman-converters for the Zigbee2MQTT fake (tests/e2e/z2m, pinned by package-lock.json), and the
+#     real Matterbridge, the benchmark's third peer (bench/matterbridge, pinned by package-lock.json, laid out
+#     like `npm install -g` by its .npmrc; ~20-30 s the first time), with the node_modules/matterbridge link its
+#     local plugin (bench/matterbridge/plugin) needs.
 #     Skipped with a warning when node is missing or older than 20.19 (set HB_E2E_SKIP_NODE=1 to skip on purpose).
 #
 # Stamps (hash of the pin files) make warm runs fast; delete target/e2e-venv or bench/matterjs/node_modules
@@ -106,6 +109,22 @@ else
         log "npm ci in $MATTERJS"
         (cd "$MATTERJS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         echo "$lock_sum" >"$nstamp"
+    fi
+    # The real Matterbridge (bench/matterbridge, pinned): the benchmark's third peer (bench/hbbench/peers.py).
+    MB="$ROOT/bench/matterbridge"
+    mbsum="$(sha256sum "$MB/package-lock.json" | cut -d' ' -f1)"
+    mbstamp="$MB/node_modules/.hb-e2e-stamp"
+    if [[ -f "$mbstamp" && "$(cat "$mbstamp")" == "$mbsum" ]]; then
+        log "Matterbridge modules up to date"
+    else
+        log "npm ci in $MB"
+        (cd "$MB" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$mbsum" >"$mbstamp"
+    fi
+    # Without this link Matterbridge runs `npm link matterbridge` in the plugin's directory at every start.
+    if [[ ! -L "$MB/plugin/node_modules/matterbridge" ]]; then
+        mkdir -p "$MB/plugin/node_modules"
+        ln -sfn ../../node_modules/matterbridge "$MB/plugin/node_modules/matterbridge"
     fi
     # zigbee-herdsman-converters for the Zigbee2MQTT fake's device definitions (tests/e2e/z2m, pinned).
     Z2M="$HERE/z2m"

@@ -1,6 +1,8 @@
-"""The benchmark driver (bench/hbbench, `cargo xtask bench`) end to end with tiny parameters: both peers with 3
-lights, a few iterations of every figure, then the report. Asserts the report's structure, never a speed
-(benchmarks are not tests)."""
+"""The benchmark driver (bench/hbbench, `cargo xtask bench`) end to end with tiny parameters: every peer
+(hubbridge, the matter.js bridge, the real Matterbridge with its local plugin) with 3 lights, a few iterations of
+every figure (commissioning, reads, invokes, local change → report), then the report. A peer that does not
+really work fails the test: every figure of every peer must succeed. Asserts the report's structure, never a
+speed (benchmarks are not tests)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ sys.path.insert(0, os.path.join(WORKSPACE, "bench"))
 
 from hbbench import report  # noqa: E402
 from hbbench.measure import Params, run_repetition  # noqa: E402
-from hbbench.peers import make_peer  # noqa: E402
+from hbbench.peers import make_peer, matterbridge_available  # noqa: E402
 
 pytestmark = [pytest.mark.hubbridge, pytest.mark.standin]
 
+PEERS = ("hubbridge", "matterjs", "matterbridge")
 LATENCY_FIGURES = ("commission_s", "startup_s", "invoke_s", "report_s", "structure_read_s", "wildcard_read_s")
 
 
@@ -32,17 +35,25 @@ def test_bench_driver_produces_a_well_formed_report(sandbox, controller, devices
     why = _standin.standin_available(WORKSPACE)
     if why:
         pytest.skip(f"matter.js peer unavailable: {why}")
+    # install.sh installs Matterbridge wherever it installs matter.js: missing here means a broken install, and
+    # the bench's third peer must not rot unnoticed.
+    why = matterbridge_available(WORKSPACE)
+    assert why is None, f"Matterbridge peer unavailable: {why}"
 
     params = Params(count=3, iterations=3, read_iterations=2, figure_budget_s=20, min_iterations=1, warmup=1,
                     settle_s=0.5)
     results = []
-    for name in ("hubbridge", "matterjs"):
+    for name in PEERS:
         peer = make_peer(name, workspace=WORKSPACE, hubbridge_bin=binary, count=3, sandbox=sandbox,
                          storage=os.path.join(device_dir, name))
         devices.started.append(peer.device)  # stopped at test end whatever happens
         res = run_repetition(controller, peer, params, rep=0)
         assert res.error is None, f"{name}: {res.error} (log {peer.device.log_path})"
         assert not peer.device.running
+        if name == "matterbridge":
+            # the bridge Matterbridge built from the plugin: exactly the 3 lights, no virtual outlets
+            assert peer.light_endpoints() and len(peer.light_endpoints()) == 3
+            assert peer.device.grep(r"HB-LIGHTS count=3") and not peer.device.grep(r"linked to plugin|Error linking matterbridge")
         results.append(res.to_json())
 
     for r in results:
@@ -56,13 +67,13 @@ def test_bench_driver_produces_a_well_formed_report(sandbox, controller, devices
     agg = report.aggregate(results)
     meta = dict(label="smoke test", argv=[], counts=[3], reps=1, iterations=3, read_iterations=2,
                 figure_budget_s=20, warmup=1, started="-", finished="-", hubbridge=binary, matterjs="-", node="-",
-                chip="-", machine="-", git="-", partial=None)
+                matterbridge="-", peers=list(PEERS), chip="-", machine="-", git="-", partial=None)
     rep = dict(meta=meta, aggregate=agg, results=results, failures=[], cloud={}, notes=[],
                targets=report.targets(agg, [3]))
     paths = report.write(rep, str(tmp_path))
 
     data = json.loads((tmp_path / "report.json").read_text())
-    for peer in ("hubbridge", "matterjs"):
+    for peer in PEERS:
         figs = data["aggregate"][peer]["3"]
         assert {"p50", "p95", "p99"} <= set(figs["invoke_s"])
         assert figs["rss_idle_mb"]["value"]["median"] > 0
@@ -70,9 +81,13 @@ def test_bench_driver_produces_a_well_formed_report(sandbox, controller, devices
     md = (tmp_path / "report.md").read_text()
     for heading in ("## Targets", "## N = 3 bridged on/off lights", "## Cloud side"):
         assert heading in md
-    assert "| Invoke round trip (OnOff.Toggle) (ms) | p50 |" in md
+    assert "| figure | stat | hubbridge | matter.js | Matterbridge | ratio ÷ matter.js | ratio ÷ Matterbridge |" in md
+    inv = next(line for line in md.splitlines() if line.startswith("| Invoke round trip (OnOff.Toggle) (ms) | p50 |"))
+    cells = [c.strip() for c in inv.strip("|").split("|")][2:]
+    assert len(cells) == 5 and "–" not in cells, inv  # three peers and both ratios, all measured
+    assert "Matterbridge" in md.split("## Targets")[1].split("##")[0]  # targets carry the Matterbridge ratio
     svg = ET.parse(tmp_path / "report.svg").getroot()
-    assert svg.tag.endswith("svg") and len(svg.findall("{http://www.w3.org/2000/svg}rect")) >= 12
+    assert svg.tag.endswith("svg") and len(svg.findall("{http://www.w3.org/2000/svg}rect")) >= 18
     assert len(paths) == 3
 
 

@@ -3,7 +3,7 @@
 //! - `bench [--quick] [--counts 10,100,500] [--reps 3] [--iterations 100] [...]`: builds hubbridge (and the
 //!   cloud benchmark, hubbridge-bench-mqtt) in
 //!   release, installs the end-to-end harness (`tests/e2e/install.sh`: the CHIP controller venv and the
-//!   pinned matter.js peer), then runs the benchmark driver (`bench/hbbench`, Python, in that venv) which
+//!   pinned matter.js and Matterbridge peers), then runs the benchmark driver (`bench/hbbench`, Python, in that venv) which
 //!   writes `bench/report.{md,json,svg}`. Needs root (network namespaces). `--no-build` and
 //!   `--no-install` skip the first two steps; every other argument goes to the driver
 //!   (`cargo xtask bench --help` lists them).
