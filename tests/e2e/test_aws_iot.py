@@ -247,7 +247,10 @@ def test_https_data_plane_against_moto(hubbridge, devices, sandbox, device_dir):
     # Someone else bumps the version; a local change still lands (conflict -> GET -> update with the new version).
     moto.call("iot-data", "update_thing_shadow", thingName="living-room-hub", shadowName="kitchen-light",
               payload={"state": {"desired": {"brightness": 100}}})
-    time.sleep(1.1)  # shadow timestamps are whole seconds: the local change below is newer, that desired is stale
+    # Shadow timestamps are whole seconds and the bridge knows the service's clock to within one: a local change
+    # 2 s or more after a desired value is always the newer one (1.1 s here failed about 1 run in 2 while the
+    # bridge floored both the service's now and the change's age, putting the change up to 2 s in the past).
+    time.sleep(2.1)
     api.set_state("kitchen-light", {"brightness": 222})
     deadline = time.monotonic() + 60
     while (reported("kitchen-light") or {}).get("brightness") != 222:

@@ -48,25 +48,31 @@ impl Run<'_> {
     pub(super) fn local_secs(&mut self, cx: &Cx<'_>, device: &str, doc: &Value) -> Option<u64> {
         self.saw_timestamp(doc);
         let at = *self.local_at.get(device)?;
-        let service_now = self
-            .service_now()
-            .unwrap_or_else(|| cx.s.outbox.clock().wall_ms() / 1000);
+        let service_now_ms = self
+            .service_now_ms()
+            .unwrap_or_else(|| cx.s.outbox.clock().wall_ms());
         let ago = cx.s.outbox.clock().now().saturating_duration_since(at);
-        Some(service_now.saturating_sub(ago.as_secs()))
+        // In milliseconds until the end: flooring the service's now and the age separately put a
+        // local change up to 2 s in the past, so a desired value written a second before it won.
+        let ago_ms = u64::try_from(ago.as_millis()).unwrap_or(u64::MAX);
+        Some(service_now_ms.saturating_sub(ago_ms) / 1000)
     }
 
-    /// The service's "now" estimated from the latest timestamp it sent.
-    fn service_now(&self) -> Option<u64> {
+    /// The service's "now" in Unix milliseconds: the highest lower bound its timestamps gave (a
+    /// message stamped with whole second `ts` was sent at or after `ts`, so the message that came
+    /// soonest after a second began pins the clock closest), advanced by monotonic time.
+    fn service_now_ms(&self) -> Option<u64> {
         self.service_clock
-            .map(|(ts, at)| ts + at.elapsed().as_secs())
+            .map(|(ts_ms, at)| ts_ms + u64::try_from(at.elapsed().as_millis()).unwrap_or(0))
     }
 
     /// Learns the service's clock from a message's `timestamp` (only forward: a document's timestamp
     /// may be its last change rather than the time it was sent).
     pub(super) fn saw_timestamp(&mut self, doc: &Value) {
         if let Some(ts) = doc.get("timestamp").and_then(Value::as_u64) {
-            if self.service_now().is_none_or(|now| ts > now) {
-                self.service_clock = Some((ts, Instant::now()));
+            let ts_ms = ts.saturating_mul(1000);
+            if self.service_now_ms().is_none_or(|now| ts_ms > now) {
+                self.service_clock = Some((ts_ms, Instant::now()));
             }
         }
     }

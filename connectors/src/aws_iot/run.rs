@@ -77,8 +77,9 @@ pub(super) struct Run<'a> {
     /// Answers to the commands made from desired state (the fields to clear once applied), and to
     /// `GetThingShadow` calls.
     pub(super) notes: mpsc::UnboundedSender<Note>,
-    /// The shadow service's clock (Unix seconds) as last seen in a message's `timestamp`, and when: its
-    /// "now" is that plus the monotonic time since (never the hub's own wall clock).
+    /// The shadow service's clock (Unix milliseconds, from a message's whole-second `timestamp`) and
+    /// when it was learnt: its "now" is that plus the monotonic time since (never the hub's own wall
+    /// clock); see `Run::saw_timestamp`.
     pub(super) service_clock: Option<(u64, Instant)>,
     /// Records whose update hit a version conflict, sent again after the fresh GET.
     pub(super) after_get: HashMap<String, Vec<u64>>,
