@@ -130,7 +130,7 @@ def test_stale_desired_is_not_applied_and_is_cleared(aws):
     broker, fake, dev, api = aws
     go_offline(broker, api)
     fake.set_desired("kitchen-light", {"on": True})
-    time.sleep(1.1)  # the local change below is a whole second newer than that desired value
+    time.sleep(2.1)  # the local change below is newer than that desired value by the 2 s the README promises
     api.set_state("kitchen-light", {"on": False, "brightness": 60})
     broker.uplink.up()
     fake.wait(lambda: fake.desired("kitchen-light") is not None and "on" not in fake.desired("kitchen-light"),
@@ -207,7 +207,7 @@ def test_mqtt_transport_reads_shadows_with_get_thing_shadow_on_every_reconnect(
 
         # A version conflict on an MQTT update re-reads the shadow over HTTPS, then the update lands.
         fake.set_desired("kitchen-light", {"brightness": 100})  # another writer: the hub's version is stale
-        time.sleep(1.1)  # and the local change below is newer than that desired value: stale, not applied
+        time.sleep(2.1)  # and the local change below is newer than that desired value (2 s): stale, not applied
         api.set_state("kitchen-light", {"brightness": 222})
         fake.wait(lambda: ("kitchen-light", 409) in fake.rejections, what="version conflict")
         fake.wait(lambda: (fake.reported("kitchen-light") or {}).get("brightness") == 222, what="update after re-read")
