@@ -16,7 +16,7 @@
 # re-run only re-benches; sizes are of `strip`ped copies. The machine is shared: latency figures are noisy; compare them against each other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=target/release-profile
+out="$PWD/target/release-profile"  # absolute: the bench starts the binary from its own run dirs
 mkdir -p "$out"
 COUNTS="${COUNTS:-100}"; REPS="${REPS:-1}"; ITER="${ITER:-100}"; PHASE="${PHASE:-all}"
 
@@ -51,18 +51,19 @@ for name in "${names[@]}"; do
     env $envs cargo build --release --locked -p hubbridge --bin hubbridge --target-dir "$dir" >"$dir.build.log" 2>&1 \
         || { echo "build failed: $dir.build.log"; exit 1; }
     build_s=$(( $(date +%s) - start ))
-    cp "$bin" "$dir/hubbridge.stripped"
-    strip "$dir/hubbridge.stripped"
-    unstripped=$(stat -c %s "$bin"); stripped=$(stat -c %s "$dir/hubbridge.stripped")
+    mkdir -p "$dir/stripped"  # named hubbridge: the harness finds the API token of a binary by that name
+    cp "$bin" "$dir/stripped/hubbridge"
+    strip "$dir/stripped/hubbridge"
+    unstripped=$(stat -c %s "$bin"); stripped=$(stat -c %s "$dir/stripped/hubbridge")
     echo "   built in ${build_s}s (incremental if re-run): ${unstripped} bytes, stripped ${stripped}"
     echo "$build_s" >"$dir.build-seconds"
     fi
     [[ $PHASE == build ]] && continue
     build_s=$(cat "$dir.build-seconds")
-    unstripped=$(stat -c %s "$bin"); stripped=$(stat -c %s "$dir/hubbridge.stripped")
+    unstripped=$(stat -c %s "$bin"); stripped=$(stat -c %s "$dir/stripped/hubbridge")
     rm -rf "$dir/bench"
     PYTHONPATH=bench PYTHONDONTWRITEBYTECODE=1 target/e2e-venv/bin/python -m hbbench --peers hubbridge --no-cloud \
-        --counts "$COUNTS" --reps "$REPS" --iterations "$ITER" --hubbridge-bin "$dir/hubbridge.stripped" \
+        --counts "$COUNTS" --reps "$REPS" --iterations "$ITER" --hubbridge-bin "$dir/stripped/hubbridge" \
         --out "$dir/bench" --label "release-profile $name" --source-note "candidate $name" --max-minutes 20 \
         >"$dir.bench.log" 2>&1 || { echo "bench failed: $dir.bench.log"; exit 1; }
     python3 - "$name" "$envs" "$build_s" "$unstripped" "$stripped" "$dir/bench/report.json" "$COUNTS" >>"$out/results.jsonl" <<'PY'
@@ -74,8 +75,8 @@ for n in counts.split(","):
     a = r["aggregate"]["hubbridge"][n]
     for fig in ("invoke_s", "report_s", "commission_s", "structure_read_s", "wildcard_read_s"):
         if fig in a:
-            row[f"{fig}_p50_ms_n{n}"] = round(a[fig]["p50"]["median"] * 1000, 3)
-            row[f"{fig}_p99_ms_n{n}"] = round(a[fig]["p99"]["median"] * 1000, 3)
+            row[f"{fig}_p50_ms_n{n}"] = round(a[fig]["p50"]["median"], 3)  # the aggregate is in ms already
+            row[f"{fig}_p99_ms_n{n}"] = round(a[fig]["p99"]["median"], 3)
     for fig in ("invoke_peer_cpu_ms", "report_peer_cpu_ms", "rss_idle_mb", "cpu_s"):
         if fig in a:
             v = a[fig]
