@@ -88,9 +88,9 @@ impl MirrorDevice {
         }
     }
 
-    /// The entries of a device's facets: (endpoint, entry), one per `with` kind.
-    pub fn facets_of(d: &Device) -> Vec<(u16, MirrorDevice)> {
-        let own = Self::from_device(d);
+    /// The entries of a device's facets: (endpoint, entry), one per `with` kind; they share the
+    /// state of `own`, the device's own entry.
+    pub fn facets_of(d: &Device, own: &MirrorDevice) -> Vec<(u16, MirrorDevice)> {
         let shapes = d.shape().facets();
         d.facets
             .iter()

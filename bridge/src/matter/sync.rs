@@ -62,7 +62,10 @@ fn add_facets(
     mirror: &mut std::collections::HashMap<u16, Box<MirrorDevice>>,
     device: &Device,
 ) {
-    for (endpoint, entry) in MirrorDevice::facets_of(device) {
+    let Some(own) = mirror.get(&device.endpoint) else {
+        return;
+    };
+    for (endpoint, entry) in MirrorDevice::facets_of(device, own) {
         if handler
             .node
             .add_part(endpoint, entry.shape, device.endpoint, None)
