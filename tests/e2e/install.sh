@@ -93,6 +93,21 @@ else
     echo "$stamp_want" >"$stamp_file"
 fi
 
+# npm_ci_pinned DIR WHAT: `npm ci` in DIR unless its node_modules was installed from the same lockfile
+# (a stamp holding the lockfile's sha256).
+npm_ci_pinned() {
+    local dir="$1" what="$2" sum stamp
+    sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    stamp="$dir/node_modules/.hb-e2e-stamp"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$sum" ]]; then
+        log "$what up to date"
+    else
+        log "npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$sum" >"$stamp"
+    fi
+}
+
 # ---------------------------------------------------------------- matter.js stand-in (optional)
 if [[ "${HB_E2E_SKIP_NODE:-0}" == 1 ]]; then
     log "HB_E2E_SKIP_NODE=1: not installing matter.js"
@@ -101,26 +116,10 @@ elif ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 elif ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)'; then
     log "WARNING: node $(node --version) < 20.19: the matter.js stand-in device is unavailable (its tests will skip)"
 else
-    lock_sum="$(sha256sum "$MATTERJS/package-lock.json" | cut -d' ' -f1)"
-    nstamp="$MATTERJS/node_modules/.hb-e2e-stamp"
-    if [[ -f "$nstamp" && "$(cat "$nstamp")" == "$lock_sum" ]]; then
-        log "matter.js modules up to date"
-    else
-        log "npm ci in $MATTERJS"
-        (cd "$MATTERJS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-        echo "$lock_sum" >"$nstamp"
-    fi
+    npm_ci_pinned "$MATTERJS" "matter.js modules"
     # The real Matterbridge (bench/matterbridge, pinned): the benchmark's third peer (bench/hbbench/peers.py).
     MB="$ROOT/bench/matterbridge"
-    mbsum="$(sha256sum "$MB/package-lock.json" | cut -d' ' -f1)"
-    mbstamp="$MB/node_modules/.hb-e2e-stamp"
-    if [[ -f "$mbstamp" && "$(cat "$mbstamp")" == "$mbsum" ]]; then
-        log "Matterbridge modules up to date"
-    else
-        log "npm ci in $MB"
-        (cd "$MB" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-        echo "$mbsum" >"$mbstamp"
-    fi
+    npm_ci_pinned "$MB" "Matterbridge modules"
     # Without this link Matterbridge runs `npm link matterbridge` in the plugin's directory at every start.
     if [[ ! -L "$MB/plugin/node_modules/matterbridge" ]]; then
         mkdir -p "$MB/plugin/node_modules"
@@ -128,15 +127,7 @@ else
     fi
     # zigbee-herdsman-converters for the Zigbee2MQTT fake's device definitions (tests/e2e/z2m, pinned).
     Z2M="$HERE/z2m"
-    zsum="$(sha256sum "$Z2M/package-lock.json" | cut -d' ' -f1)"
-    zstamp="$Z2M/node_modules/.hb-e2e-stamp"
-    if [[ -f "$zstamp" && "$(cat "$zstamp")" == "$zsum" ]]; then
-        log "zigbee-herdsman-converters up to date"
-    else
-        log "npm ci in $Z2M"
-        (cd "$Z2M" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-        echo "$zsum" >"$zstamp"
-    fi
+    npm_ci_pinned "$Z2M" "zigbee-herdsman-converters"
 fi
 
 # ---------------------------------------------------------------- cargo-deb (test_package.py)
