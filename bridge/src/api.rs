@@ -153,7 +153,7 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
         let p = state.pairing.borrow();
         (p.commissioned, p.controllers.clone())
     };
-    let bridged = crate::matter::controllers::bridged_count(&state.registry);
+    let bridged = state.registry.top_level_count();
     Json(json!({
         "status": "ok",
         // A paired controller known to handle fewer bridged devices than this node serves.

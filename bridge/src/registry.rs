@@ -490,6 +490,16 @@ impl Registry {
         counts.into_iter().map(|(s, (n, r))| (s, n, r)).collect()
     }
 
+    /// How many devices are top-level — bridged devices as controllers count them (a part is in its
+    /// device) — without copying them.
+    pub fn top_level_count(&self) -> usize {
+        self.read()
+            .devices
+            .values()
+            .filter(|d| d.parent.is_none())
+            .count()
+    }
+
     /// Every device, ordered by endpoint.
     pub fn list(&self) -> Vec<Device> {
         self.read().devices.values().cloned().collect()

@@ -109,15 +109,6 @@ pub fn limit_warnings(paired: &[Paired], devices: usize) -> Vec<LimitWarning> {
         .collect()
 }
 
-/// Bridged devices as controllers count them: top-level devices (a part is in its device).
-pub fn bridged_count(registry: &crate::registry::Registry) -> usize {
-    registry
-        .list()
-        .iter()
-        .filter(|d| d.parent.is_none())
-        .count()
-}
-
 /// Logs a warning when a limit starts to apply and a note when it no longer does, following the
 /// pairing status and the registry until `stop`.
 pub async fn watch(
@@ -128,7 +119,7 @@ pub async fn watch(
     let mut changes = registry.subscribe();
     let mut shown: Vec<LimitWarning> = Vec::new();
     loop {
-        let now = limit_warnings(&pairing.borrow().controllers, bridged_count(&registry));
+        let now = limit_warnings(&pairing.borrow().controllers, registry.top_level_count());
         for w in now.iter().filter(|w| !shown.iter().any(|s| same(s, w))) {
             tracing::warn!(
                 controller = w.controller,
@@ -163,12 +154,20 @@ pub async fn watch(
             }
         }
         shown = now;
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            r = pairing.changed() => if r.is_err() { return },
-            r = changes.recv() => if let Err(tokio::sync::broadcast::error::RecvError::Closed) = r {
-                return;
-            },
+        // Only pairing and the device count matter: state changes (the bulk of the traffic) are
+        // skipped without recounting.
+        loop {
+            use crate::registry::Change;
+            use tokio::sync::broadcast::error::RecvError;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                r = pairing.changed() => if r.is_err() { return } else { break },
+                r = changes.recv() => match r {
+                    Ok(Change::Added(_) | Change::Removed { .. }) | Err(RecvError::Lagged(_)) => break,
+                    Ok(_) => continue,
+                    Err(RecvError::Closed) => return,
+                },
+            }
         }
     }
 }
