@@ -11,6 +11,9 @@
 //! - `GET|PATCH|PUT /api/devices/{id}/state`, `PUT /api/devices/{id}/reachable`
 //! - `POST /api/devices/{id}/events` (a device event such as `{"press":"double"}`, 202)
 //! - `GET /api/fabrics`, `DELETE /api/fabrics/{index}`; `GET|POST /api/pairing/window`, `GET /api/pairing/qr.svg`
+//!   (the main node's)
+//! - `GET /api/nodes`; per node `GET /api/nodes/{id}/pairing`, `GET|POST …/pairing/window`,
+//!   `GET …/pairing/qr.svg`, `GET …/fabrics`, `DELETE …/fabrics/{index}` (see [`nodes`])
 //! - `GET /`, `/app.js`, `/app.css`: the web page's static shell (no token; see [`web`])
 //! - `GET /metrics` (Prometheus text format, see [`crate::metrics`]; a read-only token will do)
 //!
@@ -25,6 +28,7 @@ pub mod guard;
 mod listener;
 #[cfg(test)]
 mod metrics_tests;
+mod nodes;
 #[cfg(test)]
 mod parts_tests;
 #[cfg(test)]
@@ -48,6 +52,7 @@ use tokio_util::sync::CancellationToken;
 pub use error::{ApiError, EventBody, JsonBody, StateBody};
 pub use guard::{ClientAddr, Guard};
 pub use listener::{server_config, ApiListener, TlsSetupError};
+pub use nodes::NodeView;
 
 use crate::cloud::ConnectorsStatus;
 use crate::matter::{MatterAdmin, PairingStatus};
@@ -70,6 +75,8 @@ pub struct ApiState {
     pub limits: Limits,
     /// Expiry of the configured certificates (health and metrics).
     pub certificates: crate::certs::Certificates,
+    /// Every Matter node, main first (`pairing` and `admin` above are the main node's).
+    pub nodes: Arc<Vec<NodeView>>,
 }
 
 /// Limits on requests, from `[api]`.
@@ -126,6 +133,18 @@ pub fn router(state: ApiState) -> Router {
             get(fabrics::window).post(fabrics::open_window),
         )
         .route("/api/pairing/qr.svg", get(fabrics::qr_svg))
+        .route("/api/nodes", get(nodes::list))
+        .route("/api/nodes/{id}/pairing", get(nodes::pairing))
+        .route(
+            "/api/nodes/{id}/pairing/window",
+            get(nodes::window).post(nodes::open_window),
+        )
+        .route("/api/nodes/{id}/pairing/qr.svg", get(nodes::qr_svg))
+        .route("/api/nodes/{id}/fabrics", get(nodes::fabrics))
+        .route(
+            "/api/nodes/{id}/fabrics/{index}",
+            axum::routing::delete(nodes::remove_fabric),
+        )
         .merge(web::routes())
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such route".to_owned()) })
@@ -149,15 +168,44 @@ pub async fn serve(listener: ApiListener, state: ApiState) -> std::io::Result<()
 }
 
 async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
-    let (commissioned, paired) = {
-        let p = state.pairing.borrow();
-        (p.commissioned, p.controllers.clone())
+    let commissioned = state.pairing.borrow().commissioned;
+    let nodes: Vec<serde_json::Value> = state
+        .nodes
+        .iter()
+        .map(|n| n.summary(&state.registry))
+        .collect();
+    // A paired controller known to handle fewer bridged devices than its node serves, on any node
+    // (each warning names its node).
+    let warnings: Vec<serde_json::Value> = if state.nodes.is_empty() {
+        let paired = state.pairing.borrow().controllers.clone();
+        let bridged = state.registry.top_level_count();
+        crate::matter::controllers::limit_warnings(&paired, bridged)
+            .into_iter()
+            .map(|w| json!(w))
+            .collect()
+    } else {
+        nodes
+            .iter()
+            .flat_map(|n| {
+                let id = n["id"].clone();
+                n["warnings"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |mut w| {
+                        w["node"] = id.clone();
+                        w
+                    })
+            })
+            .collect()
     };
-    let bridged = state.registry.top_level_count();
     Json(json!({
         "status": "ok",
-        // A paired controller known to handle fewer bridged devices than this node serves.
-        "warnings": crate::matter::controllers::limit_warnings(&paired, bridged),
+        "warnings": warnings,
+        "nodes": nodes.iter().map(|n| json!({
+            "id": n["id"], "commissioned": n["commissioned"], "devices": n["devices"],
+        })).collect::<Vec<_>>(),
         "devices": state.registry.list().len(),
         "version": state.registry.version(),
         "commissioned": commissioned,

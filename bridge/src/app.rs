@@ -114,8 +114,37 @@ pub async fn run_until(
     // Every configured certificate's expiry: logged now and daily, shown in health and metrics.
     let certificates = crate::certs::Certificates::load(crate::certs::configured(&config));
     clouds.spawn(certificates.clone().watch(stop.clone()));
-    let matter = matter::spawn(&config, registry.clone()).context("starting the Matter node")?;
+    // Every Matter node, main first; a node that cannot start stops the ones already started.
+    let specs = crate::nodes::NodeSpec::all(&config);
+    crate::nodes::log_moves(&config, &registry.list(), registry.writer());
+    let mut nodes: Vec<(crate::nodes::NodeSpec, matter::MatterHandle)> = Vec::new();
+    for spec in specs {
+        match matter::spawn_node(&config, &spec, registry.clone()) {
+            Ok(handle) => nodes.push((spec, handle)),
+            Err(e) => {
+                for (_, started) in nodes {
+                    let _ = tokio::task::spawn_blocking(move || started.shutdown()).await;
+                }
+                return Err(e).context(format!("starting Matter node `{}`", spec.id));
+            }
+        }
+    }
+    let matter = &nodes[0].1;
     print_pairing(&matter.pairing().borrow());
+    for (spec, handle) in &nodes[1..] {
+        print_node_pairing(spec, &handle.pairing().borrow());
+    }
+    let views: Vec<api::NodeView> = nodes
+        .iter()
+        .map(|(spec, handle)| api::NodeView {
+            id: spec.id.clone(),
+            name: spec.name.clone(),
+            port: spec.port,
+            pairing: handle.pairing(),
+            admin: Some(handle.admin()),
+            scope: spec.scope.clone(),
+        })
+        .collect();
 
     let api_state = ApiState {
         registry: registry.clone(),
@@ -126,13 +155,17 @@ pub async fn run_until(
         guard: Arc::new(Guard::new(&config.api, tokens)),
         limits: Limits::new(&config.api),
         certificates,
+        nodes: Arc::new(views),
     };
     let mut api_task = tokio::spawn(api::serve(listener, api_state));
-    tokio::spawn(matter::controllers::watch(
-        registry.clone(),
-        matter.pairing(),
-        stop.clone(),
-    ));
+    for (spec, handle) in &nodes {
+        tokio::spawn(matter::controllers::watch(
+            registry.clone(),
+            spec.scope.clone(),
+            handle.pairing(),
+            stop.clone(),
+        ));
+    }
 
     tracing::info!(
         bridge = %config.bridge.name,
@@ -186,10 +219,19 @@ pub async fn run_until(
         clouds.abort_all();
     }
 
-    tokio::task::spawn_blocking(move || matter.shutdown())
-        .await
-        .context("stopping the Matter node")?
-        .context("stopping the Matter node")?;
+    // Every node, even when one fails to stop cleanly; the first failure is reported.
+    let mut stopped = Ok(());
+    for (spec, handle) in nodes {
+        let result = tokio::task::spawn_blocking(move || handle.shutdown())
+            .await
+            .context("stopping a Matter node")
+            .and_then(|r| r)
+            .with_context(|| format!("stopping Matter node `{}`", spec.id));
+        if stopped.is_ok() {
+            stopped = result;
+        }
+    }
+    stopped?;
     // Last: everything changed until now is on disk before the process exits.
     let flushing = registry.clone();
     let _ = tokio::task::spawn_blocking(move || flushing.flush()).await;
@@ -252,6 +294,22 @@ fn secure_storage(dir: &Path) -> Result<(), persist::PersistError> {
         );
     }
     Ok(())
+}
+
+/// A further node's pairing line: its manual code while it is not paired (its QR code is in the web
+/// page and at `GET /api/nodes/{id}/pairing/qr.svg`).
+fn print_node_pairing(spec: &crate::nodes::NodeSpec, status: &matter::PairingStatus) {
+    if status.commissioned {
+        println!(
+            "Node `{}` ({}, port {}): paired with {} fabric(s).",
+            spec.id, spec.name, spec.port, status.fabrics
+        );
+    } else {
+        println!(
+            "Node `{}` ({}, port {}): not paired; its pairing code is {}",
+            spec.id, spec.name, spec.port, status.manual_code
+        );
+    }
 }
 
 /// Print what a user needs to pair the bridge — the codes and the QR code drawn in the terminal — but

@@ -41,6 +41,9 @@ pub enum Command {
     /// List the controllers (fabrics) the running bridge is paired with; `fabrics remove INDEX`
     /// unpairs one (over its API, admin token).
     Fabrics(crate::remote::FabricsArgs),
+    /// List the running bridge's Matter nodes (`[bridge]` and each `[[nodes]]`) with their port,
+    /// device count and pairing state (over its API).
+    Nodes(crate::remote::RemoteArgs),
     /// Zigbee2MQTT mapping coverage of a definitions dump (bench/z2m-coverage.sh); prints JSON.
     #[command(hide = true)]
     Z2mCoverage {

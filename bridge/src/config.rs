@@ -5,6 +5,7 @@
 
 mod api;
 mod demo;
+pub mod nodes;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ use device_types::{DeviceKind, PartSpec, Shape, State, ValidationError, With};
 use serde::{Deserialize, Serialize};
 
 pub use api::{check_token_name, ApiConfig};
+pub use nodes::{NodeConfig, MAIN_NODE, MAX_NODES};
 
 /// Longest name or label Matter accepts (NodeLabel and friends are `string max 32`), in bytes.
 pub const MAX_LABEL_BYTES: usize = 32;
@@ -83,6 +85,17 @@ pub enum ConfigError {
     /// Two sources share one name.
     #[error("source name `{0}` is used by more than one source")]
     DuplicateSource(String),
+    /// A `[[nodes]]` table has a field with a value that is not allowed.
+    #[error("node `{id}`: `{field}` = {value}: {reason}")]
+    Node {
+        id: String,
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// Two `[[nodes]]` share one id.
+    #[error("node id `{0}` is used by more than one node")]
+    DuplicateNode(String),
 }
 
 /// The whole configuration file.
@@ -103,6 +116,9 @@ pub struct Config {
     /// `[[sources]]`: device sources besides the virtual one, any number (tagged by `type`).
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// `[[nodes]]`: further Matter nodes, each serving a selection of the devices (see [`nodes`]).
+    #[serde(default)]
+    pub nodes: Vec<NodeConfig>,
 }
 
 /// One `[[sources]]` table.
@@ -264,6 +280,7 @@ impl Config {
                 return Err(ConfigError::DuplicateConnector(connector.name().to_owned()));
             }
         }
+        nodes::validate(&self.nodes, self.bridge.port)?;
         let mut names = HashSet::new();
         for source in &self.sources {
             source.validate()?;

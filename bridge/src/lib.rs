@@ -29,6 +29,7 @@ pub mod log_limit;
 pub mod matter;
 pub mod memory;
 pub mod metrics;
+pub mod nodes;
 pub mod notify;
 pub mod persist;
 #[cfg(test)]

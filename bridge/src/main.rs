@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             | Command::Status(_)
             | Command::Devices(_)
             | Command::Fabrics(_)
+            | Command::Nodes(_)
     ) {
         // Every file the daemon makes is private from the first byte, its own and its libraries'.
         hubbridge::persist::restrict_umask();
@@ -60,6 +61,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let config = args.config()?;
             let status = hubbridge::matter::pairing_info(&config)?;
             print!("{}", status.render());
+            // Each further node's own code (`[[nodes]]`).
+            for node in hubbridge::nodes::NodeSpec::all(&config).iter().skip(1) {
+                let status = hubbridge::matter::node_pairing_info(&config, node)?;
+                print!(
+                    "\nNode `{}` ({}, port {}):\n{}",
+                    node.id,
+                    node.name,
+                    node.port,
+                    status.render()
+                );
+            }
             Ok(())
         }
         Command::Token(args) => {
@@ -76,6 +88,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Fabrics(args) => {
             print!("{}", client_runtime()?.block_on(remote::fabrics(&args))?);
+            Ok(())
+        }
+        Command::Nodes(args) => {
+            print!("{}", client_runtime()?.block_on(remote::nodes(&args))?);
             Ok(())
         }
         Command::Z2mCoverage { dump } => {

@@ -500,6 +500,15 @@ impl Registry {
             .count()
     }
 
+    /// How many top-level devices `keep` is true for, without copying them.
+    pub fn top_level_count_where(&self, keep: impl Fn(&Device) -> bool) -> usize {
+        self.read()
+            .devices
+            .values()
+            .filter(|d| d.parent.is_none() && keep(d))
+            .count()
+    }
+
     /// Every device, ordered by endpoint.
     pub fn list(&self) -> Vec<Device> {
         self.read().devices.values().cloned().collect()

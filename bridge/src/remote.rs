@@ -396,6 +396,16 @@ pub async fn devices(args: &RemoteArgs) -> anyhow::Result<String> {
     Ok(render::devices(&devices))
 }
 
+/// `hubbridge nodes`: the Matter nodes of the running bridge and their pairing state.
+pub async fn nodes(args: &RemoteArgs) -> anyhow::Result<String> {
+    let client = args.client()?;
+    let nodes = client.get("/api/nodes").await?;
+    if args.json {
+        return Ok(serde_json::to_string_pretty(&nodes)? + "\n");
+    }
+    Ok(render::nodes(&nodes))
+}
+
 /// `hubbridge fabrics [remove INDEX]`.
 #[derive(Debug, Args)]
 pub struct FabricsArgs {
@@ -407,22 +417,33 @@ pub struct FabricsArgs {
     /// The fabric index to remove, as `hubbridge fabrics` lists it.
     #[arg(value_name = "INDEX", value_parser = clap::value_parser!(u8).range(1..=254))]
     pub index: Option<u8>,
+    /// The Matter node (`hubbridge nodes` lists them); default the `[bridge]` node.
+    #[arg(long, value_name = "ID")]
+    pub node: Option<String>,
 }
 
 /// `hubbridge fabrics`: the controllers the running bridge is paired with; `remove N` unpairs one.
 pub async fn fabrics(args: &FabricsArgs) -> anyhow::Result<String> {
     let client = args.remote.client()?;
+    let base = match &args.node {
+        Some(id) => {
+            hubbridge::config::check_id(id)
+                .map_err(|reason| anyhow::anyhow!("--node {id:?}: {reason}"))?;
+            format!("/api/nodes/{id}/fabrics")
+        }
+        None => "/api/fabrics".to_owned(),
+    };
     let answer = match (args.action.as_deref(), args.index) {
         (Some(_), Some(index)) => {
             client
-                .call(Method::DELETE, &format!("/api/fabrics/{index}"))
+                .call(Method::DELETE, &format!("{base}/{index}"))
                 .await?
         }
         (Some(_), None) => bail!("hubbridge fabrics remove: name the fabric INDEX to remove"),
         (None, Some(index)) => {
             bail!("hubbridge fabrics {index}: did you mean `hubbridge fabrics remove {index}`?")
         }
-        (None, None) => client.get("/api/fabrics").await?,
+        (None, None) => client.get(&base).await?,
     };
     if args.remote.json {
         return Ok(serde_json::to_string_pretty(&answer)? + "\n");

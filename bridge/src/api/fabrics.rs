@@ -40,15 +40,16 @@ impl From<AdminError> for ApiError {
     }
 }
 
-fn admin(state: &ApiState) -> ApiResult<&MatterAdmin> {
-    state
-        .admin
-        .as_ref()
-        .ok_or_else(|| AdminError::Unavailable.into())
+fn admin(admin: Option<&MatterAdmin>) -> ApiResult<&MatterAdmin> {
+    admin.ok_or_else(|| AdminError::Unavailable.into())
 }
 
 pub async fn list(State(state): State<ApiState>) -> ApiResult<Json<serde_json::Value>> {
-    let fabrics = admin(&state)?.fabrics().await?;
+    list_of(state.admin.as_ref()).await
+}
+
+pub(super) async fn list_of(a: Option<&MatterAdmin>) -> ApiResult<Json<serde_json::Value>> {
+    let fabrics = admin(a)?.fabrics().await?;
     Ok(Json(json!({ "fabrics": fabrics })))
 }
 
@@ -56,18 +57,29 @@ pub async fn remove(
     State(state): State<ApiState>,
     Path(index): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
+    remove_from(state.admin.as_ref(), &index).await
+}
+
+pub(super) async fn remove_from(
+    a: Option<&MatterAdmin>,
+    index: &str,
+) -> ApiResult<Json<serde_json::Value>> {
     let index: u8 = index.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("fabric index {index:?}: must be a number 1..=254"),
         )
     })?;
-    let removed = admin(&state)?.remove(index).await?;
+    let removed = admin(a)?.remove(index).await?;
     Ok(Json(json!({ "removed": removed })))
 }
 
 pub async fn window(State(state): State<ApiState>) -> ApiResult<Json<serde_json::Value>> {
-    let window = admin(&state)?.window().await?;
+    window_of(state.admin.as_ref()).await
+}
+
+pub(super) async fn window_of(a: Option<&MatterAdmin>) -> ApiResult<Json<serde_json::Value>> {
+    let window = admin(a)?.window().await?;
     Ok(Json(json!(window)))
 }
 
@@ -75,14 +87,27 @@ pub async fn open_window(
     State(state): State<ApiState>,
     JsonBody(body): JsonBody<WindowBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
+    open_window_of(state.admin.as_ref(), body).await
+}
+
+pub(super) async fn open_window_of(
+    a: Option<&MatterAdmin>,
+    body: WindowBody,
+) -> ApiResult<Json<serde_json::Value>> {
     let secs = body.timeout_secs.unwrap_or(DEFAULT_WINDOW_SECS);
-    let window = admin(&state)?.open_window(secs).await?;
+    let window = admin(a)?.open_window(secs).await?;
     Ok(Json(json!(window)))
 }
 
 /// The pairing QR code as an SVG image.
 pub async fn qr_svg(State(state): State<ApiState>) -> ApiResult<Response> {
-    let payload = state.pairing.borrow().qr_payload.clone();
+    qr_svg_of(&state.pairing)
+}
+
+pub(super) fn qr_svg_of(
+    pairing: &tokio::sync::watch::Receiver<crate::matter::PairingStatus>,
+) -> ApiResult<Response> {
+    let payload = pairing.borrow().qr_payload.clone();
     if payload.is_empty() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -219,7 +219,10 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
         Some(Scope::ReadOnly(name)) => {
             let reads = matches!(*request.method(), Method::GET | Method::HEAD);
             let path = request.uri().path();
-            let pairing = path == "/api/pairing" || path.starts_with("/api/pairing/");
+            // A node's pairing routes too: `/api/nodes/{id}/pairing…`.
+            let pairing = path == "/api/pairing"
+                || path.starts_with("/api/pairing/")
+                || (path.starts_with("/api/nodes/") && path.split('/').nth(4) == Some("pairing"));
             if reads && !pairing {
                 next.run(request).await
             } else {

@@ -88,6 +88,7 @@ pub(super) fn fixture_with(api: ApiConfig) -> Fixture {
         guard: Arc::new(Guard::new(&api, api.auth.then_some(tokens))),
         limits: Limits::new(&api),
         certificates: Default::default(),
+        nodes: Default::default(),
     };
     Fixture {
         _dir: dir,

@@ -264,5 +264,6 @@ pub(super) fn demo() -> Config {
             .collect(),
         connectors: Vec::new(),
         sources: Vec::new(),
+        nodes: Vec::new(),
     }
 }

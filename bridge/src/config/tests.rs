@@ -131,7 +131,7 @@ fn example_file_loads_and_documents_every_section() {
     for line in defaults.lines() {
         if let Some((key, _)) = line
             .split_once(" = ")
-            .filter(|(k, _)| !matches!(*k, "devices" | "connectors" | "sources"))
+            .filter(|(k, _)| !matches!(*k, "devices" | "connectors" | "sources" | "nodes"))
         {
             assert!(
                 text.contains(&format!("\n{key} = ")),
@@ -512,4 +512,28 @@ fn rooms_are_bounded_and_a_huge_one_is_named_without_being_echoed() {
     );
     assert!(err(&room("Hall\nway")).contains("control characters"));
     assert!(err(&room("  ")).contains("must not be empty"));
+}
+
+#[test]
+fn nodes_errors_name_the_node_the_field_and_the_value() {
+    let node = |body: &str| format!("[[nodes]]\nid = \"kitchen\"\n{body}\n");
+    assert!(
+        err(&node("port = 5540\nrooms = [\"Kitchen\"]")).contains("node `kitchen`: `port` = 5540")
+    );
+    assert!(err(&node("port = 5541")).contains("`devices` = []: the node selects nothing"));
+    assert!(err(&node("port = 5541\nsources = [\"zigbee\"]")).contains("`sources` = \"zigbee\""));
+    assert!(
+        err("[[nodes]]\nid = \"main\"\nport = 5541\nrooms = [\"A\"]\n").contains("`id` = \"main\"")
+    );
+    let two = "[[nodes]]\nid = \"a\"\nport = 5541\ndevices = [\"lamp\"]\n\
+               [[nodes]]\nid = \"b\"\nport = 5541\nrooms = [\"Hall\"]\n";
+    assert!(err(two).contains("node `b`: `port` = 5541: is node `a`'s port too"));
+    let claimed = "[[nodes]]\nid = \"a\"\nport = 5541\ndevices = [\"lamp\"]\n\
+                   [[nodes]]\nid = \"b\"\nport = 5542\ndevices = [\"lamp\"]\n";
+    assert!(err(claimed).contains("`devices` = \"lamp\": is selected by node `a` too"));
+    let ok = Config::from_toml_str(&node(
+        "port = 5541\nrooms = [\"Kitchen\"]\nkinds = [\"on_off_light\"]",
+    ))
+    .unwrap();
+    assert_eq!(ok.nodes[0].label(), "kitchen");
 }

@@ -100,7 +100,7 @@ pub fn limit_warnings(paired: &[Paired], devices: usize) -> Vec<LimitWarning> {
                 devices,
                 message: format!(
                     "{} (fabric {}) is known to handle at most {limit} bridged devices and this \
-                     bridge serves {devices}: expect devices that do not respond or a pairing that \
+                     node serves {devices}: expect devices that do not respond or a pairing that \
                      does not finish; serve fewer devices to it (see README, Controller limits)",
                     eco.name, p.fabric_index
                 ),
@@ -113,15 +113,17 @@ pub fn limit_warnings(paired: &[Paired], devices: usize) -> Vec<LimitWarning> {
 /// pairing status and the registry until `stop`.
 pub async fn watch(
     registry: crate::registry::Registry,
+    scope: crate::nodes::Scope,
     mut pairing: tokio::sync::watch::Receiver<super::PairingStatus>,
     stop: tokio_util::sync::CancellationToken,
 ) {
     let mut changes = registry.subscribe();
     let mut shown: Vec<LimitWarning> = Vec::new();
     loop {
-        let now = limit_warnings(&pairing.borrow().controllers, registry.top_level_count());
+        let now = limit_warnings(&pairing.borrow().controllers, scope.count(&registry));
         for w in now.iter().filter(|w| !shown.iter().any(|s| same(s, w))) {
             tracing::warn!(
+                node = scope.id(),
                 controller = w.controller,
                 fabric_index = w.fabric_index,
                 limit = w.limit,

@@ -153,6 +153,8 @@ pub struct BridgeHandler<'a> {
     scenes: super::scenes::Scenes<'a>,
     scene_table: &'a super::scenes::SceneTable,
     recalls: super::scenes::Recalls,
+    /// The registry's devices this node serves (all of them unless the config has `[[nodes]]`).
+    pub(super) scope: crate::nodes::Scope,
 }
 
 /// A change whose events are still to be emitted.
@@ -188,7 +190,20 @@ impl<'a> BridgeHandler<'a> {
             recent: RefCell::new(VecDeque::new()),
             pending_events: RefCell::new(Vec::new()),
             switches: super::switch::Switches::default(),
+            scope: crate::nodes::Scope::all(),
         }
+    }
+
+    /// Serves only the devices of `scope`.
+    pub fn with_scope(mut self, scope: crate::nodes::Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Whether this node serves `device` (a part: whether it serves the part's device).
+    pub(super) fn serves(&self, device: &crate::registry::Device) -> bool {
+        self.scope
+            .serves(device, |parent| self.registry.get(parent))
     }
 
     fn dataver(&self, endpoint: u16, cluster: u32) -> u32 {

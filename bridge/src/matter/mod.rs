@@ -127,14 +127,22 @@ impl MatterHandle {
     }
 }
 
-/// The pairing info for `config`, loading (or creating) the persisted commissioning secrets.
+/// The pairing info of the main (`[bridge]`) node, loading (or creating) its persisted
+/// commissioning secrets.
 pub fn pairing_info(config: &Config) -> anyhow::Result<PairingStatus> {
-    let secrets =
-        commissioning::load_or_create(&config.bridge.storage_dir, config.bridge.test_passcode)
-            .context("loading commissioning data")?;
-    let identity = runtime::NodeIdentity::load(config)?;
+    node_pairing_info(config, &crate::nodes::NodeSpec::main(config))
+}
+
+/// The pairing info of `node`, loading (or creating) its persisted commissioning secrets.
+pub fn node_pairing_info(
+    config: &Config,
+    node: &crate::nodes::NodeSpec,
+) -> anyhow::Result<PairingStatus> {
+    let secrets = commissioning::load_or_create(&node.storage_dir, node.test_passcode)
+        .context("loading commissioning data")?;
+    let identity = runtime::NodeIdentity::load(config, node)?;
     let dev_det = identity.basic_info();
-    let fabrics = runtime::persisted_fabrics(&config.bridge.storage_dir);
+    let fabrics = runtime::persisted_fabrics(&node.storage_dir);
     Ok(PairingStatus {
         qr_payload: secrets.qr_payload(&dev_det),
         manual_code: secrets.manual_code(),
@@ -147,17 +155,31 @@ pub fn pairing_info(config: &Config) -> anyhow::Result<PairingStatus> {
     })
 }
 
-/// Starts the Matter node on its own thread. Returns once the stack is up (persisted state
-/// loaded, UDP port bound), or with the error that stopped it.
+/// Starts the main node serving every device (a config without `[[nodes]]`, and tests).
 pub fn spawn(config: &Config, registry: Registry) -> anyhow::Result<MatterHandle> {
-    let status = pairing_info(config)?;
+    spawn_node(config, &crate::nodes::NodeSpec::main(config), registry)
+}
+
+/// Starts one Matter node on its own thread. Returns once the stack is up (persisted state
+/// loaded, UDP port bound), or with the error that stopped it.
+pub fn spawn_node(
+    config: &Config,
+    node: &crate::nodes::NodeSpec,
+    registry: Registry,
+) -> anyhow::Result<MatterHandle> {
+    let status = node_pairing_info(config, node)?;
     let (pairing_tx, pairing_rx) = watch::channel(status);
     let (stop_tx, stop_rx) = oneshot::channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let params = runtime::Params::new(config)?;
+    let params = runtime::Params::new(config, node)?;
     let (admin, admin_rx) = admin::channel();
+    let name = if node.id == crate::config::MAIN_NODE {
+        "matter".to_owned()
+    } else {
+        format!("matter-{}", node.id)
+    };
     let thread = std::thread::Builder::new()
-        .name("matter".into())
+        .name(name)
         .stack_size(8 * 1024 * 1024)
         .spawn(move || runtime::run(params, registry, pairing_tx, stop_rx, ready_tx, admin_rx))
         .context("starting the Matter thread")?;

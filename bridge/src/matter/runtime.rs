@@ -38,24 +38,30 @@ use crate::registry::Registry;
 /// Everything the Matter thread needs from the config (owned, so it can move to the thread).
 pub struct Params {
     identity: NodeIdentity,
+    /// The node's id (`main` for `[bridge]`), in its log lines.
+    node_id: String,
     port: u16,
     interfaces: Vec<String>,
     storage_dir: PathBuf,
     test_passcode: bool,
     commissioning_backoff: std::time::Duration,
+    /// The registry's devices this node serves.
+    scope: crate::nodes::Scope,
 }
 
 impl Params {
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, node: &crate::nodes::NodeSpec) -> anyhow::Result<Self> {
         Ok(Self {
-            identity: NodeIdentity::load(config)?,
-            port: config.bridge.port,
+            identity: NodeIdentity::load(config, node)?,
+            node_id: node.id.clone(),
+            port: node.port,
             interfaces: config.bridge.interfaces.clone(),
-            storage_dir: config.bridge.storage_dir.clone(),
-            test_passcode: config.bridge.test_passcode,
+            storage_dir: node.storage_dir.clone(),
+            test_passcode: node.test_passcode,
             commissioning_backoff: std::time::Duration::from_secs(
                 config.bridge.commissioning_backoff_secs,
             ),
+            scope: node.scope.clone(),
         })
     }
 }
@@ -71,17 +77,17 @@ pub struct NodeIdentity {
 }
 
 impl NodeIdentity {
-    /// The configured ids and name with the installation's stored identity (made on first use, see
+    /// The configured ids and the node's name with its stored identity (made on first use, see
     /// `node_identity`).
-    pub fn load(config: &Config) -> anyhow::Result<Self> {
-        let dir = &config.bridge.storage_dir;
+    pub fn load(config: &Config, node: &crate::nodes::NodeSpec) -> anyhow::Result<Self> {
+        let dir = &node.storage_dir;
         crate::persist::ensure_dir(dir)?;
         let stored = node_identity::load_or_create(dir, persisted_fabrics(dir) > 0)
             .context("loading the node identity")?;
         Ok(Self {
             vid: config.bridge.vendor_id,
             pid: config.bridge.product_id,
-            name: config.bridge.name.chars().take(32).collect(),
+            name: node.name.chars().take(32).collect(),
             serial: stored.serial,
             unique_id: stored.unique_id,
             host_name: stored.host_name,
@@ -176,7 +182,7 @@ fn run_inner(
 
     // Subscribe before listing, so nothing that happens in between is missed.
     let changes = registry.subscribe();
-    let devices = registry.list();
+    let devices = params.scope.filter(registry.list());
     let node = BridgeNode::new();
     let mirror = Mirror::default();
     let scene_table = super::scenes::SceneTable::new();
@@ -205,9 +211,10 @@ fn run_inner(
             },
         },
         &scene_table,
-    );
+    )
+    .with_scope(params.scope.clone());
     sync::populate(&handler, &devices);
-    tracing::info!(devices = devices.len(), "bridged devices loaded");
+    tracing::info!(node = %params.node_id, devices = devices.len(), "bridged devices loaded");
 
     let data_model = (
         &node,
@@ -249,7 +256,7 @@ fn run_inner(
         im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS)
             .map_err(|e| anyhow!("opening the commissioning window: {e:?}"))?;
     }
-    tracing::info!(port = params.port, interface = %mdns_iface.name, addresses = ?mdns_iface.ipv6, host = %host_name, commissioned = matter.has_fabrics(), "Matter node up");
+    tracing::info!(node = %params.node_id, port = params.port, interface = %mdns_iface.name, addresses = ?mdns_iface.ipv6, host = %host_name, commissioned = matter.has_fabrics(), "Matter node up");
     let _ = ready.send(Ok(()));
 
     let responder = DefaultResponder::new(&im);

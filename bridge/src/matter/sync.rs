@@ -218,16 +218,15 @@ const REPLAY_AFTER: [std::time::Duration; 2] = [
 /// rs-matter's subscription and message counts, for the metrics (a few atomic stores).
 fn publish_figures(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
     let load = ctx.im_stats().device_load(None);
-    handler
-        .registry
-        .metrics()
-        .matter
-        .publish(crate::metrics::ImFigures {
+    handler.registry.metrics().matter.publish(
+        handler.scope.index(),
+        crate::metrics::ImFigures {
             subscriptions: load.current_subscriptions.into(),
             subscriptions_established: load.total_subscriptions_established.into(),
             im_sent: load.total_im_messages_sent.into(),
             im_received: load.total_im_messages_received.into(),
-        });
+        },
+    );
 }
 
 fn established_subscriptions(ctx: &impl HandlerContext) -> u32 {
@@ -301,6 +300,10 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
             }
         }
         Change::Added(device) => {
+            if !handler.serves(&device) {
+                // Another node's device.
+                return;
+            }
             let endpoint = device.endpoint;
             if let Some(parent) = add_endpoint(handler, &device) {
                 {
@@ -464,7 +467,7 @@ fn emit_state_events(
 
 /// Re-read everything from the registry after missing broadcasts.
 fn resync(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
-    let devices = handler.registry.list();
+    let devices = handler.scope.filter(handler.registry.list());
     let live: std::collections::HashSet<u16> = devices
         .iter()
         .flat_map(|d| std::iter::once(d.endpoint).chain(d.facets.iter().map(|f| f.endpoint)))

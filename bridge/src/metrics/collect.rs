@@ -157,6 +157,7 @@ impl Bridge {
         )?;
         let c = self.registry.metrics();
         let m = &c.matter;
+        let im = m.total();
         out.gauge(
             "hubbridge_matter_sessions",
             "Secured sessions (CASE, PASE) that sent the node a message in the last 5 minutes",
@@ -165,12 +166,12 @@ impl Bridge {
         out.gauge(
             "hubbridge_matter_subscriptions",
             "Subscriptions established now",
-            m.subscriptions.load(Relaxed),
+            im.subscriptions,
         )?;
         out.counter(
             "hubbridge_matter_subscriptions_established",
             "Subscriptions accepted since start",
-            m.subscriptions_established.load(Relaxed),
+            im.subscriptions_established,
         )?;
         out.counters(
             "hubbridge_matter_invokes",
@@ -192,12 +193,12 @@ impl Bridge {
         out.counter(
             "hubbridge_matter_im_messages_sent",
             "Interaction Model messages sent (reports, responses), rs-matter's count",
-            m.im_sent.load(Relaxed),
+            im.im_sent,
         )?;
         out.counter(
             "hubbridge_matter_im_messages_received",
             "Interaction Model messages received, rs-matter's count",
-            m.im_received.load(Relaxed),
+            im.im_received,
         )
     }
 

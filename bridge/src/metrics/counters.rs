@@ -133,13 +133,8 @@ impl InvokeResult {
 /// there (the bridge's notifications and events; secured sessions seen by the transport guard).
 #[derive(Debug, Default)]
 pub struct MatterFigures {
-    /// Subscriptions established now (rs-matter's subscription table).
-    pub subscriptions: AtomicU64,
-    /// Subscriptions accepted since start.
-    pub subscriptions_established: AtomicU64,
-    /// Interaction Model messages sent and received (rs-matter's transport counters).
-    pub im_sent: AtomicU64,
-    pub im_received: AtomicU64,
+    /// rs-matter's figures of each Matter node (by node index), summed when read.
+    nodes: [NodeFigures; crate::config::MAX_NODES],
     /// Attribute changes the bridge handed to rs-matter to report to subscribers.
     pub attribute_changes: AtomicU64,
     /// Events (Switch presses, StateChange, LockOperation, ...) emitted to subscribers.
@@ -218,14 +213,42 @@ pub struct ImFigures {
     pub im_received: u64,
 }
 
+/// One node's rs-matter figures.
+#[derive(Debug, Default)]
+struct NodeFigures {
+    /// Subscriptions established now (rs-matter's subscription table).
+    subscriptions: AtomicU64,
+    /// Subscriptions accepted since start.
+    subscriptions_established: AtomicU64,
+    /// Interaction Model messages sent and received (rs-matter's transport counters).
+    im_sent: AtomicU64,
+    im_received: AtomicU64,
+}
+
 impl MatterFigures {
-    /// Stores rs-matter's figures (the Matter thread, a few times a second).
-    pub fn publish(&self, f: ImFigures) {
-        self.subscriptions.store(f.subscriptions, Relaxed);
-        self.subscriptions_established
+    /// Stores node `node`'s rs-matter figures (its Matter thread, a few times a second).
+    pub fn publish(&self, node: usize, f: ImFigures) {
+        let Some(n) = self.nodes.get(node) else {
+            return;
+        };
+        n.subscriptions.store(f.subscriptions, Relaxed);
+        n.subscriptions_established
             .store(f.subscriptions_established, Relaxed);
-        self.im_sent.store(f.im_sent, Relaxed);
-        self.im_received.store(f.im_received, Relaxed);
+        n.im_sent.store(f.im_sent, Relaxed);
+        n.im_received.store(f.im_received, Relaxed);
+    }
+
+    /// The figures of every node added up.
+    pub fn total(&self) -> ImFigures {
+        let sum = |f: fn(&NodeFigures) -> &AtomicU64| {
+            self.nodes.iter().map(|n| f(n).load(Relaxed)).sum::<u64>()
+        };
+        ImFigures {
+            subscriptions: sum(|n| &n.subscriptions),
+            subscriptions_established: sum(|n| &n.subscriptions_established),
+            im_sent: sum(|n| &n.im_sent),
+            im_received: sum(|n| &n.im_received),
+        }
     }
 
     pub fn attribute_changed(&self) {

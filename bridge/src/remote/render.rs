@@ -243,6 +243,59 @@ pub fn fabrics(answer: &Value) -> String {
     out
 }
 
+/// `hubbridge nodes`: one row per Matter node of the running bridge.
+pub fn nodes(answer: &Value) -> String {
+    let nodes = list(answer.get("nodes").unwrap_or(&Value::Null));
+    let rows: Vec<Vec<String>> = nodes
+        .iter()
+        .map(|n| {
+            let warnings = list(n.get("warnings").unwrap_or(&Value::Null));
+            vec![
+                text(n.get("id")),
+                text(n.get("name")),
+                text(n.get("port")),
+                text(n.get("devices")),
+                if n.get("commissioned").and_then(Value::as_bool) == Some(true) {
+                    format!("yes ({})", text(n.get("fabrics")))
+                } else {
+                    "no".to_owned()
+                },
+                if n.get("commissioning_window_open").and_then(Value::as_bool) == Some(true) {
+                    "open".to_owned()
+                } else {
+                    "closed".to_owned()
+                },
+                if warnings.is_empty() {
+                    "-".to_owned()
+                } else {
+                    warnings
+                        .iter()
+                        .map(|w| {
+                            format!(
+                                "{} allows {}",
+                                text(w.get("controller")),
+                                text(w.get("limit"))
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "NODE", "NAME", "PORT", "DEVICES", "PAIRED", "WINDOW", "WARNINGS",
+        ],
+        &rows,
+    );
+    out.push_str(&format!(
+        "{} node(s); `hubbridge fabrics --node ID` lists a node's controllers\n",
+        rows.len()
+    ));
+    out
+}
+
 /// What `hubbridge fabrics remove N` says, from the `removed` fabric the API returns.
 pub fn removed(answer: &Value) -> String {
     let f = answer.get("removed").unwrap_or(&Value::Null);
