@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 import pytest
 
@@ -81,6 +82,70 @@ def sandbox() -> Sandbox:
         yield sb
     finally:
         sb.leave()
+
+
+# ---------------------------------------------------------------------------------------------- the aged bridge
+# A hubbridge started when the session starts, in namespaces of its own (hb-<pid>a-dev/-ctl, so no other test's
+# controller discovers it), for the tests that pair with a node long after its start-up announcements are over
+# (test_mdns.py). It ages while the other tests run; a test using it waits only for what is left of the age.
+AGED_AGE_S = float(os.environ.get("HB_E2E_AGED_S", "300"))
+
+
+class AgedBridge:
+    def __init__(self, pair, device: Device, started: float, run_dir: str):
+        self.pair = pair
+        self.device = device
+        self.started = started
+        self.run_dir = run_dir
+
+    def age(self) -> float:
+        return time.monotonic() - self.started
+
+    def wait_until_aged(self, age_s: float = AGED_AGE_S) -> float:
+        left = age_s - self.age()
+        if left > 0:
+            time.sleep(left)
+        return self.age()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    config._hb_wants_aged = any("aged_bridge" in getattr(i, "fixturenames", ()) for i in items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aged_bridge_session(request):
+    binary = hubbridge_binary()
+    if not getattr(request.config, "_hb_wants_aged", False) or binary is None:
+        yield None
+        return
+    from hbe2e import netns
+    from hbe2e.hubbridge import config_toml
+
+    sb = request.getfixturevalue("sandbox")
+    pair = netns.create(f"{sb.pair.prefix}a")
+    run_dir = os.path.join(sb.devices_dir, "aged")
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = os.path.join(run_dir, "hubbridge.toml")
+    with open(cfg, "w") as f:
+        f.write(config_toml(os.path.join(run_dir, "state"), interface=pair.dev_if, name="Aged bridge",
+                            api_listen=f"[{pair.dev_addr6}]:8080",
+                            devices=[dict(id="aged-light", kind="on_off_light", name="Aged light")]))
+    dev = Device("hubbridge-aged", [binary, "run", "--config", cfg], netns=pair.dev, log_dir=sb.log_dir,
+                 ready=HUBBRIDGE_READY, env={"RUST_LOG": "info"}, cwd=run_dir)
+    try:
+        dev.start()
+        yield AgedBridge(pair, dev, time.monotonic(), run_dir)
+    finally:
+        dev.stop()
+        netns.destroy(pair.prefix)
+
+
+@pytest.fixture
+def aged_bridge(_aged_bridge_session) -> AgedBridge:
+    """The session's aged hubbridge (see AGED_AGE_S), unpaired until a test pairs it."""
+    if _aged_bridge_session is None:
+        pytest.skip("hubbridge binary not built")
+    return _aged_bridge_session
 
 
 @pytest.fixture(scope="session")

@@ -128,6 +128,8 @@ else
     # zigbee-herdsman-converters for the Zigbee2MQTT fake's device definitions (tests/e2e/z2m, pinned).
     Z2M="$HERE/z2m"
     npm_ci_pinned "$Z2M" "zigbee-herdsman-converters"
+    # matter.js as a second controller (tests/e2e/mjs_controller, pinned): pairs by manual code in test_mdns.py.
+    npm_ci_pinned "$HERE/mjs_controller" "matter.js controller modules"
 fi
 
 # ---------------------------------------------------------------- cargo-deb (test_package.py)

@@ -41,7 +41,8 @@ pub struct Params {
     /// The node's id (`main` for `[bridge]`), in its log lines.
     node_id: String,
     port: u16,
-    interfaces: Vec<String>,
+    /// The process's DNS-SD responder, shared by every node.
+    advertiser: std::sync::Arc<super::mdns::Advertiser>,
     storage_dir: PathBuf,
     test_passcode: bool,
     commissioning_backoff: std::time::Duration,
@@ -55,7 +56,8 @@ impl Params {
             identity: NodeIdentity::load(config, node)?,
             node_id: node.id.clone(),
             port: node.port,
-            interfaces: config.bridge.interfaces.clone(),
+            advertiser: super::mdns::Advertiser::shared(&config.bridge.interfaces)
+                .context("starting mDNS")?,
             storage_dir: node.storage_dir.clone(),
             test_passcode: node.test_passcode,
             commissioning_backoff: std::time::Duration::from_secs(
@@ -247,16 +249,13 @@ fn run_inner(
     let socket =
         async_io::Async::<UdpSocket>::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, params.port)))
             .with_context(|| format!("binding Matter UDP port {}", params.port))?;
-    let mdns_iface =
-        super::mdns::pick_interface(&params.interfaces).context("choosing the mDNS interface")?;
-    let mdns_socket = super::mdns::bind(&mdns_iface).context("starting mDNS")?;
     let host_name = params.identity.host_name.clone();
 
     if !matter.has_fabrics() {
         im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS)
             .map_err(|e| anyhow!("opening the commissioning window: {e:?}"))?;
     }
-    tracing::info!(node = %params.node_id, port = params.port, interface = %mdns_iface.name, addresses = ?mdns_iface.ipv6, host = %host_name, commissioned = matter.has_fabrics(), "Matter node up");
+    tracing::info!(node = %params.node_id, port = params.port, interfaces = ?params.advertiser.interfaces(), host = %host_name, commissioned = matter.has_fabrics(), "Matter node up");
     let _ = ready.send(Ok(()));
 
     let responder = DefaultResponder::new(&im);
@@ -266,11 +265,10 @@ fn run_inner(
     let guarded = super::guard::GuardedSocket::new(&socket, super::guard::Limits::default())
         .counting(registry.metrics().clone());
     let mut transport = pin!(matter.run(&crypto, &socket, guarded, &socket));
-    let mut mdns = pin!(super::mdns::run(
+    let mut mdns = pin!(super::mdns::watch(
         &matter,
-        &crypto,
-        &mdns_socket,
-        &mdns_iface,
+        &params.advertiser,
+        &params.node_id,
         &host_name
     ));
     let mut stop = pin!(stop);

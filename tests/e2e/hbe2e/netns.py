@@ -42,7 +42,7 @@ CTL_ADDR6 = "fd42:6862::2"
 DEV_ADDR4 = "169.254.42.1"
 CTL_ADDR4 = "169.254.42.2"
 
-_NAME_RE = re.compile(r"^hb-(\d+)-(dev|ctl)$")
+_NAME_RE = re.compile(r"^hb-(\d+)-(dev|ctl\d*)$")
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,83 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class ExtraLink:
+    """A further link from the dev namespace to a controller namespace of its own (`add_link`)."""
+
+    ns: str  # PREFIX-ctl<n>
+    dev_if: str  # hbdev<n>, in the dev namespace
+    ctl_if: str  # hbctl<n>, in `ns`
+    dev_addr6: str
+    ctl_addr6: str
+    dev_addr4: str
+    ctl_addr4: str
+
+    def exec_prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.ns]
+
+
+def add_link(pair: NetnsPair, n: int) -> ExtraLink:
+    """A second (third, ...) interface on the dev side: veth hbdev<n> in PREFIX-dev to hbctl<n> in a new namespace
+    PREFIX-ctl<n>, with fd42:6862:<n>::1,2/64 and 10.42.<n>.1,2/24 (a subnet of its own, so an answer's addresses
+    can only be right for one link). Removed by `remove_link` or with the pair (`destroy`)."""
+    assert 1 <= n <= 9, n
+    link = ExtraLink(ns=f"{pair.prefix}-ctl{n}", dev_if=f"hbdev{n}", ctl_if=f"hbctl{n}",
+                     dev_addr6=f"fd42:6862:{n}::1", ctl_addr6=f"fd42:6862:{n}::2",
+                     dev_addr4=f"10.42.{n}.1", ctl_addr4=f"10.42.{n}.2")
+    remove_link(pair, link)
+    try:
+        _run("ip", "netns", "add", link.ns)
+        _run("ip", "netns", "exec", link.ns, "sysctl", "-qw",
+             "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0",
+             "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+             "net.ipv6.conf.all.dad_transmits=0", "net.ipv6.conf.default.dad_transmits=0")
+        _run("ip", "-n", link.ns, "link", "set", "lo", "multicast", "on")
+        _run("ip", "-n", link.ns, "link", "set", "lo", "up")
+        _run("ip", "-n", pair.dev, "link", "add", link.dev_if, "type", "veth", "peer", "name", link.ctl_if,
+             "netns", link.ns)
+        for ns, ifname, a6, a4 in ((pair.dev, link.dev_if, link.dev_addr6, link.dev_addr4),
+                                   (link.ns, link.ctl_if, link.ctl_addr6, link.ctl_addr4)):
+            _run("ip", "-n", ns, "link", "set", ifname, "multicast", "on")
+            _run("ip", "-n", ns, "-6", "addr", "add", f"{a6}/64", "dev", ifname, "nodad")
+            _run("ip", "-n", ns, "-4", "addr", "add", f"{a4}/24", "dev", ifname)
+            _run("ip", "-n", ns, "link", "set", ifname, "up")
+        # Multicast routes only in the new namespace: the dev side keeps its default route for multicast on the
+        # first link, and mDNS there picks interfaces explicitly.
+        _run("ip", "-n", link.ns, "-4", "route", "replace", "224.0.0.0/4", "dev", link.ctl_if)
+        _run("ip", "-n", link.ns, "-6", "route", "replace", "ff00::/8", "dev", link.ctl_if)
+        deadline = time.monotonic() + 5
+        while True:
+            ok = all("fe80::" in _run("ip", "-n", ns, "-6", "addr", "show", "dev", i, "scope", "link",
+                                      check=False).stdout
+                     and "LOWER_UP" in _run("ip", "-n", ns, "link", "show", i, check=False).stdout
+                     for ns, i in ((pair.dev, link.dev_if), (link.ns, link.ctl_if)))
+            if ok:
+                return link
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"netns {link.ns}: link-local addresses not ready")
+            time.sleep(0.05)
+    except BaseException:
+        remove_link(pair, link)
+        raise
+
+
+def remove_link(pair: NetnsPair, link: ExtraLink) -> None:
+    """Kill (by pid) what runs in the link's namespace, delete it (the veth goes with it). Never raises."""
+    if link.ns in set(list_namespaces()):
+        try:
+            _kill_pids_in(link.ns)
+        except Exception:
+            pass
+        _run("ip", "netns", "del", link.ns, check=False)
+
+
 def destroy(prefix: str, spare: frozenset[int] = frozenset()) -> None:
-    """Kill (by pid) what still runs inside the pair, except the pids in `spare`, then delete both namespaces.
-    Never raises."""
+    """Kill (by pid) what still runs inside the pair (and its extra links' namespaces), except the pids in `spare`,
+    then delete the namespaces. Never raises."""
     existing = set(list_namespaces())
-    for ns in (f"{prefix}-dev", f"{prefix}-ctl"):
+    extra = sorted(ns for ns in existing if re.match(rf"^{re.escape(prefix)}-ctl\d+$", ns))
+    for ns in (f"{prefix}-dev", f"{prefix}-ctl", *extra):
         if ns in existing:
             try:
                 _kill_pids_in(ns, spare)

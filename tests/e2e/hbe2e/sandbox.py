@@ -78,19 +78,7 @@ class Sandbox:
             paa.prepare_paa_dir(workspace, sb.paa_dir)
             sb._guardian = _start_guardian(sb.pair.prefix, os.path.join(sb.log_dir, "guardian.log"))
             netns.enter_netns(sb.pair.ctl)
-            netns.unshare_mounts()
-            # mkdir on the real filesystem if missing (an empty /data); the bind itself is private to this run.
-            netns.bind_mount(os.path.join(run_dir, "data"), "/data")
-            # A workspace under /tmp (a CI clone may live there) would vanish under the run's /tmp: keep a
-            # second view of it outside /tmp and bind it back at the same path inside the new /tmp.
-            ws = os.path.realpath(workspace)
-            stash = None
-            if ws == "/tmp" or ws.startswith("/tmp/"):
-                stash = f"/run/hbe2e-workspace-{os.getpid()}"
-                netns.bind_mount(ws, stash)
-            netns.bind_mount(os.path.join(run_dir, "tmp"), "/tmp")
-            if stash is not None:
-                netns.bind_mount(stash, ws)
+            private_chip_dirs(run_dir, workspace)
         except BaseException:
             sb.leave()
             raise
@@ -108,6 +96,24 @@ class Sandbox:
                 pass
         else:
             netns.destroy(self.pair.prefix)
+
+
+def private_chip_dirs(run_dir: str, workspace: str) -> None:
+    """Give this process its own mount namespace with `<run_dir>/data` over /data and `<run_dir>/tmp` over /tmp:
+    the CHIP controller hard-codes /data/chip_*.ini and /tmp/chip_kvs (PEERS.md)."""
+    netns.unshare_mounts()
+    # mkdir on the real filesystem if missing (an empty /data); the bind itself is private to this process.
+    netns.bind_mount(os.path.join(run_dir, "data"), "/data")
+    # A workspace under /tmp (a CI clone may live there) would vanish under the run's /tmp: keep a
+    # second view of it outside /tmp and bind it back at the same path inside the new /tmp.
+    ws = os.path.realpath(workspace)
+    stash = None
+    if ws == "/tmp" or ws.startswith("/tmp/"):
+        stash = f"/run/hbe2e-workspace-{os.getpid()}"
+        netns.bind_mount(ws, stash)
+    netns.bind_mount(os.path.join(run_dir, "tmp"), "/tmp")
+    if stash is not None:
+        netns.bind_mount(stash, ws)
 
 
 def _start_guardian(prefix: str, log_path: str) -> subprocess.Popen:
