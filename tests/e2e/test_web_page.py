@@ -213,3 +213,55 @@ def test_web_page_pairs_controls_and_manages_controllers(hubbridge, sandbox, dev
     assert re.fullmatch(r"CN=home broker CA,O=Home \(connector far: tls\.ca_file\): expires in (9|10) days \(\S+Z\)",
                         text), text
     shot("8-health")
+
+
+def log_in(browser, base: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(base)
+    browser.find_element(By.ID, "token").send_keys(token_for_port(API_PORT))
+    browser.find_element(By.CSS_SELECTOR, "#login button").click()
+
+
+def test_web_page_shows_every_node_and_pairs_the_one_picked(hubbridge, sandbox, device_dir, browser, new_controller):
+    """Several Matter nodes (issue 14): the page lists each node with its pairing state, switches the pairing
+    panel to the node picked (its own QR code and manual code), and after a controller pairs that node with the
+    code from the page, shows it paired while the other node stays unpaired."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    shots = os.path.join(sandbox.run_dir, "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    nodes = '\n[[nodes]]\nid = "kitchen"\nname = "Kitchen bridge"\nport = 5541\nrooms = ["Kitchen"]\n'
+    cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="Hall bridge",
+                      api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", devices=DEVICES, extra=nodes)
+    hubbridge(cfg)
+    api = Api(sandbox.pair.dev_addr6, API_PORT)
+    main_code = api.call("GET", "/pairing", expect=200)[1]["manual_code"]
+    kitchen_code = api.call("GET", "/nodes/kitchen/pairing", expect=200)[1]["manual_code"]
+    log_in(browser, api.root + "/")
+
+    def row(node: str) -> list[str]:
+        return [c.text for c in browser.find_elements(By.CSS_SELECTOR, f"#nodes tr[data-node='{node}'] > *")]
+
+    wait("both nodes listed", lambda: row("main") and row("kitchen"))
+    assert row("main") == ["Hall bridge (main)", "5540", "2", "Not paired; open for pairing"], row("main")
+    assert row("kitchen") == ["Kitchen bridge (kitchen)", "5541", "1", "Not paired; open for pairing"], row("kitchen")
+    # The panel starts on the main node...
+    wait("the main node's code", lambda: browser.find_element(By.ID, "manual-code").text == main_code)
+    # ...and shows the kitchen node's own code and QR code once picked.
+    Select(browser.find_element(By.ID, "node")).select_by_value("kitchen")
+    wait("the kitchen node's code", lambda: browser.find_element(By.ID, "manual-code").text == kitchen_code)
+    wait("its QR code", lambda: browser.execute_script(
+        "const i = document.getElementById('qr'); return i.complete && i.naturalWidth > 0;"))
+    assert browser.find_element(By.ID, "pairing-state").text == "Node kitchen: Not paired yet."
+    browser.save_screenshot(os.path.join(shots, "web-nodes-1-unpaired.png"))
+
+    kitchen_ctl = new_controller("web-kitchen")
+    node = kitchen_ctl.commission(browser.find_element(By.ID, "manual-code").text)
+    wait("the kitchen node paired on the page", lambda: row("kitchen")[3] == "Paired with 1 controller", timeout=15)
+    assert row("main")[3] == "Not paired; open for pairing"
+    wait("the kitchen node's controller listed", lambda: len(browser.find_elements(By.CSS_SELECTOR, "#fabrics tr")) == 1)
+    assert api.call("GET", "/nodes/kitchen/fabrics", expect=200)[1]["fabrics"][0]["node_id"] == node
+    assert api.call("GET", "/fabrics", expect=200)[1]["fabrics"] == []
+    browser.save_screenshot(os.path.join(shots, "web-nodes-2-kitchen-paired.png"))

@@ -14,6 +14,10 @@ const devices = new Map();
 let stream = null;
 let windowTimer = null;
 let pollTimer = null;
+// The Matter node the pairing panel shows ("main" is [bridge]); every pairing call goes to its routes.
+let currentNode = "main";
+let nodeList = [];
+const nodePath = (rest) => `/api/nodes/${encodeURIComponent(currentNode)}${rest}`;
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -83,17 +87,53 @@ function logout(message) {
 // ------------------------------------------------------------------ pairing
 
 async function qrInto(img) {
-  const blob = await api("GET", "/api/pairing/qr.svg");
+  const blob = await api("GET", nodePath("/pairing/qr.svg"));
   const old = img.src;
   img.src = URL.createObjectURL(blob);
   if (old.startsWith("blob:")) URL.revokeObjectURL(old);
 }
 
+function nodeState(n) {
+  if (n.commissioned) return `Paired with ${n.fabrics} controller${n.fabrics === 1 ? "" : "s"}` +
+    (n.commissioning_window_open ? "; open for pairing" : "");
+  return n.commissioning_window_open ? "Not paired; open for pairing" : "Not paired";
+}
+
+async function refreshNodes() {
+  const { nodes } = await api("GET", "/api/nodes");
+  nodeList = nodes;
+  $("nodes-view").hidden = nodes.length < 2;
+  if (!nodes.some((n) => n.id === currentNode)) currentNode = "main";
+  $("nodes").replaceChildren(...nodes.map((n) => el("tr", { "data-node": n.id },
+    el("th", { scope: "row", text: n.name && n.name !== n.id ? `${n.name} (${n.id})` : n.id }),
+    el("td", { text: n.port }),
+    el("td", { text: n.devices }),
+    el("td", { class: "node-state", text: nodeState(n) }))));
+  const sel = $("node");
+  const want = nodes.map((n) => n.id).join("\n");
+  if ([...sel.options].map((o) => o.value).join("\n") !== want) {
+    sel.replaceChildren(...nodes.map((n) => el("option", { value: n.id, text: n.name || n.id })));
+  }
+  sel.value = currentNode;
+}
+
+async function selectNode(id) {
+  currentNode = id;
+  // Another node: another QR code, other controllers, another window.
+  $("qr").removeAttribute("src");
+  $("window").hidden = true;
+  clearInterval(windowTimer);
+  $("fabrics").replaceChildren();
+  await refreshPairing();
+}
+
 async function refreshPairing() {
   try {
-    const p = await api("GET", "/api/pairing");
-    $("pairing-state").textContent = p.commissioned
-      ? `Paired with ${p.fabrics} controller${p.fabrics === 1 ? "" : "s"}.` : "Not paired yet.";
+    await refreshNodes();
+    const p = await api("GET", nodePath("/pairing"));
+    const name = nodeList.length > 1 ? `Node ${currentNode}: ` : "";
+    $("pairing-state").textContent = name + (p.commissioned
+      ? `Paired with ${p.fabrics} controller${p.fabrics === 1 ? "" : "s"}.` : "Not paired yet.");
     $("unpaired").hidden = p.commissioned;
     $("paired").hidden = !p.commissioned;
     if (!p.commissioned) {
@@ -108,7 +148,7 @@ async function refreshPairing() {
 }
 
 async function refreshFabrics() {
-  const { fabrics } = await api("GET", "/api/fabrics");
+  const { fabrics } = await api("GET", nodePath("/fabrics"));
   const rows = fabrics.map((f) => el("tr", { "data-fabric": f.fabric_index },
     el("td", { text: f.fabric_index }),
     el("td", { text: (f.vendor_name ? f.vendor_name + " " : "") + "0x" + f.vendor_id.toString(16).toUpperCase().padStart(4, "0") }),
@@ -121,9 +161,9 @@ async function refreshFabrics() {
 
 async function removeFabric(f) {
   const who = f.label ? `"${f.label}"` : `number ${f.fabric_index}`;
-  if (!confirm(`Remove controller ${who}? It loses access to every device of this bridge.`)) return;
+  if (!confirm(`Remove controller ${who}? It loses access to every device of ${nodeList.length > 1 ? `node ${currentNode}` : "this bridge"}.`)) return;
   try {
-    await api("DELETE", `/api/fabrics/${f.fabric_index}`);
+    await api("DELETE", nodePath(`/fabrics/${f.fabric_index}`));
     await refreshPairing();
   } catch (e) { showError("pairing-error", e); }
 }
@@ -143,7 +183,7 @@ function showWindow(w) {
 }
 
 async function refreshWindow() {
-  const w = await api("GET", "/api/pairing/window");
+  const w = await api("GET", nodePath("/pairing/window"));
   const wasOpen = !$("window").hidden;
   showWindow(w);
   if (w.open && !wasOpen) await qrInto($("window-qr"));
@@ -151,7 +191,7 @@ async function refreshWindow() {
 
 async function pairAnother() {
   try {
-    const w = await api("POST", "/api/pairing/window", {});
+    const w = await api("POST", nodePath("/pairing/window"), {});
     showWindow(w);
     await qrInto($("window-qr"));
     showError("pairing-error");
@@ -414,6 +454,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("login").addEventListener("submit", (ev) => { ev.preventDefault(); login($("token").value.trim()); });
   $("logout").addEventListener("click", () => logout());
   $("pair-another").addEventListener("click", pairAnother);
+  $("node").addEventListener("change", (ev) => selectNode(ev.target.value));
   $("add-device").addEventListener("submit", addDevice);
   const saved = sessionStorage.getItem(KEY);
   if (saved) login(saved);
