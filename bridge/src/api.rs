@@ -235,7 +235,11 @@ async fn metrics(State(state): State<ApiState>) -> impl axum::response::IntoResp
         state.registry,
         state.connectors,
         state.certificates,
-        state.pairing,
+        state
+            .nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.pairing.clone()))
+            .collect(),
     );
     (
         [(

@@ -245,7 +245,7 @@ def test_prometheus_scrapes_the_bridge_and_sees_what_changes(hubbridge, mosquitt
         kitchen = api.device("kitchen-light")["endpoint"]
         controller.invoke(node, kitchen, Clusters.LevelControl.Commands.MoveToLevel(
             level=255, transitionTime=0, optionsMask=0, optionsOverride=0))
-    prom.wait_value('hubbridge_matter_fabrics', lambda v: v == 1)
+    prom.wait_value('hubbridge_matter_fabrics{node="main"}', lambda v: v == 1)
     prom.wait_value('hubbridge_matter_sessions', lambda v: v >= 1)
     prom.wait_value('hubbridge_matter_subscriptions', lambda v: v >= 1)
     prom.wait_value('hubbridge_matter_invokes_total{result="success"}', lambda v: v >= 1)

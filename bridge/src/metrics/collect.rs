@@ -20,7 +20,8 @@ pub(super) struct Bridge {
     pub registry: Registry,
     pub connectors: ConnectorsStatus,
     pub certificates: Certificates,
-    pub pairing: watch::Receiver<PairingStatus>,
+    /// Every Matter node (id, pairing), main first: the per-node figures carry `node="<id>"`.
+    pub nodes: Vec<(String, watch::Receiver<PairingStatus>)>,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -141,37 +142,54 @@ impl Bridge {
     }
 
     fn matter(&self, out: &mut Out) -> std::fmt::Result {
-        let (fabrics, window) = {
-            let p = self.pairing.borrow();
-            (p.fabrics as u64, u32::from(p.commissioning_window_open))
-        };
-        out.gauge(
+        let node = |id: &str| label("node", id);
+        let pairing: Vec<(&str, u64, u32)> = self
+            .nodes
+            .iter()
+            .map(|(id, p)| {
+                let p = p.borrow();
+                (
+                    id.as_str(),
+                    p.fabrics as u64,
+                    u32::from(p.commissioning_window_open),
+                )
+            })
+            .collect();
+        out.gauges(
             "hubbridge_matter_fabrics",
-            "Controllers (fabrics) the node is paired with",
-            fabrics,
+            "Controllers (fabrics) each Matter node is paired with",
+            pairing.iter().map(|(id, fabrics, _)| (node(id), *fabrics)),
         )?;
-        out.gauge(
+        out.gauges(
             "hubbridge_matter_commissioning_window_open",
-            "1 while the commissioning window is open",
-            window,
+            "1 while the node's commissioning window is open",
+            pairing.iter().map(|(id, _, window)| (node(id), *window)),
         )?;
         let c = self.registry.metrics();
         let m = &c.matter;
-        let im = m.total();
+        // Figure i is node i's: the nodes are numbered in config order, main first, as here.
+        let per_node: Vec<(&str, super::counters::ImFigures)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (id.as_str(), m.node(i)))
+            .collect();
         out.gauge(
             "hubbridge_matter_sessions",
-            "Secured sessions (CASE, PASE) that sent the node a message in the last 5 minutes",
+            "Secured sessions (CASE, PASE) that sent any node a message in the last 5 minutes",
             m.sessions.active(Instant::now()),
         )?;
-        out.gauge(
+        out.gauges(
             "hubbridge_matter_subscriptions",
-            "Subscriptions established now",
-            im.subscriptions,
+            "Subscriptions established now, by node",
+            per_node.iter().map(|(id, f)| (node(id), f.subscriptions)),
         )?;
-        out.counter(
+        out.counters(
             "hubbridge_matter_subscriptions_established",
-            "Subscriptions accepted since start",
-            im.subscriptions_established,
+            "Subscriptions accepted since start, by node",
+            per_node
+                .iter()
+                .map(|(id, f)| (node(id), f.subscriptions_established)),
         )?;
         out.counters(
             "hubbridge_matter_invokes",
@@ -190,15 +208,15 @@ impl Bridge {
             "Matter events emitted to subscribers (Switch presses, StateChange, LockOperation, ...)",
             m.events.load(Relaxed),
         )?;
-        out.counter(
+        out.counters(
             "hubbridge_matter_im_messages_sent",
-            "Interaction Model messages sent (reports, responses), rs-matter's count",
-            im.im_sent,
+            "Interaction Model messages sent (reports, responses), rs-matter's count, by node",
+            per_node.iter().map(|(id, f)| (node(id), f.im_sent)),
         )?;
-        out.counter(
+        out.counters(
             "hubbridge_matter_im_messages_received",
-            "Interaction Model messages received, rs-matter's count",
-            im.im_received,
+            "Interaction Model messages received, rs-matter's count, by node",
+            per_node.iter().map(|(id, f)| (node(id), f.im_received)),
         )
     }
 

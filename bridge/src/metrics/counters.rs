@@ -238,16 +238,16 @@ impl MatterFigures {
         n.im_received.store(f.im_received, Relaxed);
     }
 
-    /// The figures of every node added up.
-    pub fn total(&self) -> ImFigures {
-        let sum = |f: fn(&NodeFigures) -> &AtomicU64| {
-            self.nodes.iter().map(|n| f(n).load(Relaxed)).sum::<u64>()
+    /// Node `node`'s figures (zero for a node that never published).
+    pub fn node(&self, node: usize) -> ImFigures {
+        let Some(n) = self.nodes.get(node) else {
+            return ImFigures::default();
         };
         ImFigures {
-            subscriptions: sum(|n| &n.subscriptions),
-            subscriptions_established: sum(|n| &n.subscriptions_established),
-            im_sent: sum(|n| &n.im_sent),
-            im_received: sum(|n| &n.im_received),
+            subscriptions: n.subscriptions.load(Relaxed),
+            subscriptions_established: n.subscriptions_established.load(Relaxed),
+            im_sent: n.im_sent.load(Relaxed),
+            im_received: n.im_received.load(Relaxed),
         }
     }
 

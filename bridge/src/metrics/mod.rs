@@ -40,14 +40,14 @@ impl Metrics {
         registry: Registry,
         connectors: ConnectorsStatus,
         certificates: Certificates,
-        pairing: watch::Receiver<PairingStatus>,
+        nodes: Vec<(String, watch::Receiver<PairingStatus>)>,
     ) -> Metrics {
         let mut r = prometheus_client::registry::Registry::default();
         r.register_collector(Box::new(collect::Bridge {
             registry,
             connectors,
             certificates,
-            pairing,
+            nodes,
         }));
         Metrics(Arc::new(r))
     }
