@@ -143,6 +143,8 @@ pub async fn run_until(
             pairing: handle.pairing(),
             admin: Some(handle.admin()),
             scope: spec.scope.clone(),
+            interfaces: spec.interfaces.clone(),
+            bridged: spec.bridged,
         })
         .collect();
 

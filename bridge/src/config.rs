@@ -305,23 +305,8 @@ impl BridgeConfig {
         if self.port == 0 {
             return Err(invalid("bridge.port", "0", "must not be 0"));
         }
-        let mut seen = HashSet::new();
-        for interface in &self.interfaces {
-            if interface.trim().is_empty() {
-                return Err(invalid(
-                    "bridge.interfaces",
-                    quoted(interface),
-                    "interface names must not be empty",
-                ));
-            }
-            if !seen.insert(interface) {
-                return Err(invalid(
-                    "bridge.interfaces",
-                    quoted(interface),
-                    "listed twice",
-                ));
-            }
-        }
+        check_interfaces(&self.interfaces)
+            .map_err(|(name, reason)| invalid("bridge.interfaces", quoted(name), reason))?;
         if self.storage_dir.as_os_str().is_empty() {
             return Err(invalid("bridge.storage_dir", "\"\"", "must not be empty"));
         }
@@ -471,6 +456,30 @@ pub fn check_room(room: &str) -> Result<(), &'static str> {
     }
     if room.chars().any(char::is_control) {
         return Err("must not contain control characters");
+    }
+    Ok(())
+}
+
+/// Checks a list of network interface names (Linux: 1..=15 bytes, no '/', ':' or whitespace; each once).
+/// On error, the offending name and the reason.
+pub fn check_interfaces(names: &[String]) -> Result<(), (&str, &'static str)> {
+    let mut seen = HashSet::new();
+    for name in names {
+        if name.trim().is_empty() {
+            return Err((name, "interface names must not be empty"));
+        }
+        if name.len() > 15 {
+            return Err((name, "interface names are at most 15 bytes"));
+        }
+        if name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+        {
+            return Err((name, "interface names have no '/', ':' or spaces"));
+        }
+        if !seen.insert(name) {
+            return Err((name, "listed twice"));
+        }
     }
     Ok(())
 }

@@ -146,6 +146,11 @@ pub struct NodeSpec {
     pub storage_dir: PathBuf,
     pub test_passcode: bool,
     pub scope: Scope,
+    /// Interfaces it is advertised on (its own `interfaces`, else `[bridge].interfaces`; empty: every
+    /// non-loopback interface with IPv6).
+    pub interfaces: Vec<String>,
+    /// A bridge, or (`bridged = false`) its one device served as a node of its own.
+    pub bridged: bool,
 }
 
 impl NodeSpec {
@@ -159,6 +164,8 @@ impl NodeSpec {
             storage_dir: config.bridge.storage_dir.clone(),
             test_passcode: config.bridge.test_passcode,
             scope: Scope::new(selection.clone(), 0),
+            interfaces: config.bridge.interfaces.clone(),
+            bridged: true,
         }];
         for (i, n) in config.nodes.iter().enumerate() {
             out.push(NodeSpec {
@@ -169,6 +176,12 @@ impl NodeSpec {
                 // The well-known test code on two nodes would let a manual code reach either one.
                 test_passcode: false,
                 scope: Scope::new(selection.clone(), i + 1),
+                interfaces: if n.interfaces.is_empty() {
+                    config.bridge.interfaces.clone()
+                } else {
+                    n.interfaces.clone()
+                },
+                bridged: n.bridged,
             });
         }
         out
@@ -237,6 +250,8 @@ mod tests {
             rooms: vec![],
             kinds: vec![],
             sources: vec![],
+            interfaces: vec![],
+            bridged: true,
         }
     }
 

@@ -216,3 +216,43 @@ def test_pairing_by_manual_code_long_after_start_with_both_controllers(aged_brid
     assert chip["unique_id"] and mjs["uniqueId"] == chip["unique_id"], (chip, mjs)
     print(f"CHIP commissioned in {chip['commission_s']} s, matter.js in {mjs['commissionedSeconds']} s")
     assert aged_bridge.device.grep(r"mDNS: advertising service.*_matter\._tcp")
+
+
+def test_each_node_advertised_on_its_own_interface(hubbridge, sandbox, device_dir, controller):
+    """`[[nodes]] interfaces`: the main node on the first link, node `kitchen` on the second only; each link's
+    browse lists exactly its node, and each node pairs over its link (CHIP, matter.js)."""
+    link = netns.add_link(sandbox.pair, 1)
+    try:
+        nodes = (f'[[nodes]]\nid = "kitchen"\nname = "Kitchen bridge"\nport = 5541\nrooms = ["Kitchen"]\n'
+                 f'interfaces = ["{link.dev_if}"]\n')
+        cfg = config_toml(f"{device_dir}/state", interface=sandbox.pair.dev_if, name="Hall bridge",
+                          api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}",
+                          devices=[dict(id="hall", kind="on_off_light", name="Hall light", room="Hall"),
+                                   dict(id="kettle", kind="on_off_plug_in_unit", name="Kettle", room="Kitchen")],
+                          extra=nodes)
+        hubbridge(cfg)
+        api = Api(sandbox.pair.dev_addr6, API_PORT)
+        listed = {n["id"]: n["interfaces"] for n in api.call("GET", "/nodes", expect=200)[1]["nodes"]}
+        assert listed == {"main": [sandbox.pair.dev_if], "kitchen": [link.dev_if]}, listed
+        kitchen_code = api.call("GET", "/nodes/kitchen/pairing", expect=200)[1]["manual_code"]
+
+        def instances(ns, ifname):
+            # mdns-sd answers a service only once it has probed for its name (about a second after start).
+            deadline = time.monotonic() + 10
+            while True:
+                got = probe(ns, ifname, "_matterc._udp.local", "PTR")
+                srv = {r["name"]: r["data"]["port"] for r in by_type(got, "SRV")}
+                ports = {srv.get(p["data"]) for p in by_type(got, "PTR", "_matterc._udp.local")}
+                if ports or time.monotonic() > deadline:
+                    return ports
+
+        assert instances(None, sandbox.pair.ctl_if) == {5540}
+        assert instances(link.ns, link.ctl_if) == {5541}
+        out = mjs_pair(link.ns, link.ctl_if, kitchen_code, os.path.join(device_dir, "matterjs"))
+        assert out["ok"]
+        kitchen = api.call("GET", "/nodes/kitchen/fabrics", expect=200)[1]["fabrics"]
+        assert len(kitchen) == 1 and api.call("GET", "/fabrics", expect=200)[1]["fabrics"] == []
+        node = controller.commission(api.call("GET", "/pairing", expect=200)[1]["manual_code"])
+        assert controller.read_attribute(node, 0, UniqueID) != out["uniqueId"]
+    finally:
+        netns.remove_link(sandbox.pair, link)

@@ -116,6 +116,15 @@ def test_two_nodes_two_controllers_each_sees_only_its_devices(hubbridge, mosquit
         nodes = {n["id"]: n for n in api.call("GET", "/nodes", expect=200)[1]["nodes"]}
         assert (nodes["main"]["devices"], nodes["kitchen"]["devices"]) == (2, 3)
         assert nodes["main"]["commissioned"] and nodes["kitchen"]["commissioned"]
+        # /metrics: each node's pairing and Interaction Model figures under its own `node` label.
+        status, _, text = api.raw("GET", api.root + "/metrics")
+        assert status == 200
+        series = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        assert series['hubbridge_matter_fabrics{node="main"}'] == "1", text
+        assert series['hubbridge_matter_fabrics{node="kitchen"}'] == "1", text
+        assert series['hubbridge_matter_commissioning_window_open{node="kitchen"}'] == "0", text
+        assert int(series['hubbridge_matter_im_messages_received_total{node="kitchen"}']) > 0, text
+        assert int(series['hubbridge_matter_im_messages_received_total{node="main"}']) > 0, text
         kitchen_fabrics = api.call("GET", "/nodes/kitchen/fabrics", expect=200)[1]["fabrics"]
         assert len(kitchen_fabrics) == 1 and len(api.call("GET", "/fabrics", expect=200)[1]["fabrics"]) == 1
 
@@ -169,3 +178,35 @@ def test_a_device_moved_by_the_config_is_logged(hubbridge, sandbox, device_dir):
     api = Api(sandbox.pair.dev_addr6, API_PORT)
     nodes = {n["id"]: n for n in api.call("GET", "/nodes", expect=200)[1]["nodes"]}
     assert (nodes["main"]["devices"], nodes["kitchen"]["devices"]) == (3, 1)
+
+
+def test_a_device_as_its_own_matter_node(hubbridge, sandbox, device_dir, new_controller):
+    """`[[nodes]] bridged = false`: one device served as a Matter node of its own — no aggregator, no Bridged
+    Node device type, no Bridged Device Basic Information — paired and driven by a real controller, while
+    the bridge node keeps serving the rest."""
+    Descriptor = Clusters.Descriptor.Attributes
+    devices = [dict(id="hall-light", kind="on_off_light", name="Hall light", room="Hall"),
+               dict(id="heater", kind="on_off_plug_in_unit", name="Heater", room="Hall")]
+    alone = '[[nodes]]\nid = "heater"\nname = "Heater"\nport = 5542\nbridged = false\ndevices = ["heater"]\n'
+    cfg = config_toml(f"{device_dir}/state", interface=sandbox.pair.dev_if, name="Hall bridge",
+                      api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", devices=devices, extra=alone)
+    hubbridge(cfg)
+    api = Api(sandbox.pair.dev_addr6, API_PORT)
+    nodes = {n["id"]: n for n in api.call("GET", "/nodes", expect=200)[1]["nodes"]}
+    assert (nodes["main"]["bridged"], nodes["main"]["devices"]) == (True, 1)
+    assert (nodes["heater"]["bridged"], nodes["heater"]["devices"]) == (False, 1)
+    heater_ep = api.device("heater")["endpoint"]
+
+    ctl = new_controller("heater-node")
+    node = ctl.commission(api.call("GET", "/nodes/heater/pairing", expect=200)[1]["manual_code"])
+    assert sorted(ctl.endpoints(node)) == [0, heater_ep]  # no aggregator
+    types = {d.deviceType for d in ctl.read_attribute(node, heater_ep, Descriptor.DeviceTypeList)}
+    assert types == {0x010A}, types  # On/Off Plug-in Unit, and not Bridged Node (0x0013)
+    servers = ctl.read_attribute(node, heater_ep, Descriptor.ServerList)
+    assert 0x0006 in servers and 0x0039 not in servers, servers
+    assert {d.deviceType for d in ctl.read_attribute(node, 0, Descriptor.DeviceTypeList)} == {0x0016}
+    ctl.invoke(node, heater_ep, OnOff.Commands.On())
+    wait("the heater on", lambda: api.device("heater")["state"]["on"] is True)
+    api.set_state("heater", {"on": False})
+    wait("the API's change read on the heater node",
+         lambda: ctl.read_attribute(node, heater_ep, OnOff.Attributes.OnOff) is False)

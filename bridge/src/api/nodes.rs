@@ -28,6 +28,10 @@ pub struct NodeView {
     pub pairing: watch::Receiver<PairingStatus>,
     pub admin: Option<MatterAdmin>,
     pub scope: crate::nodes::Scope,
+    /// Interfaces it is advertised on (empty: every non-loopback interface with IPv6).
+    pub interfaces: Vec<String>,
+    /// A bridge, or one device served as a node of its own.
+    pub bridged: bool,
 }
 
 impl NodeView {
@@ -39,6 +43,8 @@ impl NodeView {
             "id": self.id,
             "name": self.name,
             "port": self.port,
+            "interfaces": self.interfaces,
+            "bridged": self.bridged,
             "devices": devices,
             "commissioned": p.commissioned,
             "fabrics": p.fabrics,

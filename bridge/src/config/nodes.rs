@@ -39,6 +39,18 @@ pub struct NodeConfig {
     /// Devices from one of these sources: `config`, `api` or `zigbee2mqtt:<name>`.
     #[serde(default)]
     pub sources: Vec<String>,
+    /// Network interfaces this node is advertised on (mDNS); empty: `[bridge].interfaces`.
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    /// `false`: not a bridge but one device served as a Matter node of its own (no aggregator, no
+    /// Bridged Node device type), for controllers that want a device on its own (Apple Home and a
+    /// robot vacuum). Selects exactly one device, by id. Default `true`.
+    #[serde(default = "yes")]
+    pub bridged: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl NodeConfig {
@@ -78,6 +90,8 @@ impl NodeConfig {
                 "is [bridge].port; every node needs its own UDP port",
             ));
         }
+        crate::config::check_interfaces(&self.interfaces)
+            .map_err(|(name, r)| self.err("interfaces", quoted(name), r))?;
         for d in &self.devices {
             check_id(d).map_err(|r| self.err("devices", quoted(d), r))?;
         }
@@ -96,6 +110,29 @@ impl NodeConfig {
                     quoted(source),
                     "must be \"config\", \"api\" or \"zigbee2mqtt:<name>\"",
                 ));
+            }
+        }
+        if !self.bridged {
+            if self.devices.len() != 1 {
+                return Err(self.err(
+                    "devices",
+                    format!("{:?}", self.devices),
+                    "a node with bridged = false is one device: list exactly one device id",
+                ));
+            }
+            let json = |v: &dyn erased::Json| v.json();
+            for (field, empty, value) in [
+                ("rooms", self.rooms.is_empty(), json(&self.rooms)),
+                ("kinds", self.kinds.is_empty(), json(&self.kinds)),
+                ("sources", self.sources.is_empty(), json(&self.sources)),
+            ] {
+                if !empty {
+                    return Err(self.err(
+                        field,
+                        value,
+                        "a node with bridged = false selects its one device by id only",
+                    ));
+                }
             }
         }
         if self.devices.is_empty()
@@ -153,4 +190,16 @@ pub fn validate(nodes: &[NodeConfig], bridge_port: u16) -> Result<(), ConfigErro
         }
     }
     Ok(())
+}
+
+mod erased {
+    /// A list as it would be written in the config (for error messages).
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for Vec<T> {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|_| "[…]".into())
+        }
+    }
 }

@@ -536,4 +536,34 @@ fn nodes_errors_name_the_node_the_field_and_the_value() {
     ))
     .unwrap();
     assert_eq!(ok.nodes[0].label(), "kitchen");
+    // A node advertised on interfaces of its own: names checked like [bridge].interfaces.
+    let on = |list: &str| {
+        node(&format!(
+            "port = 5541\nrooms = [\"Kitchen\"]\ninterfaces = {list}"
+        ))
+    };
+    assert!(err(&on("[\"eth0/1\"]")).contains("node `kitchen`: `interfaces` = \"eth0/1\""));
+    assert!(err(&on("[\"wlan0\", \"wlan0\"]")).contains("`interfaces` = \"wlan0\": listed twice"));
+    assert!(err(&on("[\"a-very-long-interface\"]")).contains("at most 15 bytes"));
+    assert!(err("[bridge]\ninterfaces = [\"\"]\n").contains("bridge.interfaces"));
+    let ok = Config::from_toml_str(&on("[\"wlan0\"]")).unwrap();
+    assert_eq!(ok.nodes[0].interfaces, ["wlan0"]);
+    let specs = crate::nodes::NodeSpec::all(&ok);
+    assert_eq!(specs[1].interfaces, ["wlan0"]);
+    assert_eq!(specs[0].interfaces, ok.bridge.interfaces);
+    // A device as its own node: exactly one device, by id.
+    let alone = |body: &str| node(&format!("port = 5541\nbridged = false\n{body}"));
+    assert!(err(&alone("devices = [\"a\", \"b\"]")).contains(
+        "node `kitchen`: `devices` = [\"a\", \"b\"]: a node with bridged = false is one device"
+    ));
+    assert!(err(&alone("rooms = [\"Kitchen\"]")).contains("`devices` = []"));
+    assert!(
+        err(&alone("devices = [\"vacuum\"]\nkinds = [\"fan\"]")).contains(
+            "`kinds` = [\"fan\"]: a node with bridged = false selects its one device by id only"
+        )
+    );
+    let ok = Config::from_toml_str(&alone("devices = [\"vacuum\"]")).unwrap();
+    assert!(!ok.nodes[0].bridged);
+    assert!(!crate::nodes::NodeSpec::all(&ok)[1].bridged);
+    assert!(crate::nodes::NodeSpec::all(&ok)[0].bridged);
 }

@@ -226,15 +226,20 @@ pub enum Role {
     Bridged,
     /// A part of a bridged device: neither of those; `tagged` adds the Descriptor TagList.
     Part { tagged: bool },
+    /// The device of a non-bridged node (`[[nodes]] bridged = false`): its own device types and
+    /// clusters, neither Bridged Node nor Bridged Device Basic Information (the node's Basic
+    /// Information describes it).
+    Standalone,
 }
 
 /// The metadata of a shape, built once per distinct shape and kept for the process's life (a
 /// handful of shapes in any real configuration).
+#[cfg(test)]
 pub fn kind_meta(shape: impl Into<Shape>) -> &'static KindMeta {
     role_meta(shape.into(), Role::Bridged)
 }
 
-/// [`kind_meta`] for an endpoint of the given role.
+/// The metadata of a shape for an endpoint of the given role, built once per (shape, role).
 pub fn role_meta(shape: Shape, role: Role) -> &'static KindMeta {
     static METAS: OnceLock<Mutex<HashMap<(Shape, Role), &'static KindMeta>>> = OnceLock::new();
     let metas = METAS.get_or_init(|| Mutex::new(HashMap::new()));
@@ -265,6 +270,7 @@ fn build_kind_meta(shape: Shape, role: Role) -> Result<KindMeta, String> {
     let device_types: &'static [DeviceType] = Box::leak(device_types.into_boxed_slice());
     let mut clusters = match role {
         Role::Bridged => vec![desc::DescHandler::CLUSTER, bridged_info_cluster()],
+        Role::Standalone => vec![desc::DescHandler::CLUSTER],
         Role::Part { tagged: true } => vec![desc::CLUSTER_TAG_LIST],
         Role::Part { tagged: false } => vec![desc::DescHandler::CLUSTER],
     };
@@ -281,6 +287,8 @@ fn build_kind_meta(shape: Shape, role: Role) -> Result<KindMeta, String> {
 /// operations; rs-matter reads it through `Metadata::access`.
 pub struct BridgeNode {
     endpoints: RefCell<Vec<Endpoint<'static>>>,
+    /// A non-bridged node: no aggregator, its device served as itself ([`Role::Standalone`]).
+    standalone: bool,
     /// Parts' parents; leaked once per node so the Descriptor handler can hold it for 'static.
     tree: &'static PartsTree,
 }
@@ -295,6 +303,16 @@ impl BridgeNode {
     pub fn new() -> Self {
         Self {
             endpoints: RefCell::new(vec![ROOT, AGGREGATOR]),
+            standalone: false,
+            tree: Box::leak(Box::default()),
+        }
+    }
+
+    /// A node that is one device rather than a bridge: endpoint 0 and the device's endpoints.
+    pub fn standalone() -> Self {
+        Self {
+            endpoints: RefCell::new(vec![ROOT]),
+            standalone: true,
             tree: Box::leak(Box::default()),
         }
     }
@@ -306,7 +324,12 @@ impl BridgeNode {
 
     /// Add a bridged endpoint. Returns false if the endpoint already exists.
     pub fn add(&self, endpoint: u16, shape: impl Into<Shape>) -> bool {
-        let meta = kind_meta(shape);
+        let role = if self.standalone {
+            Role::Standalone
+        } else {
+            Role::Bridged
+        };
+        let meta = role_meta(shape.into(), role);
         self.insert(Endpoint::new(endpoint, meta.device_types, meta.clusters))
     }
 
@@ -409,6 +432,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_standalone_node_serves_its_device_as_itself() {
+        let node = BridgeNode::standalone();
+        assert!(node.add(2, DeviceKind::OnOffLight));
+        node.access(|n| {
+            let ids: Vec<u16> = n.endpoints.iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![0, 2], "no aggregator");
+            let ep = &n.endpoints[1];
+            assert!(ep.device_types.iter().any(|d| d.dtype == 0x0100));
+            assert!(ep
+                .device_types
+                .iter()
+                .all(|d| d.dtype != DEV_TYPE_BRIDGED_NODE.dtype));
+            assert!(ep.clusters.iter().any(|c| c.id == DESCRIPTOR));
+            assert!(ep.clusters.iter().all(|c| c.id != BRIDGED_INFO));
+            assert!(ep.clusters.iter().any(|c| c.id == 0x0006));
+        });
+        // The bridged form of the same kind is unchanged.
+        let bridge = BridgeNode::new();
+        assert!(bridge.add(2, DeviceKind::OnOffLight));
+        assert!(bridge.cluster(2, BRIDGED_INFO).is_some());
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Params {
     commissioning_backoff: std::time::Duration,
     /// The registry's devices this node serves.
     scope: crate::nodes::Scope,
+    /// A bridge (aggregator, bridged endpoints), or one device served as itself.
+    bridged: bool,
 }
 
 impl Params {
@@ -56,7 +58,7 @@ impl Params {
             identity: NodeIdentity::load(config, node)?,
             node_id: node.id.clone(),
             port: node.port,
-            advertiser: super::mdns::Advertiser::shared(&config.bridge.interfaces)
+            advertiser: super::mdns::Advertiser::shared(&node.interfaces)
                 .context("starting mDNS")?,
             storage_dir: node.storage_dir.clone(),
             test_passcode: node.test_passcode,
@@ -64,6 +66,7 @@ impl Params {
                 config.bridge.commissioning_backoff_secs,
             ),
             scope: node.scope.clone(),
+            bridged: node.bridged,
         })
     }
 }
@@ -185,7 +188,11 @@ fn run_inner(
     // Subscribe before listing, so nothing that happens in between is missed.
     let changes = registry.subscribe();
     let devices = params.scope.filter(registry.list());
-    let node = BridgeNode::new();
+    let node = if params.bridged {
+        BridgeNode::new()
+    } else {
+        BridgeNode::standalone()
+    };
     let mirror = Mirror::default();
     let scene_table = super::scenes::SceneTable::new();
     let handler = BridgeHandler::new(
