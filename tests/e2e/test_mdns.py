@@ -237,7 +237,7 @@ def test_each_node_advertised_on_its_own_interface(hubbridge, sandbox, device_di
         kitchen_code = api.call("GET", "/nodes/kitchen/pairing", expect=200)[1]["manual_code"]
 
         def instances(ns, ifname):
-            # mdns-sd answers a service only once it has probed for its name (about a second after start).
+            # The node registers its services just after the "ready" line: allow it a moment.
             deadline = time.monotonic() + 10
             while True:
                 got = probe(ns, ifname, "_matterc._udp.local", "PTR")

@@ -6,7 +6,7 @@
 //! fabric), then hands the owned records to the process's one [`Advertiser`].
 //!
 //! The [`Advertiser`] registers them with **mdns-sd**, which does the work of a responder: one
-//! IPv4 and one IPv6 socket joined on each selected interface, probing, announcements, goodbyes
+//! IPv4 and one IPv6 socket joined on each selected interface, announcements, goodbyes
 //! when a service goes, the addresses of the interface a query came in on, and announcing again
 //! when an interface or address appears (it re-reads the interfaces every
 //! [`IP_CHECK_INTERVAL_SECS`] seconds). It answers the main-type PTR and every instance and host
@@ -125,7 +125,7 @@ impl OwnedService {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let no_addresses: &[IpAddr] = &[];
-        Ok(mdns_sd::ServiceInfo::new(
+        let mut info = mdns_sd::ServiceInfo::new(
             &ty,
             &self.instance,
             &format!("{}.local.", self.host),
@@ -133,7 +133,14 @@ impl OwnedService {
             self.port,
             &txt[..],
         )?
-        .enable_addr_auto())
+        .enable_addr_auto();
+        // No RFC 6762 probing: Matter's names cannot collide (a random 64-bit commissionable
+        // instance, `<compressed fabric id>-<node id>` which the fabric's commissioner keeps unique,
+        // a random host label), and probing kept a new service silent for ~750 ms — the time a
+        // controller waits, right after commissioning, to find the node's operational record.
+        // CHIP's and rs-matter's own responders do not probe either.
+        info.set_requires_probe(false);
+        Ok(info)
     }
 }
 
@@ -457,5 +464,6 @@ mod tests {
             Some("_L3840._sub._matterc._udp.local.")
         );
         assert_eq!(info.get_property_val_str("D"), Some("3840"));
+        assert!(!info.requires_probe());
     }
 }

@@ -22,7 +22,8 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
 use super::{arrival_interface, interface_addrs, IfAddrs, MdnsSetupError, Table, HOST_TTL_SECS};
 
-/// How often the threads re-read the interfaces' addresses (and join new interfaces).
+/// How often the threads re-read the interfaces' addresses and join new interfaces while no
+/// question comes (each answered question re-reads them too).
 const REFRESH: Duration = Duration::from_secs(2);
 /// The same question on the same interface is answered at most this often (RFC 6762 §6 asks
 /// for about once a second per record; controllers retry faster while browsing).
@@ -163,6 +164,9 @@ impl Worker {
             let Some(key) = gap_question(data) else {
                 continue;
             };
+            // Answer with the addresses the interfaces have now (an address added a moment ago
+            // included): one getifaddrs per question we answer, which are few.
+            self.refresh();
             let scope = match from {
                 SocketAddr::V6(a) => a.scope_id(),
                 SocketAddr::V4(_) => 0,
