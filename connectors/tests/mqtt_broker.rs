@@ -100,19 +100,48 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
 
 /// A client subscribed to `t/#` that hands every message (topic, payload) to the returned channel;
 /// keep the client (it also publishes the tests' commands) alive as long as the channel is read.
+///
+/// The session is persistent and the loop keeps polling after a connection error (rumqttc reconnects on
+/// the next poll), so a dropped link on a loaded machine loses no message: mosquitto queues the QoS 1
+/// messages for the session meanwhile. (It used to stop at the first error, closing the channel: a CI
+/// run failed with `recv() == None` mid-test.) Returns once the subscription is acknowledged.
 async fn watch_all(port: u16) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
     let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
     opts.set_keep_alive(Duration::from_secs(10));
+    opts.set_clean_session(false);
     let (watcher, mut ev) = AsyncClient::new(opts, 100);
     watcher.subscribe("t/#", QoS::AtLeastOnce).await.unwrap();
     let (seen_tx, seen) = mpsc::unbounded_channel();
+    let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        while let Ok(e) = ev.poll().await {
-            if let Event::Incoming(Packet::Publish(p)) = e {
-                let _ = seen_tx.send((p.topic, p.payload.to_vec()));
+        let mut subscribed_tx = Some(subscribed_tx);
+        let mut errors = 0;
+        while !seen_tx.is_closed() {
+            match ev.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let _ = seen_tx.send((p.topic, p.payload.to_vec()));
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(tx) = subscribed_tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    errors += 1;
+                    eprintln!("watcher: {e} (reconnecting)");
+                    if errors > 100 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
         }
     });
+    tokio::time::timeout(Duration::from_secs(20), subscribed)
+        .await
+        .expect("the watcher's subscription acknowledged within 20 s")
+        .expect("the watcher's loop ended before its subscription was acknowledged");
     (watcher, seen)
 }
 
@@ -199,25 +228,22 @@ async fn records_are_acked_after_puback_and_set_is_answered() {
 
 /// A watcher subscribed to `t/bridge/event`: the `data.n` of each event, in arrival order.
 async fn event_watcher(port: u16) -> mpsc::UnboundedReceiver<u64> {
-    let mut opts = MqttOptions::new("watcher", "127.0.0.1", port);
-    opts.set_keep_alive(Duration::from_secs(10));
-    let (watcher, mut ev) = AsyncClient::new(opts, 100);
-    watcher
-        .subscribe("t/bridge/event", QoS::AtLeastOnce)
-        .await
-        .unwrap();
+    let (watcher, mut seen) = watch_all(port).await;
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let _keep = watcher;
-        while let Ok(e) = ev.poll().await {
-            if let Event::Incoming(Packet::Publish(p)) = e {
-                let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
-                let _ = tx.send(v["data"]["n"].as_u64().unwrap_or(u64::MAX));
+        while let Some((topic, payload)) = seen.recv().await {
+            if topic == "t/bridge/event" {
+                let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                if tx
+                    .send(v["data"]["n"].as_u64().unwrap_or(u64::MAX))
+                    .is_err()
+                {
+                    break;
+                }
             }
         }
     });
-    // Let the subscription land before anything is published.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     rx
 }
 
