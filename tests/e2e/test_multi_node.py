@@ -196,6 +196,10 @@ def test_a_device_as_its_own_matter_node(hubbridge, sandbox, device_dir, new_con
     assert (nodes["main"]["bridged"], nodes["main"]["devices"]) == (True, 1)
     assert (nodes["heater"]["bridged"], nodes["heater"]["devices"]) == (False, 1)
     heater_ep = api.device("heater")["endpoint"]
+    rows = {line.split()[0]: line.split() for line in dev_cli(device_dir, "nodes").splitlines()[1:] if line.strip()}
+    # NODE NAME PORT TYPE DEVICES INTERFACES ... ("Hall bridge" is two words)
+    assert rows["heater"][1:6] == ["Heater", "5542", "device", "1", sandbox.pair.dev_if], rows
+    assert rows["main"][3:7] == ["5540", "bridge", "1", sandbox.pair.dev_if], rows
 
     ctl = new_controller("heater-node")
     node = ctl.commission(api.call("GET", "/nodes/heater/pairing", expect=200)[1]["manual_code"])

@@ -254,7 +254,23 @@ pub fn nodes(answer: &Value) -> String {
                 text(n.get("id")),
                 text(n.get("name")),
                 text(n.get("port")),
+                if n.get("bridged").and_then(Value::as_bool) == Some(false) {
+                    "device".to_owned()
+                } else {
+                    "bridge".to_owned()
+                },
                 text(n.get("devices")),
+                {
+                    let ifs = list(n.get("interfaces").unwrap_or(&Value::Null));
+                    if ifs.is_empty() {
+                        "all".to_owned()
+                    } else {
+                        ifs.iter()
+                            .map(|i| text(Some(i)))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    }
+                },
                 if n.get("commissioned").and_then(Value::as_bool) == Some(true) {
                     format!("yes ({})", text(n.get("fabrics")))
                 } else {
@@ -285,7 +301,15 @@ pub fn nodes(answer: &Value) -> String {
         .collect();
     let mut out = table(
         &[
-            "NODE", "NAME", "PORT", "DEVICES", "PAIRED", "WINDOW", "WARNINGS",
+            "NODE",
+            "NAME",
+            "PORT",
+            "TYPE",
+            "DEVICES",
+            "INTERFACES",
+            "PAIRED",
+            "WINDOW",
+            "WARNINGS",
         ],
         &rows,
     );

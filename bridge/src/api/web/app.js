@@ -105,7 +105,8 @@ async function refreshNodes() {
   $("nodes-view").hidden = nodes.length < 2;
   if (!nodes.some((n) => n.id === currentNode)) currentNode = "main";
   $("nodes").replaceChildren(...nodes.map((n) => el("tr", { "data-node": n.id },
-    el("th", { scope: "row", text: n.name && n.name !== n.id ? `${n.name} (${n.id})` : n.id }),
+    el("th", { scope: "row", text: (n.name && n.name !== n.id ? `${n.name} (${n.id})` : n.id) +
+      (n.bridged === false ? " — one device, not a bridge" : "") }),
     el("td", { text: n.port }),
     el("td", { text: n.devices }),
     el("td", { class: "node-state", text: nodeState(n) }))));
