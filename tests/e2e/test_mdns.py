@@ -65,11 +65,7 @@ def mjs_pair(ns: str, iface: str, code: str, storage: str, timeout: float = 90) 
                        capture_output=True, text=True, timeout=timeout + 30)
     with open(os.path.join(storage, "pair.log"), "w") as f:
         f.write(r.stdout + r.stderr)
-    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
-    assert lines, f"matter.js printed no result (exit {r.returncode}); log {storage}/pair.log:\n{r.stderr[-3000:]}"
-    out = json.loads(lines[-1])
-    assert out["ok"], f"matter.js could not pair: {out['error']}\n(log {storage}/pair.log)"
-    return out
+    return _result(r, "matter.js", f"log {storage}/pair.log")
 
 
 def chip_pair(ns: str, sandbox, run_dir: str, code: str, open_window: int = 0) -> dict:
@@ -80,10 +76,15 @@ def chip_pair(ns: str, sandbox, run_dir: str, code: str, open_window: int = 0) -
         argv += ["--open-window", str(open_window)]
     r = subprocess.run(argv, capture_output=True, text=True, cwd=HERE, timeout=200,
                        env=dict(os.environ, PYTHONPATH=HERE))
+    return _result(r, "CHIP", f"log {run_dir}/chip-controller.log")
+
+
+def _result(r: subprocess.CompletedProcess, who: str, log: str) -> dict:
+    """The one-shot controller's JSON result line (the last one), asserted successful."""
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
-    assert lines, f"CHIP controller printed no result (exit {r.returncode}):\n{r.stderr[-3000:]}"
+    assert lines, f"{who} printed no result (exit {r.returncode}); {log}:\n{r.stderr[-3000:]}"
     out = json.loads(lines[-1])
-    assert out["ok"], f"CHIP could not pair: {out['error']} (log {run_dir}/chip-controller.log)"
+    assert out["ok"], f"{who} could not pair: {out['error']}\n({log})"
     return out
 
 

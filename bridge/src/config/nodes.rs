@@ -120,13 +120,26 @@ impl NodeConfig {
                     "a node with bridged = false is one device: list exactly one device id",
                 ));
             }
-            let json = |v: &dyn erased::Json| v.json();
+            // Each list as it is written in the config.
             for (field, empty, value) in [
-                ("rooms", self.rooms.is_empty(), json(&self.rooms)),
-                ("kinds", self.kinds.is_empty(), json(&self.kinds)),
-                ("sources", self.sources.is_empty(), json(&self.sources)),
+                (
+                    "rooms",
+                    self.rooms.is_empty(),
+                    serde_json::to_string(&self.rooms),
+                ),
+                (
+                    "kinds",
+                    self.kinds.is_empty(),
+                    serde_json::to_string(&self.kinds),
+                ),
+                (
+                    "sources",
+                    self.sources.is_empty(),
+                    serde_json::to_string(&self.sources),
+                ),
             ] {
                 if !empty {
+                    let value = value.unwrap_or_else(|_| "[…]".into());
                     return Err(self.err(
                         field,
                         value,
@@ -190,16 +203,4 @@ pub fn validate(nodes: &[NodeConfig], bridge_port: u16) -> Result<(), ConfigErro
         }
     }
     Ok(())
-}
-
-mod erased {
-    /// A list as it would be written in the config (for error messages).
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for Vec<T> {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_else(|_| "[…]".into())
-        }
-    }
 }

@@ -73,8 +73,13 @@ pub fn select_interfaces(configured: &[String]) -> Result<Vec<String>, MdnsSetup
     }
     for name in configured {
         if !all.iter().any(|i| &i.name == name) {
-            let mut here: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
-            here.dedup();
+            // getifaddrs lists an interface once per address: name each once, in order.
+            let mut here: Vec<&str> = Vec::new();
+            for i in &all {
+                if !here.contains(&i.name.as_str()) {
+                    here.push(&i.name);
+                }
+            }
             return Err(MdnsSetupError::NotFound(name.clone(), here.join(", ")));
         }
         if !names.contains(name) {
@@ -244,26 +249,13 @@ impl Advertiser {
         }
         table.insert(node.to_owned(), services);
     }
-
-    /// Everything advertised, for the health view and tests.
-    pub fn advertised(&self) -> Vec<(String, OwnedService)> {
-        let table = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        table
-            .iter()
-            .flat_map(|(node, list)| list.iter().map(move |s| (node.clone(), s.clone())))
-            .collect()
-    }
 }
 
 impl Drop for Advertiser {
     fn drop(&mut self) {
-        let names: Vec<String> = self
-            .advertised()
-            .iter()
-            .map(|(_, s)| s.fullname())
-            .collect();
-        for name in names {
-            let _ = self.daemon.unregister(&name);
+        let table = std::mem::take(&mut *self.table.lock().unwrap_or_else(|p| p.into_inner()));
+        for service in table.values().flatten() {
+            let _ = self.daemon.unregister(&service.fullname());
         }
         if let Some(gap) = self.gap.take() {
             gap.stop();
@@ -354,13 +346,9 @@ pub fn interface_addrs(names: &[String]) -> Vec<IfAddrs> {
         .filter(|i| i.index != 0)
         .collect();
     for iface in &mut out {
-        iface.v6.sort_by_key(|(ip, _)| !is_link_local(ip));
+        iface.v6.sort_by_key(|(ip, _)| !ip.is_unicast_link_local());
     }
     out
-}
-
-fn is_link_local(ip: &Ipv6Addr) -> bool {
-    (ip.segments()[0] & 0xffc0) == 0xfe80
 }
 
 /// The interface a datagram from `source` (with the IPv6 scope id the socket reported) came in
