@@ -271,3 +271,45 @@ def test_pairing_minutes_after_start_is_found_by_subtype_query(hubbridge, sandbo
     time.sleep(6)  # announcements are over; only query answers can find the node now
     node = controller.commission(codes.manual)
     assert sorted(controller.read_attribute(node, AGGREGATOR, Descriptor.PartsList)) == [2, 3, 4, 5]
+
+
+def test_a_burst_of_changes_is_reported_as_what_changed_not_as_everything(hubbridge, sandbox, device_dir, controller):
+    """rs-matter remembers at most 16 changed paths between reports; beyond that it marks everything as changed
+    and every subscription re-reports all it covers (at 5,000 lights one change cost a 5,000-attribute report,
+    bench/scale-5000). The bridge paces its notifications so that never happens: after a burst on 30 of 40
+    lights, the subscription hears those 30 and nothing about the other 10 — both for changes made while it
+    was subscribed and for the recent changes replayed to a fresh subscription."""
+    lights = [dict(id=f"l{i:02d}", kind="on_off_light", name=f"Light {i}") for i in range(1, 41)]
+    cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="hubbridge e2e",
+                      api_listen=f"[{sandbox.pair.dev_addr6}]:{API_PORT}", devices=lights,
+                      api_extra=dict(rate_limit_per_second=100000, rate_limit_burst=100000))
+    dev = hubbridge(cfg)
+    node = controller.commission(dev.pairing_codes().manual)
+    api = Api(sandbox.pair.dev_addr6)
+    eps = {d["id"]: endpoint_of(api, d["id"]) for d in lights}
+    burst, quiet = [d["id"] for d in lights[:30]], [d["id"] for d in lights[30:]]
+
+    # Changed just before the controller subscribes: the bridge replays recent changes to a new subscription
+    # (rs-matter can lose one made while the priming report is built), 1 s and 5 s after it appears.
+    for i in burst:
+        api.set_state(i, {"on": True})
+    sub = controller.subscribe(node, [OnOff], min_interval=0, max_interval=30)
+    primed = sub.mark()
+    assert {r.endpoint for r in sub.reports[:primed] if r.value is True} == {eps[i] for i in burst}
+    time.sleep(6.5)  # both replays
+    after_replay = sub.mark()
+    replayed = {r.endpoint for r in sub.reports[primed:after_replay]}
+    assert replayed <= {eps[i] for i in burst}, (
+        f"lights that did not change were reported again: {sorted(replayed - {eps[i] for i in burst})}")
+
+    # A burst while subscribed: every change arrives, nothing else is reported.
+    for i in burst:
+        api.set_state(i, {"on": False})
+    for i in burst:
+        sub.wait_for(eps[i], OnOff, False, since=after_replay, timeout=15)
+    time.sleep(1.0)
+    seen = {r.endpoint for r in sub.reports[after_replay:]}
+    assert not seen & {eps[i] for i in quiet}, (
+        f"lights that did not change were reported: {sorted(seen & {eps[i] for i in quiet})}")
+    for i in burst:
+        assert controller.read_attribute(node, eps[i], OnOff) is False

@@ -144,6 +144,8 @@ pub struct BridgeHandler<'a> {
     /// Attributes notified in the last few seconds, replayed when a subscription is set up
     /// (see `sync::replay_for_new_subscriptions`).
     pub(super) recent: RefCell<VecDeque<(Instant, u16, u32, u32)>>,
+    /// Every change notification goes through it (rs-matter's changed-attribute table).
+    pub(super) pacer: super::pacer::Pacer,
     /// State changes this handler applied itself (the sync loop then sees their broadcast as
     /// already mirrored): their events are emitted by the sync loop.
     pub(super) pending_events: RefCell<Vec<PendingEvents>>,
@@ -188,6 +190,7 @@ impl<'a> BridgeHandler<'a> {
             datavers: RefCell::new(HashMap::new()),
             sync: RefCell::new(Some(sync)),
             recent: RefCell::new(VecDeque::new()),
+            pacer: super::pacer::Pacer::default(),
             pending_events: RefCell::new(Vec::new()),
             switches: super::switch::Switches::default(),
             scope: crate::nodes::Scope::all(),
@@ -240,7 +243,8 @@ impl<'a> BridgeHandler<'a> {
         }
     }
 
-    /// Tell subscribers an attribute changed, and remember it for a short while.
+    /// Tell subscribers an attribute changed (through the pacer), and remember it for a short
+    /// while.
     pub(super) fn notify(
         &self,
         notify: &dyn AttrChangeNotifier,
@@ -248,7 +252,8 @@ impl<'a> BridgeHandler<'a> {
         cluster: u32,
         attr: u32,
     ) {
-        notify.notify_attr_changed(endpoint, cluster, attr);
+        self.pacer
+            .notify(notify, super::pacer::Path::Attr(endpoint, cluster, attr));
         self.registry.metrics().matter.attribute_changed();
         let now = Instant::now();
         let mut recent = self.recent.borrow_mut();
@@ -720,7 +725,7 @@ impl BridgeHandler<'_> {
                     (secs > 0).then(|| Instant::now() + Duration::from_secs(secs.into()));
             }
             tracing::info!(device = %id, endpoint, seconds = secs, "identify");
-            ctx.notify_attr_changed(endpoint, cluster, attr_id);
+            self.notify(&ctx, endpoint, cluster, attr_id);
             return Ok(());
         }
         let effect = dtm::write_attr_with(
@@ -816,7 +821,7 @@ impl BridgeHandler<'_> {
                         (seconds > 0).then(|| Instant::now() + Duration::from_secs(seconds.into()));
                 }
                 tracing::info!(device = %id, endpoint, seconds, "identify");
-                ctx.notify_attr_changed(endpoint, IDENTIFY, IDENTIFY_TIME);
+                self.notify(&ctx, endpoint, IDENTIFY, IDENTIFY_TIME);
                 Ok(())
             }
         }

@@ -30,6 +30,7 @@ mod lift;
 mod mdns;
 mod node;
 mod node_identity;
+mod pacer;
 mod parts;
 #[cfg(test)]
 mod proptests;

@@ -129,7 +129,7 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
         &mut state.window,
         &mut state.admin_state,
     );
-    let mut ticks: u32 = 0;
+    let mut last_status = Instant::now();
     let mut subscriptions_seen = established_subscriptions(&ctx);
     let mut replays: Vec<Instant> = Vec::new();
     let mut timers = super::timers::TickState::default();
@@ -148,13 +148,23 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
             super::timers::tick(handler, &ctx, now - last_tick, &mut timers);
             last_tick = now;
         }
-        // Wake up for the next Switch event if it is due before the next tick.
+        // Changes that waited for the reporter to catch up (see `pacer`).
+        if handler.pacer.round_open() {
+            handler.pacer.pump(&ctx, super::pacer::in_flight(&ctx));
+        }
+        // Wake up for the next Switch event if it is due before the next tick, and soon while
+        // changes wait in the pacer.
+        let tick = if handler.pacer.has_queued() {
+            Duration::from_micros(super::pacer::PUMP_EVERY.as_micros() as u64)
+        } else {
+            TICK
+        };
         let wait = handler
             .switches
             .next_due()
             .map(|t| t.saturating_duration_since(Instant::now()))
-            .map_or(TICK, |d| {
-                TICK.min(Duration::from_micros(d.as_micros() as u64))
+            .map_or(tick, |d| {
+                tick.min(Duration::from_micros(d.as_micros() as u64))
             });
         let admin_rx = &mut state.admin;
         let admin_next = async {
@@ -179,9 +189,9 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
                 core::future::pending::<()>().await;
             }
             Either3::Third(()) => {
-                ticks = ticks.wrapping_add(1);
                 handler.roll_back_unconfirmed(&ctx);
-                if ticks.is_multiple_of(10) {
+                if last_status.elapsed() >= STATUS_EVERY {
+                    last_status = Instant::now();
                     publish_status(
                         &ctx,
                         &state.pairing,
@@ -207,8 +217,10 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
 }
 
 /// How often the loop runs the countdowns (OnTime is in tenths of a second) and looks at
-/// subscriptions (pairing status every 10th tick).
+/// subscriptions.
 const TICK: Duration = Duration::from_millis(100);
+/// How often the pairing status and the figures are published.
+const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// When to replay recent changes after a new subscription shows up.
 const REPLAY_AFTER: [std::time::Duration; 2] = [
     std::time::Duration::from_secs(1),
@@ -218,6 +230,7 @@ const REPLAY_AFTER: [std::time::Duration; 2] = [
 /// rs-matter's subscription and message counts, for the metrics (a few atomic stores).
 fn publish_figures(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
     let load = ctx.im_stats().device_load(None);
+    let (waiting, deferred) = handler.pacer.figures();
     handler.registry.metrics().matter.publish(
         handler.scope.index(),
         crate::metrics::ImFigures {
@@ -225,6 +238,8 @@ fn publish_figures(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
             subscriptions_established: load.total_subscriptions_established.into(),
             im_sent: load.total_im_messages_sent.into(),
             im_received: load.total_im_messages_received.into(),
+            changes_waiting: waiting as u64,
+            changes_deferred: deferred,
         },
     );
 }
@@ -260,7 +275,9 @@ fn replay_recent(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
     }
     for (endpoint, cluster, attr) in paths {
         if endpoint <= AGGREGATOR_ENDPOINT || handler.node.contains(endpoint) {
-            ctx.notify_attr_changed(endpoint, cluster, attr);
+            handler
+                .pacer
+                .notify(ctx, super::pacer::Path::Attr(endpoint, cluster, attr));
         }
     }
 }
@@ -313,7 +330,7 @@ fn apply(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext, change: Change)
                 }
                 tracing::info!(device = %device.id, endpoint, kind = %device.shape(), facets = ?device.facets, parent_endpoint = ?parent, "bridged device added");
                 for ep in served(handler, endpoint) {
-                    ctx.notify_endpoint_changed(ep);
+                    handler.pacer.notify(ctx, super::pacer::Path::Endpoint(ep));
                 }
                 notify_parts_list(handler, ctx);
                 if !device.facets.is_empty() {

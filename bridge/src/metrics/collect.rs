@@ -208,6 +208,19 @@ impl Bridge {
             "Matter events emitted to subscribers (Switch presses, StateChange, LockOperation, ...)",
             m.events.load(Relaxed),
         )?;
+        out.gauges(
+            "hubbridge_matter_changes_waiting",
+            "Attribute changes held back until rs-matter's reporter caught up (its table of \
+             changes holds 16 paths; more would make every subscription report everything), by node",
+            per_node.iter().map(|(id, f)| (node(id), f.changes_waiting)),
+        )?;
+        out.counters(
+            "hubbridge_matter_changes_deferred",
+            "Attribute changes that waited for a later reporting round since start, by node",
+            per_node
+                .iter()
+                .map(|(id, f)| (node(id), f.changes_deferred)),
+        )?;
         out.counters(
             "hubbridge_matter_im_messages_sent",
             "Interaction Model messages sent (reports, responses), rs-matter's count, by node",

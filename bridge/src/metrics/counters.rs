@@ -211,6 +211,9 @@ pub struct ImFigures {
     pub subscriptions_established: u64,
     pub im_sent: u64,
     pub im_received: u64,
+    /// Change notifications waiting in the pacer now, and deferred by it since start.
+    pub changes_waiting: u64,
+    pub changes_deferred: u64,
 }
 
 /// One node's rs-matter figures.
@@ -223,6 +226,9 @@ struct NodeFigures {
     /// Interaction Model messages sent and received (rs-matter's transport counters).
     im_sent: AtomicU64,
     im_received: AtomicU64,
+    /// The node's pacer (matter/pacer.rs).
+    changes_waiting: AtomicU64,
+    changes_deferred: AtomicU64,
 }
 
 impl MatterFigures {
@@ -236,6 +242,8 @@ impl MatterFigures {
             .store(f.subscriptions_established, Relaxed);
         n.im_sent.store(f.im_sent, Relaxed);
         n.im_received.store(f.im_received, Relaxed);
+        n.changes_waiting.store(f.changes_waiting, Relaxed);
+        n.changes_deferred.store(f.changes_deferred, Relaxed);
     }
 
     /// Node `node`'s figures (zero for a node that never published).
@@ -248,6 +256,8 @@ impl MatterFigures {
             subscriptions_established: n.subscriptions_established.load(Relaxed),
             im_sent: n.im_sent.load(Relaxed),
             im_received: n.im_received.load(Relaxed),
+            changes_waiting: n.changes_waiting.load(Relaxed),
+            changes_deferred: n.changes_deferred.load(Relaxed),
         }
     }
 
