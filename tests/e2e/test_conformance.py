@@ -73,3 +73,40 @@ def test_every_endpoint_conforms_to_the_spec(demo, controller, sandbox, timings)
     lines += [f"KNOWN_DEVIATIONS entry no longer occurs (remove it): {k}" for k in stale]
     assert not lines, (f"{len(unexpected)} deviation(s) from the Matter 1.6 data model, {len(stale)} stale table "
                        f"entries (report: {report}):\n  " + "\n  ".join(lines))
+
+
+def test_a_device_on_its_own_node_conforms_to_the_spec(hubbridge, sandbox, device_dir, controller, timings):
+    """`[[nodes]] bridged = false` serves a device as a Matter node of its own: endpoint 0 and the device's
+    endpoints, no aggregator, no Bridged Node device type, no Bridged Device Basic Information. The same checks as
+    above, on a door lock (events, timed commands, the root's ACL condition) and on a composed multi-sensor
+    (child endpoints under the device's endpoint) each on its own node."""
+    from hbe2e.api import Api
+    from hbe2e.hubbridge import config_toml
+
+    devices = [dict(id="hall-light", kind="on_off_light", name="Hall light"),
+               dict(id="front-lock", kind="door_lock", name="Front door lock"),
+               dict(id="climate", kind="temperature_sensor", name="Climate sensor",
+                    **{"with": ["humidity_sensor", "pressure_sensor", "battery"]})]
+    nodes = "".join(f'[[nodes]]\nid = "{i}"\nname = "{n}"\nport = {p}\nbridged = false\ndevices = ["{d}"]\n\n'
+                    for i, n, p, d in (("lock", "Front door lock", 5542, "front-lock"),
+                                       ("climate", "Climate sensor", 5543, "climate")))
+    cfg = config_toml(os.path.join(device_dir, "state"), interface=sandbox.pair.dev_if, name="Conformance bridge",
+                      api_listen=f"[{sandbox.pair.dev_addr6}]:8080", devices=devices, extra=nodes)
+    hubbridge(cfg)
+    api = Api(sandbox.pair.dev_addr6)
+    failures = []
+    for node_id in ("lock", "climate"):
+        node = controller.commission(api.call("GET", f"/nodes/{node_id}/pairing", expect=200)[1]["manual_code"])
+        t0 = time.monotonic()
+        eps = snapshot(controller, node)
+        roles = {e: v.role for e, v in eps.items()}
+        assert "aggregator" not in roles.values(), f"{node_id}: a device node has no aggregator: {roles}"
+        device_ep = api.device("front-lock" if node_id == "lock" else "climate")["endpoint"]
+        assert device_ep in eps and not {d for d, _ in eps[device_ep].device_types} & {0x0013}, eps[device_ep]
+        if node_id == "climate":
+            assert len(eps) == 4, f"root, the sensor and its two child endpoints: {sorted(eps)}"
+        problems, _notes = static_problems(eps)
+        answered, counts = answer_problems(controller, node, eps)
+        timings.add(f"conformance ({node_id} node): {counts['attribute reads']} reads", time.monotonic() - t0)
+        failures += [f"{node_id} node: {p}" for p in problems + answered if p.key not in KNOWN_DEVIATIONS]
+    assert not failures, "deviations from the Matter 1.6 data model:\n  " + "\n  ".join(failures)

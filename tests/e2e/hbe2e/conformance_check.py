@@ -202,7 +202,9 @@ def composition_problems(eps: dict[int, EndpointView]) -> list[Problem]:
             if BRIDGED_NODE in {d for d, _ in child.device_types}:
                 out.append(Problem(child.id, "part", "Descriptor", "part-is-bridged-node",
                                    f"child of endpoint {ep.id} lists Bridged Node: a part is no bridged device"))
-            if child.id not in agg_parts:
+            # Full family under an aggregator; on a node without one (a device on its own node) endpoint 0's
+            # PartsList lists every endpoint (checked in static_problems).
+            if aggregators and child.id not in agg_parts:
                 out.append(Problem(child.id, "part", "Descriptor", "parts-list",
                                    "a part is missing from the aggregator's PartsList (full-family pattern)"))
             for ns, tag in _tags(child):
