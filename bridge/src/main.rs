@@ -13,6 +13,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    hubbridge::memory::limit_arenas();
     // rs-matter captures a backtrace in every `Error` when backtraces are enabled, which turns
     // routine protocol errors into megabytes of allocation (RSS 5 -> 42 MB). Library backtraces
     // stay off unless asked for explicitly; panics still honour RUST_BACKTRACE.
