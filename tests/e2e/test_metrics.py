@@ -246,12 +246,12 @@ def test_prometheus_scrapes_the_bridge_and_sees_what_changes(hubbridge, mosquitt
         controller.invoke(node, kitchen, Clusters.LevelControl.Commands.MoveToLevel(
             level=255, transitionTime=0, optionsMask=0, optionsOverride=0))
     prom.wait_value('hubbridge_matter_fabrics{node="main"}', lambda v: v == 1)
-    prom.wait_value('hubbridge_matter_sessions', lambda v: v >= 1)
+    prom.wait_value('hubbridge_matter_sessions{node="main"}', lambda v: v >= 1)
     prom.wait_value('hubbridge_matter_subscriptions', lambda v: v >= 1)
-    prom.wait_value('hubbridge_matter_invokes_total{result="success"}', lambda v: v >= 1)
-    prom.wait_value('hubbridge_matter_invokes_total{result="constraint_error"}', lambda v: v >= 1)
+    prom.wait_value('hubbridge_matter_invokes_total{node="main",result="success"}', lambda v: v >= 1)
+    prom.wait_value('hubbridge_matter_invokes_total{node="main",result="constraint_error"}', lambda v: v >= 1)
     prom.wait_value('hubbridge_registry_commands_total{origin="matter"}', lambda v: v >= 1)
-    prom.wait_value('hubbridge_matter_attribute_reports_total', lambda v: v >= 1)
+    prom.wait_value('hubbridge_matter_attribute_reports_total{node="main"}', lambda v: v >= 1)
     prom.wait_value('hubbridge_matter_im_messages_sent_total', lambda v: v >= 1)
     sub.close()
 

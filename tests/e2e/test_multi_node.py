@@ -125,6 +125,13 @@ def test_two_nodes_two_controllers_each_sees_only_its_devices(hubbridge, mosquit
         assert series['hubbridge_matter_commissioning_window_open{node="kitchen"}'] == "0", text
         assert int(series['hubbridge_matter_im_messages_received_total{node="kitchen"}']) > 0, text
         assert int(series['hubbridge_matter_im_messages_received_total{node="main"}']) > 0, text
+        # Each node counts its own commands (one On each), sessions, attribute changes.
+        assert series['hubbridge_matter_invokes_total{node="kitchen",result="success"}'] == "1", text
+        assert series['hubbridge_matter_invokes_total{node="main",result="success"}'] == "1", text
+        assert int(series['hubbridge_matter_sessions{node="kitchen"}']) >= 1, text
+        assert int(series['hubbridge_matter_sessions{node="main"}']) >= 1, text
+        assert int(series['hubbridge_matter_attribute_reports_total{node="kitchen"}']) >= 2, text
+        assert int(series['hubbridge_matter_attribute_reports_total{node="main"}']) >= 1, text
         kitchen_fabrics = api.call("GET", "/nodes/kitchen/fabrics", expect=200)[1]["fabrics"]
         assert len(kitchen_fabrics) == 1 and len(api.call("GET", "/fabrics", expect=200)[1]["fabrics"]) == 1
 

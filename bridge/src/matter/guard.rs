@@ -323,8 +323,10 @@ impl Guard {
 pub struct GuardedSocket<'a> {
     socket: &'a Async<UdpSocket>,
     guard: Guard,
-    /// Where secured sessions are noted for the metrics (a few atomic loads and a store per datagram).
+    /// Where secured sessions are noted for the metrics (a few atomic loads and a store per datagram),
+    /// as node `node`'s.
     sessions: Option<std::sync::Arc<crate::metrics::Counters>>,
+    node: usize,
 }
 
 impl<'a> GuardedSocket<'a> {
@@ -333,12 +335,18 @@ impl<'a> GuardedSocket<'a> {
             socket,
             guard: Guard::new(limits),
             sessions: None,
+            node: 0,
         }
     }
 
-    /// Notes the secured session of every datagram that passes in `counters`.
-    pub fn counting(mut self, counters: std::sync::Arc<crate::metrics::Counters>) -> Self {
+    /// Notes the secured session of every datagram that passes in `counters`, as node `node`'s.
+    pub fn counting(
+        mut self,
+        counters: std::sync::Arc<crate::metrics::Counters>,
+        node: usize,
+    ) -> Self {
         self.sessions = Some(counters);
+        self.node = node;
         self
     }
 }
@@ -363,7 +371,7 @@ impl NetworkReceive for GuardedSocket<'_> {
             match self.guard.judge(&buffer[..len], addr.ip(), now) {
                 Verdict::Pass => {
                     if let (Some(c), Some(id)) = (&self.sessions, secured_session(&buffer[..len])) {
-                        c.matter.sessions.seen(id, now);
+                        c.matter.session_seen(self.node, id, now);
                     }
                     return Ok((len, Address::Udp(addr)));
                 }

@@ -254,7 +254,10 @@ impl<'a> BridgeHandler<'a> {
     ) {
         self.pacer
             .notify(notify, super::pacer::Path::Attr(endpoint, cluster, attr));
-        self.registry.metrics().matter.attribute_changed();
+        self.registry
+            .metrics()
+            .matter
+            .attribute_changed(self.scope.index());
         let now = Instant::now();
         let mut recent = self.recent.borrow_mut();
         while recent
@@ -868,7 +871,10 @@ impl AsyncHandler for BridgeHandler<'_> {
 
     async fn invoke(&self, ctx: impl InvokeContext, reply: impl InvokeReply) -> Result<(), Error> {
         let result = self.invoke_cmd(ctx, reply).await;
-        self.registry.metrics().invoked(invoke_result(&result));
+        self.registry
+            .metrics()
+            .matter
+            .invoked(self.scope.index(), invoke_result(&result));
         result
     }
 

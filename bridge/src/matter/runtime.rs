@@ -270,7 +270,7 @@ fn run_inner(
     let mut im_job = pin!(im.run());
     // rs-matter reads through the transport guard (see `guard`); it sends and joins directly.
     let guarded = super::guard::GuardedSocket::new(&socket, super::guard::Limits::default())
-        .counting(registry.metrics().clone());
+        .counting(registry.metrics().clone(), params.scope.index());
     let mut transport = pin!(matter.run(&crypto, &socket, guarded, &socket));
     let mut mdns = pin!(super::mdns::watch(
         &matter,

@@ -119,7 +119,11 @@ pub fn emit_due(handler: &BridgeHandler<'_>, ctx: &impl HandlerContext) {
             &step.fields,
         ) {
             Ok(()) => {
-                handler.registry.metrics().matter.event_emitted();
+                handler
+                    .registry
+                    .metrics()
+                    .matter
+                    .event_emitted(handler.scope.index());
                 tracing::debug!(endpoint, event = step.event, "Switch event emitted")
             }
             Err(e) => {

@@ -474,7 +474,11 @@ fn emit_state_events(
         }
         match super::tlv::emit_event(ctx, endpoint, cluster, event, priority, &fields) {
             Ok(()) => {
-                handler.registry.metrics().matter.event_emitted();
+                handler
+                    .registry
+                    .metrics()
+                    .matter
+                    .event_emitted(handler.scope.index());
                 tracing::debug!(endpoint, cluster, event, "event emitted")
             }
             Err(e) => tracing::warn!(endpoint, cluster, event, error = ?e, "cannot emit event"),

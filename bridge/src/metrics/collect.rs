@@ -1,7 +1,6 @@
 //! The one collector behind `GET /metrics`: reads every figure at scrape time and hands it to
 //! `prometheus-client`'s encoder (names, labels, escaping and the text format are the crate's).
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Instant, SystemTime};
 
 use prometheus_client::collector::Collector;
@@ -71,12 +70,6 @@ impl Out<'_, '_> {
                 .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
         }
         Ok(())
-    }
-
-    fn counter(&mut self, name: &str, help: &str, v: u64) -> std::fmt::Result {
-        self.0
-            .encode_descriptor(name, help, None, MetricType::Counter)?
-            .encode_counter::<NoLabelSet, _, u64>(&v, None)
     }
 }
 
@@ -174,10 +167,17 @@ impl Bridge {
             .enumerate()
             .map(|(i, (id, _))| (id.as_str(), m.node(i)))
             .collect();
-        out.gauge(
+        let now = Instant::now();
+        let counted: Vec<(&str, super::counters::NodeCounts)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (id.as_str(), m.counted(i, now)))
+            .collect();
+        out.gauges(
             "hubbridge_matter_sessions",
-            "Secured sessions (CASE, PASE) that sent any node a message in the last 5 minutes",
-            m.sessions.active(Instant::now()),
+            "Secured sessions (CASE, PASE) that sent the node a message in the last 5 minutes, by node",
+            counted.iter().map(|(id, c)| (node(id), c.sessions)),
         )?;
         out.gauges(
             "hubbridge_matter_subscriptions",
@@ -193,20 +193,26 @@ impl Bridge {
         )?;
         out.counters(
             "hubbridge_matter_invokes",
-            "Commands controllers sent to bridged endpoints, by result",
-            c.invokes()
-                .into_iter()
-                .map(|(r, n)| (label("result", r.label()), n)),
+            "Commands controllers sent to bridged endpoints, by node and result",
+            counted.iter().flat_map(|(id, c)| {
+                c.invokes.iter().map(|(r, n)| {
+                    let mut l = node(id);
+                    l.push(("result", r.label().to_owned()));
+                    (l, *n)
+                })
+            }),
         )?;
-        out.counter(
+        out.counters(
             "hubbridge_matter_attribute_reports",
-            "Attribute changes handed to rs-matter to report to subscribers",
-            m.attribute_changes.load(Relaxed),
+            "Attribute changes handed to rs-matter to report to subscribers, by node",
+            counted
+                .iter()
+                .map(|(id, c)| (node(id), c.attribute_changes)),
         )?;
-        out.counter(
+        out.counters(
             "hubbridge_matter_events",
-            "Matter events emitted to subscribers (Switch presses, StateChange, LockOperation, ...)",
-            m.events.load(Relaxed),
+            "Matter events emitted to subscribers (Switch presses, StateChange, LockOperation, ...), by node",
+            counted.iter().map(|(id, c)| (node(id), c.events)),
         )?;
         out.gauges(
             "hubbridge_matter_changes_waiting",

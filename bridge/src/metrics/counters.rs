@@ -15,8 +15,6 @@ pub struct Counters {
     changes: ByOrigin,
     /// Commands the registry handed to a device's source, by who sent them.
     commands: ByOrigin,
-    /// Matter commands on bridged endpoints, by [`InvokeResult`].
-    invokes: [AtomicU64; InvokeResult::ALL.len()],
     /// Figures the Matter thread publishes.
     pub matter: MatterFigures,
     /// Whether each device source with a remote end (a Zigbee2MQTT broker) is connected.
@@ -133,14 +131,8 @@ impl InvokeResult {
 /// there (the bridge's notifications and events; secured sessions seen by the transport guard).
 #[derive(Debug, Default)]
 pub struct MatterFigures {
-    /// rs-matter's figures of each Matter node (by node index), summed when read.
+    /// Each Matter node's figures, by node index (main is 0).
     nodes: [NodeFigures; crate::config::MAX_NODES],
-    /// Attribute changes the bridge handed to rs-matter to report to subscribers.
-    pub attribute_changes: AtomicU64,
-    /// Events (Switch presses, StateChange, LockOperation, ...) emitted to subscribers.
-    pub events: AtomicU64,
-    /// Secured unicast sessions that sent the node a message lately.
-    pub sessions: SessionsSeen,
 }
 
 /// How long a secured session counts as active after its last message.
@@ -229,6 +221,22 @@ struct NodeFigures {
     /// The node's pacer (matter/pacer.rs).
     changes_waiting: AtomicU64,
     changes_deferred: AtomicU64,
+    /// Counted by the node's thread: commands on its endpoints by [`InvokeResult`], attribute
+    /// changes handed to rs-matter, events emitted (Switch presses, StateChange, LockOperation, ...).
+    invokes: [AtomicU64; InvokeResult::ALL.len()],
+    attribute_changes: AtomicU64,
+    events: AtomicU64,
+    /// Secured unicast sessions that sent the node a message lately (session ids are per node).
+    sessions: SessionsSeen,
+}
+
+/// What one node counted itself (see [`MatterFigures::counted`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeCounts {
+    pub invokes: Vec<(InvokeResult, u64)>,
+    pub attribute_changes: u64,
+    pub events: u64,
+    pub sessions: u64,
 }
 
 impl MatterFigures {
@@ -261,12 +269,53 @@ impl MatterFigures {
         }
     }
 
-    pub fn attribute_changed(&self) {
-        self.attribute_changes.fetch_add(1, Relaxed);
+    /// Node `node` handed an attribute change to rs-matter.
+    pub fn attribute_changed(&self, node: usize) {
+        if let Some(n) = self.nodes.get(node) {
+            n.attribute_changes.fetch_add(1, Relaxed);
+        }
     }
 
-    pub fn event_emitted(&self) {
-        self.events.fetch_add(1, Relaxed);
+    /// Node `node` emitted an event.
+    pub fn event_emitted(&self, node: usize) {
+        if let Some(n) = self.nodes.get(node) {
+            n.events.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Node `node` answered a command.
+    pub fn invoked(&self, node: usize, result: InvokeResult) {
+        let i = InvokeResult::ALL
+            .iter()
+            .position(|r| *r == result)
+            .unwrap_or(0);
+        if let Some(n) = self.nodes.get(node) {
+            n.invokes[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A message arrived on node `node`'s secured unicast session `id`.
+    pub fn session_seen(&self, node: usize, id: u16, now: Instant) {
+        if let Some(n) = self.nodes.get(node) {
+            n.sessions.seen(id, now);
+        }
+    }
+
+    /// What node `node` counted (zero for a node that never counted).
+    pub fn counted(&self, node: usize, now: Instant) -> NodeCounts {
+        let Some(n) = self.nodes.get(node) else {
+            return NodeCounts::default();
+        };
+        NodeCounts {
+            invokes: InvokeResult::ALL
+                .iter()
+                .zip(&n.invokes)
+                .map(|(r, c)| (*r, c.load(Relaxed)))
+                .collect(),
+            attribute_changes: n.attribute_changes.load(Relaxed),
+            events: n.events.load(Relaxed),
+            sessions: n.sessions.active(now),
+        }
     }
 }
 
@@ -289,24 +338,6 @@ impl Counters {
     /// Commands so far, by origin label.
     pub fn commands(&self) -> Vec<(String, u64)> {
         self.commands.snapshot()
-    }
-
-    /// One Matter command answered.
-    pub fn invoked(&self, result: InvokeResult) {
-        let i = InvokeResult::ALL
-            .iter()
-            .position(|r| *r == result)
-            .unwrap_or(0);
-        self.invokes[i].fetch_add(1, Relaxed);
-    }
-
-    /// Matter commands so far, by result.
-    pub fn invokes(&self) -> Vec<(InvokeResult, u64)> {
-        InvokeResult::ALL
-            .iter()
-            .zip(&self.invokes)
-            .map(|(r, c)| (*r, c.load(Relaxed)))
-            .collect()
     }
 
     /// A device source connected to (or lost) its remote end.
