@@ -313,3 +313,9 @@ def test_a_burst_of_changes_is_reported_as_what_changed_not_as_everything(hubbri
         f"lights that did not change were reported: {sorted(seen & {eps[i] for i in quiet})}")
     for i in burst:
         assert controller.read_attribute(node, eps[i], OnOff) is False
+    # The pacer is what kept it so: it held changes back for later rounds (30 endpoints > 12 per round).
+    status, _, text = api.raw("GET", api.root + "/metrics")
+    assert status == 200
+    series = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert int(series['hubbridge_matter_changes_deferred_total{node="main"}']) >= 30 - 12, text
+    assert series['hubbridge_matter_changes_waiting{node="main"}'] == "0", text
