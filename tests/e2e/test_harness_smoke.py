@@ -127,3 +127,25 @@ def test_reconnect_after_device_restart(commissioned, controller, timings):
     sub.wait_for(ep, OnOff, True, since=mark, timeout=60)
     timings.add("report on the re-established subscription", time.monotonic() - t0)
     sub.close()
+
+
+def test_sweep_removes_the_namespaces_of_a_run_that_died(sandbox):
+    """`run.sh` sweeps namespaces whose run is gone, including a run's second pair (hb-<pid>a-*, the aged
+    bridge's): a SIGKILLed run must not leave any behind."""
+    import subprocess
+
+    from hbe2e import netns
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    pairs = [netns.create(f"hb-{dead.pid}"), netns.create(f"hb-{dead.pid}a")]
+    try:
+        swept = netns.sweep_stale()
+        assert {f"hb-{dead.pid}", f"hb-{dead.pid}a"} <= set(swept), swept
+        left = [ns for ns in netns.list_namespaces() if ns.startswith(f"hb-{dead.pid}")]
+        assert not left, left
+        # The live run's own namespaces stay.
+        assert sandbox.pair.dev in netns.list_namespaces()
+    finally:
+        for p in pairs:
+            netns.destroy(p.prefix)

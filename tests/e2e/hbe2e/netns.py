@@ -42,7 +42,8 @@ CTL_ADDR6 = "fd42:6862::2"
 DEV_ADDR4 = "169.254.42.1"
 CTL_ADDR4 = "169.254.42.2"
 
-_NAME_RE = re.compile(r"^hb-(\d+)-(dev|ctl\d*)$")
+# hb-<pid>-dev, hb-<pid>-ctl<n>, and a second pair of the same run as hb-<pid><letter>-... (the aged bridge's).
+_NAME_RE = re.compile(r"^hb-(\d+)([a-z]?)-(dev|ctl\d*)$")
 
 
 @dataclass(frozen=True)
@@ -249,12 +250,12 @@ def destroy(prefix: str, spare: frozenset[int] = frozenset()) -> None:
 
 
 def sweep_stale() -> list[str]:
-    """Destroy pairs named hb-<pid>-* whose owning pid is gone (left behind by a SIGKILLed run)."""
+    """Destroy pairs named hb-<pid>[letter]-* whose owning pid is gone (left behind by a SIGKILLed run)."""
     gone = []
     for ns in list_namespaces():
         m = _NAME_RE.match(ns)
         if m and not _alive(int(m.group(1))):
-            prefix = f"hb-{m.group(1)}"
+            prefix = f"hb-{m.group(1)}{m.group(2)}"
             if prefix not in gone:
                 destroy(prefix)
                 gone.append(prefix)
