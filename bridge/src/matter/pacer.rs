@@ -37,8 +37,8 @@ use rs_matter::dm::AttrChangeNotifier;
 pub const ENDPOINT_BUDGET: usize = 12;
 /// The shortest round.
 pub const ROUND_MIN: Duration = Duration::from_millis(1);
-/// How often the sync loop pumps while changes are queued.
-pub const PUMP_EVERY: Duration = Duration::from_millis(2);
+/// How often the sync loop pumps while changes are queued (its timer's type).
+pub const PUMP_EVERY: embassy_time::Duration = embassy_time::Duration::from_millis(2);
 
 /// One notification: an attribute, or a whole endpoint (added at run time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,15 +99,16 @@ impl Pacer {
     }
 
     /// Start a new round if the last one is over (`in_flight`: subscriptions rs-matter is
-    /// reporting to right now) and hand over what fits in it.
-    pub fn pump(&self, to: &dyn AttrChangeNotifier, in_flight: u32) {
+    /// reporting to right now, asked only once the round is old enough) and hand over what fits
+    /// in it.
+    pub fn pump(&self, to: &dyn AttrChangeNotifier, in_flight: impl FnOnce() -> u32) {
         let now = Instant::now();
         let mut batch = Vec::new();
         {
             let mut inner = self.inner.borrow_mut();
             let over = inner
                 .opened
-                .is_none_or(|t| in_flight == 0 && now.duration_since(t) >= ROUND_MIN);
+                .is_none_or(|t| now.duration_since(t) >= ROUND_MIN && in_flight() == 0);
             if !over {
                 return;
             }
@@ -225,17 +226,17 @@ mod tests {
 
         // A subscription is still being reported to: the round is not over.
         std::thread::sleep(ROUND_MIN);
-        pacer.pump(&seen, 1);
+        pacer.pump(&seen, || 1);
         assert_eq!(seen.0.borrow().len(), ENDPOINT_BUDGET);
 
         // Round over: the next twelve, oldest first.
-        pacer.pump(&seen, 0);
+        pacer.pump(&seen, || 0);
         assert_eq!(
             endpoints(&seen),
             (2..2 + 2 * ENDPOINT_BUDGET as u16).collect::<Vec<_>>()
         );
         std::thread::sleep(ROUND_MIN);
-        pacer.pump(&seen, 0);
+        pacer.pump(&seen, || 0);
         assert_eq!(endpoints(&seen), (2..32).collect::<Vec<_>>());
         assert!(!pacer.has_queued());
         assert_eq!(pacer.figures().1, 30 - ENDPOINT_BUDGET as u64);
@@ -260,7 +261,7 @@ mod tests {
         pacer.notify(&seen, Path::Attr(2, 6, 0));
         assert_eq!(pacer.figures().0, 2);
         std::thread::sleep(ROUND_MIN);
-        pacer.pump(&seen, 0);
+        pacer.pump(&seen, || 0);
         let tail: Vec<Path> = seen.0.borrow()[ENDPOINT_BUDGET + 2..].to_vec();
         assert_eq!(tail, vec![Path::Attr(99, 6, 0), Path::Attr(2, 6, 0)]);
     }
@@ -274,7 +275,7 @@ mod tests {
                 pacer.notify(&seen, Path::Attr(ep, 6, round));
             }
             std::thread::sleep(ROUND_MIN);
-            pacer.pump(&seen, 0);
+            pacer.pump(&seen, || 0);
         }
         assert_eq!(seen.0.borrow().len(), 3 * ENDPOINT_BUDGET);
         assert_eq!(pacer.figures(), (0, 0));

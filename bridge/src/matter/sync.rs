@@ -150,12 +150,12 @@ pub async fn run(handler: &BridgeHandler<'_>, ctx: impl HandlerContext) -> Resul
         }
         // Changes that waited for the reporter to catch up (see `pacer`).
         if handler.pacer.round_open() {
-            handler.pacer.pump(&ctx, super::pacer::in_flight(&ctx));
+            handler.pacer.pump(&ctx, || super::pacer::in_flight(&ctx));
         }
         // Wake up for the next Switch event if it is due before the next tick, and soon while
         // changes wait in the pacer.
         let tick = if handler.pacer.has_queued() {
-            Duration::from_micros(super::pacer::PUMP_EVERY.as_micros() as u64)
+            super::pacer::PUMP_EVERY
         } else {
             TICK
         };
