@@ -85,7 +85,9 @@ impl Session {
         };
         if self.commands.try_send(command).is_err() {
             self.health.add_command(true);
-            tracing::warn!(connector, device = %short(device), "the bridge is busy; command not applied");
+            if let Some(suppressed) = crate::log_limit::allow(connector, line!()) {
+                tracing::warn!(connector, device = %short(device), suppressed, "the bridge is busy; command not applied");
+            }
             return false;
         }
         let (health, connector, device) =
@@ -94,7 +96,9 @@ impl Session {
             let result = answer.await.unwrap_or(Err(CommandError::Unavailable));
             health.add_command(result.is_err());
             if let Err(e) = &result {
-                tracing::warn!(connector = %connector, device = %short(&device), error = %short(&e.to_string()), "cloud command refused");
+                if let Some(suppressed) = crate::log_limit::allow(&connector, line!()) {
+                    tracing::warn!(connector = %connector, device = %short(&device), error = %short(&e.to_string()), suppressed, "cloud command refused");
+                }
             }
             answered(result).await;
         });

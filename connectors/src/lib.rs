@@ -33,6 +33,7 @@ pub mod config;
 pub mod connector;
 mod driver;
 mod link;
+pub mod log_limit;
 pub mod model;
 pub mod mqtt;
 pub mod outbox;

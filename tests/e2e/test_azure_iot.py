@@ -13,6 +13,7 @@ twin/method/telemetry surface.
 from __future__ import annotations
 
 import base64
+import json
 import os
 
 import pytest
@@ -184,6 +185,8 @@ def test_rejected_reported_patch_goes_to_dead_letters(azure):
     api.set_state("kitchen-light", {"brightness": 5})
     c = wait_api(api, lambda c: c["outbox"]["dead_letters"] >= 1, what="dead letter")
     assert c["connected"] and c["outbox"]["depth"] == 0
+    # The dead letter says why, in the service's own words.
+    assert "status 400: rejected by the fake" in json.dumps(c["outbox"]["last_dead_letter"]), c["outbox"]
     fake.reported_status = 204
     api.set_state("kitchen-light", {"brightness": 6})
     fake.wait(lambda: reported(fake, "kitchen-light")["brightness"] == 6, what="later changes still delivered")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -255,6 +256,10 @@ def test_hostile_commands_change_nothing(setup, controller):
     assert dev.running
     c = api.connectors()["home"]
     assert c["connected"] and c["commands_refused"] >= 10 * rounds
+    # Every refusal was answered, but the log is not flooded: a few lines per cause, the rest counted
+    # (`suppressed`), not one warning per bad message (3,200 of them before the limit).
+    warnings = re.findall(r"(?m)^.*(?:command refused|cloud command not carried out).*$", dev.log_text())
+    assert 0 < len(warnings) <= 40, f"{len(warnings)} warnings for {len(bad) * rounds} bad commands"
 
 
 def test_bad_credentials_are_reported_and_retried(hubbridge, mosquitto, sandbox, device_dir):

@@ -15,7 +15,7 @@ use super::config::{Auth, AzureIotConfig};
 use super::desired::DesiredMemory;
 use super::sas;
 use super::twin::{self, Incoming};
-use crate::connector::{Connector, Session};
+use crate::connector::{short, Connector, Session};
 use crate::driver::{self, Cx, Drive, End, Limit, Protocol};
 use crate::link::{Link, LinkOptions, Protocol as MqttVersion};
 use crate::model::{EventBody, Record};
@@ -288,7 +288,9 @@ impl Run<'_> {
                 }
                 Err(e) => {
                     cx.s.health.add_command(true);
-                    tracing::warn!(connector = %name, error = %e, "cloud-to-device message refused");
+                    if let Some(suppressed) = crate::log_limit::allow(name, line!()) {
+                        tracing::warn!(connector = %name, error = %e, suppressed, "cloud-to-device message refused");
+                    }
                 }
             },
             None => tracing::debug!(connector = %name, "message on an unexpected topic ignored"),
@@ -350,8 +352,19 @@ impl Run<'_> {
                 })
             }
             Rid::Patch(seq) => {
-                let reason = format!("reported PATCH rejected with status {status}");
-                tracing::error!(connector = %name, status, "reported PATCH rejected");
+                // IoT Hub says why in the body (`{"message": ...}`): a twin over 32 KB, a bad name...
+                let why = serde_json::from_slice::<Value>(payload)
+                    .ok()
+                    .and_then(|v| v.get("Message").or(v.get("message")).cloned())
+                    .and_then(|m| m.as_str().map(short));
+                let reason = match &why {
+                    Some(why) => format!("reported PATCH rejected with status {status}: {why}"),
+                    None => format!("reported PATCH rejected with status {status}"),
+                };
+                // One per record when the twin is full: limited, the rest counted.
+                if let Some(suppressed) = crate::log_limit::allow(name, line!()) {
+                    tracing::error!(connector = %name, status, reason = why.as_deref().unwrap_or(""), suppressed, "reported PATCH rejected");
+                }
                 if let Some(seq) = seq {
                     cx.dead_letter(seq, reason);
                 }

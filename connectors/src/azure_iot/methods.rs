@@ -70,7 +70,9 @@ impl Run<'_> {
         match twin::parse_method(method, payload) {
             Err(e) => {
                 cx.s.health.add_command(true);
-                tracing::warn!(connector = %self.c.name, method, status = e.status, error = %e.message, "direct method refused");
+                if let Some(suppressed) = crate::log_limit::allow(&self.c.name, line!()) {
+                    tracing::warn!(connector = %self.c.name, method, status = e.status, error = %e.message, suppressed, "direct method refused");
+                }
                 respond(self, e.status, e.body());
             }
             Ok(MethodCall::Get { device }) => match cx.s.devices.device(&device) {

@@ -345,7 +345,9 @@ impl Run<'_> {
 
     fn refuse(&mut self, cx: &mut Cx<'_>, topic: &str, device: &str, error: &str) {
         cx.s.health.add_command(true);
-        tracing::warn!(connector = %self.m.config.name, device = %short(device), error = %short(error), "command refused");
+        if let Some(suppressed) = crate::log_limit::allow(&self.m.config.name, line!()) {
+            tracing::warn!(connector = %self.m.config.name, device = %short(device), error = %short(error), suppressed, "command refused");
+        }
         self.answer_error(cx, topic, device, error);
     }
 

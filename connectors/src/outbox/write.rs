@@ -219,7 +219,10 @@ impl Outbox {
                 st.pending.dead_deletes.insert(seq);
             }
             st.pending.meta = true;
-            tracing::warn!(outbox = %self.0.path.display(), seq, "dead letter dropped (dead-letter cap)");
+            let scope = self.0.path.to_string_lossy();
+            if let Some(suppressed) = crate::log_limit::allow(&scope, line!()) {
+                tracing::warn!(outbox = %self.0.path.display(), seq, suppressed, "dead letter dropped (dead-letter cap)");
+            }
         }
     }
 
