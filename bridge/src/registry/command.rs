@@ -91,6 +91,14 @@ pub enum SourceCommandError {
     Refused(String),
 }
 
+/// What [`Registry::prepare`] gives: (route, the route's queue, the command, its answer).
+type Prepared = (
+    String,
+    mpsc::Sender<SourceCommand>,
+    SourceCommand,
+    oneshot::Receiver<Result<(), SourceCommandError>>,
+);
+
 /// A command handed to a source, waiting for its answer.
 #[derive(Debug)]
 pub struct PendingCommand {
@@ -145,7 +153,62 @@ impl Registry {
         patch: &State,
         options: CommandOptions,
     ) -> Result<PendingCommand, RegistryError> {
-        let route = {
+        let (route, tx, command, rx) = self.prepare(id, patch, &options)?;
+        match tx.try_send(command) {
+            Ok(()) => Ok(self.handed(id, route, &options, rx)),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(RegistryError::SourceBusy {
+                device: id.to_owned(),
+                source_name: route,
+            }),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(RegistryError::SourceDown {
+                device: id.to_owned(),
+                source_name: route,
+            }),
+        }
+    }
+
+    /// [`Registry::command`] for a caller that can wait (on tokio): when the source's queue is full
+    /// it waits for room, up to `deadline`, instead of refusing the command as busy — a cloud's burst
+    /// ("everything off" for 300 devices) is carried out rather than partly refused. Commands handed
+    /// over one after the other reach the source in that order.
+    pub async fn command_when_room(
+        &self,
+        id: &str,
+        patch: &State,
+        options: CommandOptions,
+        deadline: std::time::Instant,
+    ) -> Result<PendingCommand, RegistryError> {
+        let (route, tx, command, rx) = self.prepare(id, patch, &options)?;
+        let room = tokio::time::timeout_at(deadline.into(), tx.reserve()).await;
+        match room {
+            Ok(Ok(permit)) => {
+                permit.send(command);
+                Ok(self.handed(id, route, &options, rx))
+            }
+            Ok(Err(_)) => Err(RegistryError::SourceDown {
+                device: id.to_owned(),
+                source_name: route,
+            }),
+            Err(_) => Err(RegistryError::SourceBusy {
+                device: id.to_owned(),
+                source_name: route,
+            }),
+        }
+    }
+
+    /// The source route of device `id` (commands for devices of one route go to one queue).
+    pub fn route_of(&self, id: &str) -> Option<String> {
+        self.read().device(id).map(|d| d.source.route().to_owned())
+    }
+
+    /// The checks of a command and what it is sent as.
+    fn prepare(
+        &self,
+        id: &str,
+        patch: &State,
+        options: &CommandOptions,
+    ) -> Result<Prepared, RegistryError> {
+        let (route, part) = {
             let shared = self.read();
             let device = shared
                 .device(id)
@@ -162,7 +225,12 @@ impl Registry {
                 device.part_name().map(str::to_owned),
             )
         };
-        let (route, part) = route;
+        let Some(tx) = self.routes().get(&route).cloned() else {
+            return Err(RegistryError::SourceDown {
+                device: id.to_owned(),
+                source_name: route,
+            });
+        };
         let (reply, rx) = oneshot::channel();
         let command = SourceCommand {
             device: id.to_owned(),
@@ -173,33 +241,22 @@ impl Registry {
             origin: options.origin.clone(),
             reply,
         };
-        let sent = match self.routes().get(&route) {
-            Some(tx) => tx.try_send(command),
-            None => {
-                return Err(RegistryError::SourceDown {
-                    device: id.to_owned(),
-                    source_name: route,
-                })
-            }
-        };
-        match sent {
-            Ok(()) => {
-                self.metrics().command(&options.origin);
-                tracing::debug!(device = id, source = %route, origin = %options.origin, "command handed to its source");
-                Ok(PendingCommand {
-                    device: id.to_owned(),
-                    source: route,
-                    rx,
-                })
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => Err(RegistryError::SourceBusy {
-                device: id.to_owned(),
-                source_name: route,
-            }),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(RegistryError::SourceDown {
-                device: id.to_owned(),
-                source_name: route,
-            }),
+        Ok((route, tx, command, rx))
+    }
+
+    fn handed(
+        &self,
+        id: &str,
+        route: String,
+        options: &CommandOptions,
+        rx: oneshot::Receiver<Result<(), SourceCommandError>>,
+    ) -> PendingCommand {
+        self.metrics().command(&options.origin);
+        tracing::debug!(device = id, source = %route, origin = %options.origin, "command handed to its source");
+        PendingCommand {
+            device: id.to_owned(),
+            source: route,
+            rx,
         }
     }
 
@@ -212,6 +269,17 @@ impl Registry {
         options: CommandOptions,
     ) -> Result<super::Device, RegistryError> {
         let pending = self.command(id, patch, options)?;
+        self.wait_accepted(pending).await
+    }
+
+    /// Waits (on tokio) up to [`ACCEPT_TIMEOUT`] for the source's answer to `pending`, and returns the
+    /// device as the registry then has it.
+    pub async fn wait_accepted(
+        &self,
+        pending: PendingCommand,
+    ) -> Result<super::Device, RegistryError> {
+        let id = pending.device().to_owned();
+        let id = id.as_str();
         let source = pending.source().to_owned();
         match tokio::time::timeout(ACCEPT_TIMEOUT, pending.accepted()).await {
             Ok(Ok(())) => self
