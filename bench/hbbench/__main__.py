@@ -77,6 +77,7 @@ def _meta(a, argv: list[str]) -> dict:
         chip="home-assistant-chip-core 2025.7.0",
         machine=f"{cpu or platform.machine()}, {os.cpu_count()} CPUs, {mem_gb:.0f} GiB, Linux {platform.release()}",
         git=f"{commit}{' + uncommitted changes' if dirty else ''}",
+        nodes=a.nodes,
     )
 
 
@@ -112,7 +113,7 @@ def run_child(a, peer: str, n: int, rep: int, run_dir: str, timeout_s: float) ->
     argv = [sys.executable, "-m", "hbbench.child", "--peer", peer, "--count", str(n), "--rep", str(rep),
             "--run-dir", os.path.join(run_dir, name), "--out", out, "--hubbridge-bin", a.hubbridge_bin,
             "--iterations", str(a.iterations), "--figure-budget", str(a.figure_budget),
-            "--min-iterations", str(a.min_iterations)]
+            "--min-iterations", str(a.min_iterations), "--nodes", str(a.nodes)]
     if a.read_iterations is not None:
         argv += ["--read-iterations", str(a.read_iterations)]
     returncode, error = _supervise(argv, log_path, timeout_s)
@@ -196,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--read-iterations", type=int, default=None, help="per read figure (default: --iterations)")
     ap.add_argument("--figure-budget", type=float, default=300.0, help="seconds per figure and repetition")
     ap.add_argument("--min-iterations", type=int, default=10)
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="hubbridge only: the N lights spread over this many Matter nodes of one process; the "
+                         "controller pairs with the main node (N / nodes lights), the rest of the process behind it")
     ap.add_argument("--max-minutes", type=float, default=240.0, help="bound for the whole run")
     ap.add_argument("--peers", default=",".join(peers_mod.DEFAULT_PEERS),
                     help=f"comma-separated, of {', '.join(peers_mod.PEERS)} (default: all)")

@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--read-iterations", type=int, default=None)
     ap.add_argument("--figure-budget", type=float, default=120.0)
     ap.add_argument("--min-iterations", type=int, default=5)
+    ap.add_argument("--nodes", type=int, default=1, help="hubbridge only: spread the lights over this many nodes")
     a = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
 
@@ -66,12 +67,14 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("hbe2e").setLevel(logging.WARNING)
         controller = rt.new_controller("bench", fabric_id=1)
         peer = make_peer(a.peer, workspace=WORKSPACE, hubbridge_bin=a.hubbridge_bin, count=a.count, sandbox=sb,
-                         storage=os.path.join(sb.devices_dir, a.peer))
+                         storage=os.path.join(sb.devices_dir, a.peer), nodes=a.nodes)
         params = Params(count=a.count, iterations=a.iterations, read_iterations=a.read_iterations,
                         figure_budget_s=a.figure_budget, min_iterations=a.min_iterations)
         res = run_repetition(controller, peer, params, a.rep, log=log)
         out = res.to_json()
         out["info"]["log"] = peer.device.log_path
+        out["info"]["nodes"] = a.nodes
+        out["info"]["measured_node_lights"] = len(peer.ids) if hasattr(peer, "ids") else a.count
         tmp = a.out + ".tmp"
         with open(tmp, "w") as f:
             json.dump(out, f, indent=1)

@@ -85,13 +85,25 @@ def _headers(port: int) -> dict:
 
 
 class HubbridgePeer(Peer):
-    def __init__(self, *, binary: str, count: int, sandbox, storage: str, log_level: str = "warn", extra: str = ""):
-        """`extra`: more config, appended verbatim (the cloud step's connector)."""
+    def __init__(self, *, binary: str, count: int, sandbox, storage: str, log_level: str = "warn", extra: str = "",
+                 nodes: int = 1):
+        """`extra`: more config, appended verbatim (the cloud step's connector). `nodes` > 1: the `count` lights
+        are spread over that many Matter nodes of the one process (light k in room r<k % nodes>, node n<j>
+        serving room r<j>); the controller pairs with the main node, which serves room r0 — the figures are
+        that node's, with the whole process behind it."""
         self.name = "hubbridge"
         self.count = count
         self.host = sandbox.pair.dev_addr6
-        self.ids = [f"light-{i:03d}" for i in range(1, count + 1)]
-        devices = [dict(id=i, kind="on_off_light", name=f"Light {n}") for n, i in enumerate(self.ids, 1)]
+        ids = [f"light-{i:03d}" for i in range(1, count + 1)]
+        devices = [dict(id=i, kind="on_off_light", name=f"Light {n}") for n, i in enumerate(ids, 1)]
+        if nodes > 1:
+            for k, d in enumerate(devices):
+                d["room"] = f"r{k % nodes}"
+            extra = "\n".join([extra] + [f'[[nodes]]\nid = "n{j}"\nname = "hubbridge bench {j}"\nport = {5540 + j}\n'
+                                         f'rooms = ["r{j}"]\n' for j in range(1, nodes)])
+        # The lights the measured (main) node serves.
+        self.ids = [i for k, i in enumerate(ids) if k % nodes == 0]
+        self.nodes = nodes
         cfg = config_toml(os.path.join(storage, "state"), interface=sandbox.pair.dev_if, name="hubbridge bench",
                           api_listen=f"[{self.host}]:{API_PORT}", devices=devices, extra=extra,
                           # The benchmark drives the API as fast as it answers: no per-client rate limit.
@@ -238,9 +250,12 @@ class _RegisteringDevice(Device):
         return super().start(timeout)
 
 
-def make_peer(name: str, *, workspace: str, hubbridge_bin: str, count: int, sandbox, storage: str) -> Peer:
+def make_peer(name: str, *, workspace: str, hubbridge_bin: str, count: int, sandbox, storage: str,
+              nodes: int = 1) -> Peer:
     if name == "hubbridge":
-        return HubbridgePeer(binary=hubbridge_bin, count=count, sandbox=sandbox, storage=storage)
+        return HubbridgePeer(binary=hubbridge_bin, count=count, sandbox=sandbox, storage=storage, nodes=nodes)
+    if nodes != 1:
+        raise ValueError(f"--nodes {nodes}: only hubbridge serves several Matter nodes from one process")
     if name == "matterjs":
         return MatterjsPeer(workspace=workspace, count=count, sandbox=sandbox, storage=storage)
     if name == "matterbridge":

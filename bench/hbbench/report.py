@@ -244,8 +244,14 @@ def render_md(report: dict) -> str:
     L += ["", "![benchmark plots](report.svg)", ""]
     for n in map(str, counts):
         head = [LABELS.get(p, p) for p in peers] + [f"ratio ÷ {LABELS[r]}" for r in refs]
-        L += [f"## N = {n} bridged on/off lights", "",
-              f"| figure | stat | {' | '.join(head)} |", "|---|---|" + "---|" * len(head)]
+        L += [f"## N = {n} bridged on/off lights", ""]
+        if meta.get("nodes", 1) > 1:
+            k = meta["nodes"]
+            L += [f"Served by **{k} Matter nodes of one process** (light i on node i mod {k}); the controller "
+                  f"paired with the main node, which serves {len(range(0, int(n), k))} of them: every Matter figure "
+                  f"is that node's, with the other {k - 1} nodes and their {int(n) - len(range(0, int(n), k))} "
+                  "lights in the same process. RSS and CPU are the whole process's.", ""]
+        L += [f"| figure | stat | {' | '.join(head)} |", "|---|---|" + "---|" * len(head)]
 
         def row(title, label, key, stat, unit):
             cells = [_cell(_get(agg, p, n, key, stat), unit) for p in peers]

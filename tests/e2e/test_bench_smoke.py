@@ -116,3 +116,46 @@ def test_cloud_step_counts_every_event_and_renders(sandbox, tmp_path):
     assert t["State changes/s to mosquitto"]["met"] is not None
     # 5k events is not the 100k the target names: never reported as met.
     assert t["5k queued events drained"]["met"] is False
+
+
+def test_bench_driver_measures_one_node_of_a_multi_node_bridge(sandbox, controller, devices, device_dir):
+    """`--nodes 2` (the 5,000-lights-across-nodes figures): 4 lights over two Matter nodes of one process; the
+    controller pairs with the main node and every figure is that node's 2 lights."""
+    binary = hubbridge_binary()
+    if binary is None:
+        pytest.skip("hubbridge binary not built")
+    params = Params(count=4, iterations=2, read_iterations=1, figure_budget_s=20, min_iterations=1, warmup=1,
+                    settle_s=0.5)
+    peer = make_peer("hubbridge", workspace=WORKSPACE, hubbridge_bin=binary, count=4, sandbox=sandbox,
+                     storage=os.path.join(device_dir, "nodes"), nodes=2)
+    devices.started.append(peer.device)
+    res = run_repetition(controller, peer, params, rep=0)
+    assert res.error is None, f"{res.error} (log {peer.device.log_path})"
+    assert peer.ids == ["light-001", "light-003"]
+    assert res.info["structure_read_endpoints"] == 4  # root, aggregator, the main node's 2 lights
+    assert len(res.samples["report_s"]) == 2
+    assert peer.device.grep(r"Node `n1`")  # the second node was up, with its own pairing line
+
+
+def test_cloud_throughput_bench_every_command_reaches_every_cloud(sandbox, tmp_path):
+    """The all-connectors throughput bench (bench/hbbench/clouds.py, `cargo xtask bench-clouds`) with 20 lights and
+    one second of commands at 2,000/s (each device flipped 100 times a second): the bridge applies every command in
+    the order sent (the registry ends at each device's last command), and the MQTT subscriber, the AWS shadow fake
+    and the Azure twin fake all end at the registry's state. Asserts what the report claims, not a rate."""
+    binary = hubbridge_binary()
+    if binary is None:
+        pytest.skip("hubbridge binary not built")
+    from hbbench import clouds
+
+    r = clouds.run(sandbox, binary, 20, 1.0, log=print, rates=(2000,))
+    f = r["fig"]
+    ph = f["phases"][0]
+    assert ph["sent"] > 0 and ph["applied"] == ph["sent"] and ph["refused"] == 0, ph
+    assert f["registry_matches_commands"] == 20
+    assert f["mismatch"] == {"home": 0, "aws": 0, "azure": 0}, f["mismatch"]
+    assert f["twin_sections"] == 20 and f["twin_refusals"] == 0
+    assert all(ph["delivered"][c] >= 1 for c in clouds.CONNECTORS), ph["delivered"]
+    assert f["dead_letters"] == {c: 0 for c in clouds.CONNECTORS}
+    assert r["proc"]["drained"]["rss_kb"] > 0
+    md = clouds.render(dict(finished="-", command="-", hubbridge=binary, mosquitto="-", machine="-", git="-"), r)
+    assert "| 2000 |" in md and "| azure |" in md

@@ -13,6 +13,11 @@
 //!   `set_tcp_nodelay true`, the fake Zigbee2MQTT of the end-to-end tests, the CHIP controller), which
 //!   writes `bench/z2m-latency.{md,json}`. Needs root.
 //!
+//! - `bench-clouds [--no-build] [--no-install] [--count 5000] [--seconds 10] [...]`: the same steps, then
+//!   the registry throughput bench with all three cloud connectors on (`bench/hbbench/clouds.py`: real
+//!   mosquitto brokers, the AWS and Azure fakes of the end-to-end tests, a raw MQTT command publisher),
+//!   which writes `bench/clouds-5000.{md,json}`. Needs root.
+//!
 //! No dependencies: this crate is part of the workspace build.
 
 use std::path::{Path, PathBuf};
@@ -21,13 +26,15 @@ use std::process::{Command, ExitCode};
 const USAGE: &str =
     "usage: cargo xtask bench [--no-build] [--no-install] [--quick] [driver options...]
        cargo xtask bench --help     (the driver's options)
-       cargo xtask bench-z2m [--no-build] [--no-install] [z2m bench options...]";
+       cargo xtask bench-z2m [--no-build] [--no-install] [z2m bench options...]
+       cargo xtask bench-clouds [--no-build] [--no-install] [cloud bench options...]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..], "hbbench"),
         Some("bench-z2m") => bench(&args[1..], "hbbench.z2m"),
+        Some("bench-clouds") => bench(&args[1..], "hbbench.clouds"),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)

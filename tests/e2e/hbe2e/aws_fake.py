@@ -33,7 +33,10 @@ EVENTS = "hubbridge/living-room-hub/events"
 
 
 class AwsBroker:
-    def __init__(self, devices, workspace: str, base_dir: str, host: str, relay_host: str, name: str = "mosquitto-aws"):
+    def __init__(self, devices, workspace: str, base_dir: str, host: str, relay_host: str, name: str = "mosquitto-aws",
+                 log_all: bool = True):
+        """`log_all=False`: errors, warnings, notices and information (start, connections) but not
+        every PUBLISH (for the cloud bench: logging each one costs the broker)."""
         from hbe2e.outage import Uplink
 
         self.host = host
@@ -46,13 +49,15 @@ class AwsBroker:
         p = lambda f: os.path.join(self.pki, f)  # noqa: E731
         sign_client_cert(self.pki, "fake", "aws-shadow-fake")
 
+        log_types = "log_type all" if log_all else "log_type error\nlog_type warning\nlog_type notice\nlog_type information"
+
         def render(port: int) -> str:
             return f"""# AWS IoT Core stand-in broker (generated)
 per_listener_settings false
 allow_anonymous false
 persistence false
 log_dest stdout
-log_type all
+{log_types}
 connection_messages true
 listener {port} {host}
 cafile {p("ca.pem")}

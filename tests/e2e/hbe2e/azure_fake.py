@@ -64,7 +64,9 @@ class AzureBroker:
     LAG = 0.3
 
     def __init__(self, devices, workspace: str, base_dir: str, host: str, key_b64: str | None, ttl: int,
-                 name: str = "mosquitto-azure", x509: bool = False):
+                 name: str = "mosquitto-azure", x509: bool = False, log_all: bool = True):
+        """`log_all=False`: errors, warnings, notices and information (start, connections) but not
+        every PUBLISH (for the cloud bench: logging each one costs the broker)."""
         self.host, self.key, self.ttl, self.x509 = host, key_b64, ttl, x509
         self.dir = os.path.join(base_dir, name)
         self.pki = os.path.join(self.dir, "pki")
@@ -90,13 +92,15 @@ class AzureBroker:
             self._write_passwd()
             auth = f"password_file {self.passwd}\nrequire_certificate false\n"
 
+        log_types = "log_type all" if log_all else "log_type error\nlog_type warning\nlog_type notice\nlog_type information"
+
         def render(port: int) -> str:
             return f"""# Azure IoT Hub stand-in broker (generated)
 per_listener_settings false
 allow_anonymous false
 persistence false
 log_dest stdout
-log_type all
+{log_types}
 connection_messages true
 listener {port} {host}
 cafile {self.pki}/ca.pem
