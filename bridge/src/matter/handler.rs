@@ -149,6 +149,9 @@ pub struct BridgeHandler<'a> {
     /// State changes this handler applied itself (the sync loop then sees their broadcast as
     /// already mirrored): their events are emitted by the sync loop.
     pub(super) pending_events: RefCell<Vec<PendingEvents>>,
+    /// The earliest `unconfirmed_until` of any device (or later: a confirmation does not move it), so
+    /// the sync loop's frequent wake-ups scan the mirror only when a deadline may have passed.
+    unconfirmed_next: std::cell::Cell<Option<Instant>>,
     /// Generic switches' queued Switch events and CurrentPosition.
     pub(super) switches: super::switch::Switches,
     /// Scenes Management on every light and plug (rs-matter's handler over the node's table).
@@ -192,6 +195,7 @@ impl<'a> BridgeHandler<'a> {
             recent: RefCell::new(VecDeque::new()),
             pacer: super::pacer::Pacer::default(),
             pending_events: RefCell::new(Vec::new()),
+            unconfirmed_next: std::cell::Cell::new(None),
             switches: super::switch::Switches::default(),
             scope: crate::nodes::Scope::all(),
         }
@@ -416,7 +420,11 @@ impl<'a> BridgeHandler<'a> {
             if target == *dev.state {
                 return;
             }
-            dev.unconfirmed_until = Some(Instant::now() + CONFIRM_TIMEOUT);
+            let until = Instant::now() + CONFIRM_TIMEOUT;
+            dev.unconfirmed_until = Some(until);
+            let next = self.unconfirmed_next.get();
+            self.unconfirmed_next
+                .set(Some(next.map_or(until, |n| n.min(until))));
             let old = std::mem::replace(&mut dev.state, Rc::new(target.clone()));
             (dev.shape, Rc::unwrap_or_clone(old), target)
         };
@@ -439,14 +447,24 @@ impl<'a> BridgeHandler<'a> {
     /// state, and report what that changes.
     pub(super) fn roll_back_unconfirmed(&self, notify: &dyn AttrChangeNotifier) {
         let now = Instant::now();
-        let expired: Vec<(u16, String)> = self
-            .mirror
-            .devices
-            .borrow()
-            .iter()
-            .filter(|(_, d)| d.unconfirmed_until.is_some_and(|t| t <= now))
-            .map(|(ep, d)| (*ep, d.id.clone()))
-            .collect();
+        if self.unconfirmed_next.get().is_none_or(|t| t > now) {
+            return; // nothing can have expired (the loop wakes every 2 ms while changes are paced)
+        }
+        let (expired, next) = {
+            let devices = self.mirror.devices.borrow();
+            let expired: Vec<(u16, String)> = devices
+                .iter()
+                .filter(|(_, d)| d.unconfirmed_until.is_some_and(|t| t <= now))
+                .map(|(ep, d)| (*ep, d.id.clone()))
+                .collect();
+            let next = devices
+                .values()
+                .filter_map(|d| d.unconfirmed_until)
+                .filter(|t| *t > now)
+                .min();
+            (expired, next)
+        };
+        self.unconfirmed_next.set(next);
         for (endpoint, id) in expired {
             let confirmed = self.registry.get(&id);
             let (kind, old, new) = {
