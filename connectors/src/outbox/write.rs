@@ -173,7 +173,10 @@ impl Outbox {
             self.forget(st, seq);
             removed += 1;
             if let Some(reason) = dead {
-                tracing::error!(outbox = %self.0.path.display(), seq, reason, "record rejected for good; kept as a dead letter");
+                let scope = self.0.path.to_string_lossy();
+                if let Some(suppressed) = crate::log_limit::allow(&scope, line!()) {
+                    tracing::error!(outbox = %self.0.path.display(), seq, reason, suppressed, "record rejected for good; kept as a dead letter");
+                }
                 let now = self.clock_ms();
                 let bytes = dead_letter(
                     reason,
