@@ -30,11 +30,25 @@ candidate_env() {
         fat-cu1-s)     lto=fat cgu=1 opt=s ;;
         fat-cu1-z)     lto=fat cgu=1 opt=z ;;
         fat-cu1-abort) lto=fat cgu=1 panic=abort ;;
+        fat-cu1-deps-s) lto=fat cgu=1 ;;  # and candidate_args
         *) echo "unknown candidate $1" >&2; return 1 ;;
     esac
     echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt CARGO_PROFILE_RELEASE_LTO=$lto" \
          "CARGO_PROFILE_RELEASE_CODEGEN_UNITS=$cgu CARGO_PROFILE_RELEASE_PANIC=$panic" \
          "CARGO_PROFILE_RELEASE_DEBUG=line-tables-only CARGO_PROFILE_RELEASE_STRIP=none"
+}
+
+# Crates on the Matter path (the Interaction Model, its crypto, the runtime and the bridge's own crates,
+# which `package."*"` does not cover): fat-cu1-deps-s keeps them at opt-level 3 and builds every other
+# dependency (the AWS SDK and its HTTP stack, axum, clap, tracing, serde, redb, rumqttc, mdns-sd...) for size.
+HOT_CRATES=(rs-matter aes ccm cipher ctr sha2 hmac hkdf pbkdf2 p256 primeorder elliptic-curve crypto-bigint
+            ecdsa digest block-buffer embassy-sync embassy-time embassy-futures heapless tokio)
+candidate_args() {
+    case "$1" in
+        fat-cu1-deps-s)
+            printf '%s\n' --config 'profile.release.package."*".opt-level="s"'
+            for c in "${HOT_CRATES[@]}"; do printf '%s\n' --config "profile.release.package.$c.opt-level=3"; done ;;
+    esac
 }
 
 names=("$@")
@@ -48,7 +62,9 @@ for name in "${names[@]}"; do
     if [[ $PHASE != bench ]]; then
     start=$(date +%s)
     # shellcheck disable=SC2086
-    env $envs cargo build --release --locked -p hubbridge --bin hubbridge --target-dir "$dir" >"$dir.build.log" 2>&1 \
+    mapfile -t args < <(candidate_args "$name")
+    env $envs cargo build --release --locked -p hubbridge --bin hubbridge --target-dir "$dir" "${args[@]}" \
+        >"$dir.build.log" 2>&1 \
         || { echo "build failed: $dir.build.log"; exit 1; }
     build_s=$(( $(date +%s) - start ))
     mkdir -p "$dir/stripped"  # named hubbridge: the harness finds the API token of a binary by that name
