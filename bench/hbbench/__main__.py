@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from . import WORKSPACE, ensure_paths
+from . import WORKSPACE, cmd, cpu_model, ensure_paths, git_state
 from . import report as report_mod
 
 ensure_paths()
@@ -38,26 +38,13 @@ def _utc() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
 
 
-def _cmd(argv: list[str]) -> str:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=WORKSPACE).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
 
 def _meta(a, argv: list[str]) -> dict:
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    commit = _cmd(["git", "rev-parse", "--short", "HEAD"])
-    dirty = bool(_cmd(["git", "status", "--porcelain", "--untracked-files=no"]))
     rel = os.path.relpath(a.hubbridge_bin, WORKSPACE)
     build = "release build" if "release" in a.hubbridge_bin else "build"
-    hb_version = _cmd([a.hubbridge_bin, "--version"]) or "hubbridge"
+    hb_version = cmd([a.hubbridge_bin, "--version"]) or "hubbridge"
     try:
         with open(os.path.join(WORKSPACE, "bench", "matterjs", "node_modules", "@matter", "main", "package.json")) as f:
             mjs = "@matter/main " + json.load(f)["version"]
@@ -69,14 +56,14 @@ def _meta(a, argv: list[str]) -> dict:
         read_iterations=a.read_iterations if a.read_iterations is not None else a.iterations,
         figure_budget_s=a.figure_budget, warmup=2, max_minutes=a.max_minutes, started=_utc(),
         hubbridge=f"{hb_version} ({build}, `{rel}`{'; ' + a.source_note if a.source_note else ''}), RUST_LOG=warn",
-        matterjs=mjs + " (log level warn)", node=_cmd(["node", "--version"]),
+        matterjs=mjs + " (log level warn)", node=cmd(["node", "--version"]),
         matterbridge=(f"matterbridge {mb} (npm, pinned by bench/matterbridge/package-lock.json), bridge mode, "
                       "-novirtual, plugin bench/matterbridge/plugin, log level notice") if mb
         else "matterbridge (not installed)",
         peers=[p for p in a.peers.split(",") if p],
         chip="home-assistant-chip-core 2025.7.0",
         machine=f"{cpu or platform.machine()}, {os.cpu_count()} CPUs, {mem_gb:.0f} GiB, Linux {platform.release()}",
-        git=f"{commit}{' + uncommitted changes' if dirty else ''}",
+        git=git_state(),
         nodes=a.nodes,
     )
 

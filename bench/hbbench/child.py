@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 
-from . import WORKSPACE, ensure_paths
+from . import WORKSPACE, ensure_paths, interrupt
 
 ensure_paths()
 
@@ -28,9 +28,6 @@ from hbe2e.sandbox import Sandbox  # noqa: E402
 from .measure import Params, run_repetition  # noqa: E402
 from .peers import PEERS, make_peer  # noqa: E402
 
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-iterations", type=int, default=5)
     ap.add_argument("--nodes", type=int, default=1, help="hubbridge only: spread the lights over this many nodes")
     a = ap.parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
     def log(msg: str) -> None:
         print(f"[hbbench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

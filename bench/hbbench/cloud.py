@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from . import WORKSPACE, ensure_paths
+from . import WORKSPACE, ensure_paths, interrupt
 
 ensure_paths()
 
@@ -115,9 +115,6 @@ def startups(sb: Sandbox, binary: str, count: int, times: int, log) -> dict:
     return {k: dict(median=statistics.median(v), min=min(v), max=max(v), samples=v) for k, v in samples.items()}
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="hbbench.cloud")
@@ -129,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--devices", type=int, default=100)
     ap.add_argument("--mqtt-args", default="", help="extra bench-mqtt arguments (the quick run's smaller load)")
     a = ap.parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
     def log(msg: str) -> None:
         print(f"[hbbench {time.strftime('%H:%M:%S')}] cloud: {msg}", file=sys.stderr, flush=True)

@@ -33,11 +33,10 @@ import platform
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 
-from . import WORKSPACE, ensure_paths
+from . import WORKSPACE, cmd, cpu_model, ensure_paths, git_state, interrupt, mosquitto_version
 
 ensure_paths()
 
@@ -463,15 +462,6 @@ def render(meta: dict, r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cmd(argv: list[str], cwd: str = WORKSPACE) -> str:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=cwd).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -493,26 +483,18 @@ def main(argv: list[str] | None = None) -> int:
         with open(a.out, "w") as f:
             f.write(render(run_["meta"], run_["result"]))
         return 0
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     cmdline = "python -m hbbench.clouds " + " ".join(argv if argv is not None else sys.argv[1:])
 
     def log(msg: str) -> None:
         print(f"[hbbench clouds {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
-    except OSError:
-        pass
-    commit = _cmd(["git", "rev-parse", "--short", "HEAD"])
-    dirty = bool(_cmd(["git", "status", "--porcelain", "--untracked-files=no"]))
-    mosq = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.splitlines()
+    cpu = cpu_model()
     meta = dict(command=cmdline,
-                hubbridge=f"{_cmd([a.hubbridge_bin, '--version'])} (`{os.path.relpath(a.hubbridge_bin, WORKSPACE)}`)",
-                mosquitto=(mosq[0] if mosq else "mosquitto"),
+                hubbridge=f"{cmd([a.hubbridge_bin, '--version'])} (`{os.path.relpath(a.hubbridge_bin, WORKSPACE)}`)",
+                mosquitto=mosquitto_version(),
                 machine=f"{cpu or platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}",
-                git=f"{commit}{' + uncommitted changes' if dirty else ''}", errors=[])
+                git=git_state(), errors=[])
     sb = Sandbox.enter(WORKSPACE, a.run_dir)
     try:
         result = run(sb, a.hubbridge_bin, a.count, a.seconds, log, [int(x) for x in a.rates.split(",")])

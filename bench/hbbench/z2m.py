@@ -27,11 +27,10 @@ import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import time
 
-from . import WORKSPACE, ensure_paths
+from . import WORKSPACE, cmd, cpu_model, ensure_paths, git_state, interrupt, mosquitto_version
 
 ensure_paths()
 
@@ -236,15 +235,6 @@ def render(meta: dict, results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cmd(argv: list[str], cwd: str = WORKSPACE) -> str:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=cwd).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def rerender(json_path: str, md_path: str) -> None:
@@ -266,30 +256,22 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     # The sandbox gives this process a private /tmp: the binary and the report are named absolutely.
     a.hubbridge_bin, a.out = os.path.abspath(a.hubbridge_bin), os.path.abspath(a.out)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     cmdline = "python -m hbbench.z2m " + " ".join(argv if argv is not None else sys.argv[1:])
 
     def log(msg: str) -> None:
         print(f"[hbbench z2m {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
     definition = definitions(MODEL)[MODEL]
-    zhc = _cmd(["node", "-p", "require('zigbee-herdsman-converters/package.json').version"],
+    zhc = cmd(["node", "-p", "require('zigbee-herdsman-converters/package.json').version"],
                cwd=os.path.join(WORKSPACE, "tests", "e2e", "z2m"))
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
-    except OSError:
-        pass
-    commit = _cmd(["git", "rev-parse", "--short", "HEAD"])
-    dirty = bool(_cmd(["git", "status", "--porcelain", "--untracked-files=no"]))
-    mosq = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.splitlines()
+    cpu = cpu_model()
     meta = dict(command=cmdline, iterations=a.iterations, warmup=3,
-                hubbridge=f"{_cmd([a.hubbridge_bin, '--version'])} (`{os.path.relpath(a.hubbridge_bin, WORKSPACE)}`)",
-                mosquitto=(mosq[0] if mosq else "mosquitto"), zhc=zhc.strip() or "?",
+                hubbridge=f"{cmd([a.hubbridge_bin, '--version'])} (`{os.path.relpath(a.hubbridge_bin, WORKSPACE)}`)",
+                mosquitto=mosquitto_version(), zhc=zhc.strip() or "?",
                 chip="connectedhomeip Python controller home-assistant-chip-core 2025.7.0",
                 machine=f"{cpu or platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}",
-                git=f"{commit}{' + uncommitted changes' if dirty else ''}", errors=[])
+                git=git_state(), errors=[])
     sb = Sandbox.enter(WORKSPACE, a.run_dir)
     rt = None
     results = []
