@@ -39,16 +39,12 @@ pub async fn run(name: String, registry: Registry, mut commands: mpsc::Receiver<
             let cmd = match e {
                 mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => c,
             };
-            if let Some(suppressed) = connectors::log_limit::allow(&name, line!()) {
-                tracing::warn!(connector = %name, device = %cmd.device, source = %route, suppressed, "cloud command refused: {LANE} commands already wait for this source");
-            }
+            // LANE commands already wait for this source.
             let error = RegistryError::SourceBusy {
                 device: cmd.device.clone(),
                 source_name: route,
             };
-            let _ = cmd
-                .reply
-                .send(Err(CommandError::Invalid(error.to_string())));
+            let _ = cmd.reply.send(Err(refused(&name, &cmd.device, error)));
         }
     }
 }
@@ -156,19 +152,7 @@ mod tests {
     #[tokio::test]
     async fn expired_commands_are_refused_and_fresh_ones_reach_the_source() {
         let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::open(
-            dir.path(),
-            &[DeviceConfig {
-                with: Default::default(),
-                id: "lamp".into(),
-                kind: DeviceKind::OnOffLight,
-                name: "Lamp".into(),
-                room: None,
-                state: None,
-                parts: Vec::new(),
-            }],
-        )
-        .unwrap();
+        let registry = Registry::open(dir.path(), &[light("lamp", "Lamp")]).unwrap();
         let mut commands = registry.attach_source(crate::registry::VIRTUAL_ROUTE);
         let source = {
             let registry = registry.clone();
@@ -212,17 +196,21 @@ mod tests {
         }
     }
 
+    fn light(id: &str, name: &str) -> DeviceConfig {
+        DeviceConfig {
+            with: Default::default(),
+            id: id.into(),
+            kind: DeviceKind::OnOffLight,
+            name: name.into(),
+            room: None,
+            state: None,
+            parts: Vec::new(),
+        }
+    }
+
     fn lamps(dir: &std::path::Path, n: usize) -> Registry {
         let devices: Vec<DeviceConfig> = (0..n)
-            .map(|i| DeviceConfig {
-                with: Default::default(),
-                id: format!("lamp-{i}"),
-                kind: DeviceKind::OnOffLight,
-                name: format!("Lamp {i}"),
-                room: None,
-                state: None,
-                parts: Vec::new(),
-            })
+            .map(|i| light(&format!("lamp-{i}"), &format!("Lamp {i}")))
             .collect();
         Registry::open(dir, &devices).unwrap()
     }
@@ -316,20 +304,7 @@ mod tests {
     async fn a_stuck_source_holds_up_only_its_own_commands() {
         let dir = tempfile::tempdir().unwrap();
         let registry = lamps(dir.path(), 1);
-        registry
-            .add(
-                DeviceConfig {
-                    with: Default::default(),
-                    id: "desk".into(),
-                    kind: DeviceKind::OnOffLight,
-                    name: "Desk".into(),
-                    room: None,
-                    state: None,
-                    parts: Vec::new(),
-                },
-                Origin::Api,
-            )
-            .unwrap();
+        registry.add(light("desk", "Desk"), Origin::Api).unwrap();
         let _stuck = registry.attach_source(crate::registry::VIRTUAL_ROUTE); // never read
         let mut api = registry.attach_source(crate::registry::API_ROUTE);
         let registry2 = registry.clone();

@@ -279,15 +279,12 @@ impl Registry {
         pending: PendingCommand,
     ) -> Result<super::Device, RegistryError> {
         let id = pending.device().to_owned();
-        let id = id.as_str();
         let source = pending.source().to_owned();
         match tokio::time::timeout(ACCEPT_TIMEOUT, pending.accepted()).await {
-            Ok(Ok(())) => self
-                .get(id)
-                .ok_or_else(|| RegistryError::UnknownDevice(id.to_owned())),
+            Ok(Ok(())) => self.get(&id).ok_or(RegistryError::UnknownDevice(id)),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(RegistryError::NotAccepted {
-                device: id.to_owned(),
+                device: id,
                 source_name: source,
                 timeout_ms: ACCEPT_TIMEOUT.as_millis() as u64,
             }),
